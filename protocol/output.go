@@ -1,0 +1,143 @@
+// Package protocol is the leaf package shared by credhelper and credd: the
+// credential_process Version-1 output, the local API's wire types, error codes
+// with their remedies, exit codes and the default socket path. It imports only
+// the standard library, so the tiny credhelper binary can carry it.
+package protocol
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// MinServeRemaining is the least lifetime credentials may have left when they
+// are printed: botocore refreshes on every access inside its 15-minute advisory
+// window and fails outright under 10 minutes, the JS SDK treats under 5 minutes
+// as expired, and the Go SDK silently accepts expired credentials.
+const MinServeRemaining = 15 * time.Minute
+
+// Credentials are AWS credentials as credd holds them. A zero Expiration means
+// long-term keys.
+type Credentials struct {
+	AccessKeyID     string    `json:"accessKeyId"`
+	SecretAccessKey string    `json:"secretAccessKey"`
+	SessionToken    string    `json:"sessionToken,omitempty"`
+	Expiration      time.Time `json:"expiration,omitzero"`
+	AccountID       string    `json:"accountId,omitempty"`
+}
+
+// String never shows the secret parts, so credentials printed by mistake (in a
+// log line or an error) leak nothing.
+func (c Credentials) String() string {
+	exp := "never"
+	if !c.Expiration.IsZero() {
+		exp = c.Expiration.UTC().Format(time.RFC3339)
+	}
+	return fmt.Sprintf("credentials{key:%s expires:%s}", MaskKeyID(c.AccessKeyID), exp)
+}
+
+// GoString keeps %#v from printing the secret fields.
+func (c Credentials) GoString() string { return c.String() }
+
+// LogValue keeps log/slog from printing the secret fields.
+func (c Credentials) LogValue() string { return c.String() }
+
+// Temporary reports whether the credentials expire.
+func (c Credentials) Temporary() bool { return !c.Expiration.IsZero() }
+
+// Remaining is the lifetime left at now; long-term keys have no limit.
+func (c Credentials) Remaining(now time.Time) time.Duration {
+	if !c.Temporary() {
+		return time.Duration(1<<63 - 1)
+	}
+	return c.Expiration.Sub(now)
+}
+
+// MaskKeyID shows only the key's kind prefix and last four characters: access
+// key IDs are not secret, but there is no reason to print them whole.
+func MaskKeyID(id string) string {
+	if len(id) <= 8 {
+		return "****"
+	}
+	return id[:4] + "…" + id[len(id)-4:]
+}
+
+// ProcessOutput is what credential_process prints: the Version-1 format that
+// botocore, the Go SDK and the JS SDK read.
+type ProcessOutput struct {
+	Version         int    `json:"Version"`
+	AccessKeyID     string `json:"AccessKeyId"`
+	SecretAccessKey string `json:"SecretAccessKey"`
+	SessionToken    string `json:"SessionToken,omitempty"`
+	// Expiration is RFC 3339 in UTC with a Z: botocore fails on a time without
+	// a zone and the JS SDK reads one as local time.
+	Expiration string `json:"Expiration,omitempty"`
+	AccountID  string `json:"AccountId,omitempty"`
+}
+
+// NewProcessOutput converts credentials to the Version-1 output.
+func NewProcessOutput(c Credentials) ProcessOutput {
+	out := ProcessOutput{
+		Version:         1,
+		AccessKeyID:     c.AccessKeyID,
+		SecretAccessKey: c.SecretAccessKey,
+		SessionToken:    c.SessionToken,
+		AccountID:       c.AccountID,
+	}
+	if c.Temporary() {
+		out.Expiration = c.Expiration.UTC().Truncate(time.Second).Format(time.RFC3339)
+	}
+	return out
+}
+
+// Validation errors of ProcessOutput.Validate.
+var (
+	ErrBadVersion    = errors.New("Version must be the number 1")
+	ErrMissingKey    = errors.New("AccessKeyId and SecretAccessKey are required")
+	ErrBadExpiration = errors.New("Expiration must be RFC 3339 with a time zone, like 2026-11-27T16:04:05Z")
+	ErrExpired       = errors.New("credentials have expired")
+	ErrExpiringSoon  = fmt.Errorf("credentials have less than %v left", MinServeRemaining)
+	ErrTokenNoExpiry = errors.New("a SessionToken needs an Expiration")
+)
+
+// Validate applies the rules the SDKs apply to credential_process output, and
+// the serve rule: temporary credentials must have MinServeRemaining left at now.
+func (o ProcessOutput) Validate(now time.Time) error {
+	if o.Version != 1 {
+		return ErrBadVersion
+	}
+	if o.AccessKeyID == "" || o.SecretAccessKey == "" {
+		return ErrMissingKey
+	}
+	if o.Expiration == "" {
+		if o.SessionToken != "" {
+			return ErrTokenNoExpiry
+		}
+		return nil
+	}
+	exp, err := time.Parse(time.RFC3339, o.Expiration)
+	if err != nil {
+		return ErrBadExpiration
+	}
+	switch left := exp.Sub(now); {
+	case left <= 0:
+		return ErrExpired
+	case left < MinServeRemaining:
+		return ErrExpiringSoon
+	}
+	return nil
+}
+
+// Marshal validates the output and returns it as one line of JSON followed by
+// a newline, ready to be written with a single call.
+func (o ProcessOutput) Marshal(now time.Time) ([]byte, error) {
+	if err := o.Validate(now); err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(o)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
