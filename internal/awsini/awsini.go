@@ -1,0 +1,344 @@
+// Package awsini parses AWS shared config and credentials files the way
+// botocore reads them (Python's configparser.RawConfigParser plus botocore's
+// section mapping), keeping the line of every section and key for
+// diagnostics. It imports only the standard library so the small credhelper
+// binary can carry it.
+//
+// Where the SDKs disagree, the model keeps both readings: botocore takes
+// "region = us-east-1 # prod" literally while the Go and JS SDKs cut the
+// comment, so Key.Raw is botocore's value and Key.Value the value without
+// the inline comment.
+package awsini
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+)
+
+// Kind is what a section header means in the config file.
+type Kind int
+
+const (
+	// KindOther is a section botocore does not map to a profile, sso-session
+	// or services block: any header in the credentials file ("[NAME]" there
+	// is a profile), or an unrecognised one in the config file.
+	KindOther Kind = iota
+	KindDefault            // [default]
+	KindProfile            // [profile NAME]
+	KindSSOSession         // [sso-session NAME]
+	KindServices           // [services NAME]
+	// KindDefaults is configparser's [DEFAULT] section: its keys show up in
+	// every other section of the same file (botocore inherits this quirk).
+	KindDefaults
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindDefault:
+		return "default"
+	case KindProfile:
+		return "profile"
+	case KindSSOSession:
+		return "sso-session"
+	case KindServices:
+		return "services"
+	case KindDefaults:
+		return "DEFAULT"
+	}
+	return "other"
+}
+
+// File is one parsed file.
+type File struct {
+	Name     string
+	Sections []*Section
+}
+
+// Section is one "[header]" and the keys under it.
+type Section struct {
+	// Header is the text between the brackets, as configparser keeps it.
+	Header string
+	// Kind and Name are the config-file meaning of Header: for
+	// "[profile dev]" KindProfile and "dev"; for "[default]" KindDefault and
+	// "default"; for anything else KindOther and Name == Header.
+	Kind Kind
+	Name string
+	Line int
+	Keys []Key
+}
+
+// Key is one "name = value" (or "name: value") line and its continuation.
+type Key struct {
+	// Name is lower-cased, as configparser does.
+	Name string
+	// Value is the value trimmed, with an inline comment (whitespace then
+	// '#' or ';') removed as the Go and JS SDKs do, and continuation lines
+	// joined with "\n".
+	Value string
+	// Raw is the value exactly as botocore reads it: inline comments kept.
+	Raw string
+	// Comment is the inline comment cut from Value ("# prod"), if any.
+	Comment string
+	Line    int
+	// Sub holds a nested block ("s3 =" followed by indented "k = v" lines),
+	// as botocore parses it; nil otherwise. Sub keys keep their case.
+	Sub []Key
+}
+
+// SubValue returns the value of the nested key name, the last one winning.
+func (k Key) SubValue(name string) (string, bool) {
+	for i := len(k.Sub) - 1; i >= 0; i-- {
+		if k.Sub[i].Name == name {
+			return k.Sub[i].Value, true
+		}
+	}
+	return "", false
+}
+
+// Get returns the key name (lower-case) of the section.
+func (s *Section) Get(name string) (Key, bool) {
+	for _, k := range s.Keys {
+		if k.Name == name {
+			return k, true
+		}
+	}
+	return Key{}, false
+}
+
+// Value returns the value of key name, or "".
+func (s *Section) Value(name string) string {
+	k, _ := s.Get(name)
+	return k.Value
+}
+
+// Find returns the section botocore uses for kind and name: when several
+// headers map to the same name ("[profile a]" and "[profile  a]") the later
+// one wins, as in botocore. For the credentials file use KindOther with the
+// profile name.
+func (f *File) Find(kind Kind, name string) *Section {
+	for i := len(f.Sections) - 1; i >= 0; i-- {
+		if s := f.Sections[i]; s.Kind == kind && s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// ParseError is a syntax error in a file.
+type ParseError struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *ParseError) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg) }
+
+// Parse parses data read from the file name (used in errors). Like botocore
+// (configparser in strict mode) it rejects a key before any section, a line
+// that is neither a header nor "key = value", a header repeated in the file,
+// a key repeated in a section, and a nested block line without "=".
+func Parse(name string, data []byte) (*File, error) {
+	p := parser{f: &File{Name: name}, seenSection: map[string]int{}}
+	text := strings.TrimPrefix(string(data), "\ufeff")
+	text = strings.ReplaceAll(text, "\r\n", "\n")
+	text = strings.ReplaceAll(text, "\r", "\n")
+	for i, line := range strings.Split(text, "\n") {
+		if err := p.line(i+1, line); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.finishKey(); err != nil {
+		return nil, err
+	}
+	return p.f, nil
+}
+
+type parser struct {
+	f           *File
+	seenSection map[string]int
+	sect        *Section
+	seenKey     map[string]int
+	// The key being read, with its continuation lines (configparser's
+	// cursect[optname] list).
+	key         *Key
+	lines       []string
+	lineNos     []int
+	indentLevel int
+}
+
+func (p *parser) errorf(line int, format string, args ...any) error {
+	return &ParseError{File: p.f.Name, Line: line, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (p *parser) line(n int, line string) error {
+	trimmed := strings.TrimSpace(line)
+	if trimmed == "" || strings.HasPrefix(trimmed, "#") || strings.HasPrefix(trimmed, ";") {
+		// An empty line inside a value is kept (then trailing ones are
+		// trimmed); a comment line is dropped. Neither ends the value.
+		if trimmed == "" && p.key != nil {
+			p.lines = append(p.lines, "")
+			p.lineNos = append(p.lineNos, n)
+		}
+		return nil
+	}
+	indent := strings.IndexFunc(line, func(r rune) bool { return !unicode.IsSpace(r) })
+	if p.key != nil && indent > p.indentLevel {
+		p.lines = append(p.lines, trimmed)
+		p.lineNos = append(p.lineNos, n)
+		return nil
+	}
+	if err := p.finishKey(); err != nil {
+		return err
+	}
+	p.indentLevel = indent
+	if strings.HasPrefix(trimmed, "[") {
+		if end := strings.LastIndexByte(trimmed, ']'); end > 1 {
+			return p.header(n, trimmed[1:end])
+		}
+	}
+	if p.sect == nil {
+		return p.errorf(n, "%q comes before any [section] header", trimmed)
+	}
+	i := strings.IndexAny(trimmed, "=:")
+	if i < 0 {
+		return p.errorf(n, "%q is neither a [section] header nor key = value", trimmed)
+	}
+	name := strings.ToLower(strings.TrimSpace(trimmed[:i]))
+	if name == "" {
+		return p.errorf(n, "%q has no key name before %q", trimmed, trimmed[i:i+1])
+	}
+	if first, dup := p.seenKey[name]; dup {
+		return p.errorf(n, "key %s repeats in [%s] (first at line %d); botocore rejects the file", name, p.sect.Header, first)
+	}
+	p.seenKey[name] = n
+	p.key = &Key{Name: name, Line: n}
+	p.lines = []string{strings.TrimSpace(trimmed[i+1:])}
+	p.lineNos = []int{n}
+	return nil
+}
+
+func (p *parser) header(n int, header string) error {
+	if first, dup := p.seenSection[header]; dup {
+		return p.errorf(n, "section [%s] repeats (first at line %d); botocore rejects the file", header, first)
+	}
+	p.seenSection[header] = n
+	s := &Section{Header: header, Line: n, Kind: KindOther, Name: header}
+	switch {
+	case header == "default":
+		s.Kind = KindDefault
+	case header == "DEFAULT":
+		s.Kind = KindDefaults
+	default:
+		// botocore: a header starting with the type word and splitting
+		// (like a shell) into exactly two words.
+		for _, t := range []struct {
+			word string
+			kind Kind
+		}{{"profile", KindProfile}, {"sso-session", KindSSOSession}, {"services", KindServices}} {
+			if !strings.HasPrefix(header, t.word) {
+				continue
+			}
+			if parts, ok := shellSplit(header); ok && len(parts) == 2 && parts[0] == t.word {
+				s.Kind, s.Name = t.kind, parts[1]
+			}
+			break
+		}
+	}
+	p.f.Sections = append(p.f.Sections, s)
+	p.sect = s
+	p.seenKey = map[string]int{}
+	return nil
+}
+
+// finishKey stores the key being read, joining its lines as configparser
+// does and parsing a nested block as botocore does.
+func (p *parser) finishKey() error {
+	k := p.key
+	if k == nil {
+		return nil
+	}
+	p.key = nil
+	k.Raw = strings.TrimRight(strings.Join(p.lines, "\n"), " \t\n")
+	first, comment := cutInlineComment(p.lines[0])
+	k.Comment = comment
+	k.Value = strings.TrimRight(strings.Join(append([]string{first}, p.lines[1:]...), "\n"), " \t\n")
+	if strings.HasPrefix(k.Raw, "\n") {
+		k.Value = k.Raw
+		for i, l := range p.lines[1:] {
+			if l == "" {
+				continue
+			}
+			name, value, ok := strings.Cut(l, "=")
+			if !ok {
+				return p.errorf(p.lineNos[i+1], "%q in the nested block of %s is not key = value", l, k.Name)
+			}
+			k.Sub = append(k.Sub, Key{Name: strings.TrimSpace(name), Value: strings.TrimSpace(value),
+				Raw: strings.TrimSpace(value), Line: p.lineNos[i+1]})
+		}
+	}
+	p.sect.Keys = append(p.sect.Keys, *k)
+	return nil
+}
+
+// cutInlineComment splits "v # c" into "v" and "# c" as the Go and JS SDKs
+// do (a '#' or ';' after whitespace starts a comment).
+func cutInlineComment(v string) (string, string) {
+	for i := 1; i < len(v); i++ {
+		if (v[i] == '#' || v[i] == ';') && (v[i-1] == ' ' || v[i-1] == '\t') {
+			return strings.TrimSpace(v[:i]), v[i:]
+		}
+	}
+	return v, ""
+}
+
+// shellSplit splits s into words as Python's shlex.split does for the
+// simple cases botocore meets in headers: whitespace, quotes, backslashes.
+func shellSplit(s string) ([]string, bool) {
+	var words []string
+	var cur strings.Builder
+	inWord := false
+	var quote rune
+	escaped := false
+	for _, r := range s {
+		switch {
+		case escaped:
+			cur.WriteRune(r)
+			escaped = false
+		case quote == '\'':
+			if r == '\'' {
+				quote = 0
+			} else {
+				cur.WriteRune(r)
+			}
+		case quote == '"':
+			if r == '"' {
+				quote = 0
+			} else if r == '\\' {
+				escaped = true
+			} else {
+				cur.WriteRune(r)
+			}
+		case r == '\\':
+			escaped, inWord = true, true
+		case r == '\'' || r == '"':
+			quote, inWord = r, true
+		case unicode.IsSpace(r):
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteRune(r)
+			inWord = true
+		}
+	}
+	if quote != 0 || escaped {
+		return nil, false
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words, true
+}
