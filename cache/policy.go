@@ -1,0 +1,124 @@
+package cache
+
+import (
+	"time"
+
+	"github.com/credhelper/credhelper/protocol"
+)
+
+// Policy decides when credentials are refreshed and when they may no longer
+// be served. Its methods are pure: time and randomness are arguments.
+type Policy struct {
+	// MinServe is the least lifetime credentials must have left to be served.
+	MinServe time.Duration
+	// Refresh starts when RefreshFraction of the lifetime or RefreshFloor is
+	// left, whichever comes earlier.
+	RefreshFloor    time.Duration
+	RefreshFraction float64
+	// MaxJitter caps the random amount by which a refresh is moved earlier,
+	// so profiles fetched together are not refreshed together. The jitter is
+	// also never more than a tenth of the lifetime.
+	MaxJitter time.Duration
+	// BackoffBase and BackoffMax shape the capped exponential backoff after
+	// transient failures: BackoffBase, 2×, 4× … up to BackoffMax.
+	BackoffBase time.Duration
+	BackoffMax  time.Duration
+}
+
+// DefaultPolicy serves credentials with at least protocol.MinServeRemaining
+// left and refreshes when a third of the lifetime or 20 minutes is left,
+// whichever is earlier, up to 5 minutes sooner at random.
+func DefaultPolicy() Policy {
+	return Policy{
+		MinServe:        protocol.MinServeRemaining,
+		RefreshFloor:    20 * time.Minute,
+		RefreshFraction: 1.0 / 3,
+		MaxJitter:       5 * time.Minute,
+		BackoffBase:     5 * time.Second,
+		BackoffMax:      5 * time.Minute,
+	}
+}
+
+// State is what may be done with an entry at a given time.
+type State int
+
+const (
+	// Fresh entries are served as they are.
+	Fresh State = iota
+	// RefreshDue entries are still served, and a refresh should start now.
+	RefreshDue
+	// Unservable entries are expired or have less than MinServe left.
+	Unservable
+)
+
+func (s State) String() string {
+	switch s {
+	case Fresh:
+		return "fresh"
+	case RefreshDue:
+		return "refresh-due"
+	case Unservable:
+		return "unservable"
+	}
+	return "unknown"
+}
+
+// Servable reports whether e may be handed out at now.
+func (p Policy) Servable(e Entry, now time.Time) bool {
+	return e.Credentials.Remaining(now) >= p.MinServe
+}
+
+// RefreshAt is when e should be refreshed: expiry − max(lifetime×fraction,
+// floor) − jitter, where jitter is rnd (in [0, 1)) times the jitter range.
+// Long-term entries (no expiry) are never refreshed: it returns the zero time.
+func (p Policy) RefreshAt(e Entry, rnd float64) time.Time {
+	exp := e.Credentials.Expiration
+	if exp.IsZero() {
+		return time.Time{}
+	}
+	lifetime := exp.Sub(e.Obtained)
+	if e.Obtained.IsZero() || lifetime < 0 {
+		lifetime = 0 // unknown: only the floor applies
+	}
+	lead := max(time.Duration(float64(lifetime)*p.RefreshFraction), p.RefreshFloor)
+	return exp.Add(-lead - p.Jitter(lifetime, rnd))
+}
+
+// Jitter scales rnd (in [0, 1)) to [0, min(MaxJitter, lifetime/10)).
+func (p Policy) Jitter(lifetime time.Duration, rnd float64) time.Duration {
+	span := min(p.MaxJitter, lifetime/10)
+	if span <= 0 || rnd <= 0 {
+		return 0
+	}
+	return time.Duration(min(rnd, 1) * float64(span))
+}
+
+// State classifies e at now, given the refresh time from RefreshAt.
+func (p Policy) State(e Entry, now, refreshAt time.Time) State {
+	switch {
+	case !e.Credentials.Temporary():
+		return Fresh
+	case !p.Servable(e, now):
+		return Unservable
+	case now.Before(refreshAt):
+		return Fresh
+	}
+	return RefreshDue
+}
+
+// Backoff is how long to wait after the n-th consecutive transient failure
+// (n ≥ 1): BackoffBase·2^(n−1) capped at BackoffMax, shortened by up to a
+// quarter at random (rnd in [0, 1)) so many profiles do not retry in step.
+func (p Policy) Backoff(failures int, rnd float64) time.Duration {
+	if failures < 1 || p.BackoffBase <= 0 {
+		return 0
+	}
+	d := p.BackoffBase
+	for i := 1; i < failures && d < p.BackoffMax; i++ {
+		d *= 2
+	}
+	if p.BackoffMax > 0 {
+		d = min(d, p.BackoffMax)
+	}
+	return d - time.Duration(min(max(rnd, 0), 1)*float64(d)/4)
+}

@@ -1,0 +1,440 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/credhelper/credhelper/protocol"
+)
+
+// Fetcher obtains fresh credentials for a profile: it resolves the profile's
+// config and calls upstream. It may fail with *protocol.Error.
+type Fetcher func(ctx context.Context, profile string) (Entry, error)
+
+// Options configure a Refresher. Zero fields get defaults.
+type Options struct {
+	Clock  Clock         // default SystemClock
+	Policy Policy        // default DefaultPolicy()
+	Rand   func() float64 // values in [0, 1) for jitter; default math/rand/v2
+	// KeepFreshFor is how long after its last Get a profile is still
+	// refreshed ahead of expiry (default 24h).
+	KeepFreshFor time.Duration
+	// IsTransient says whether a fetch error is worth retrying with backoff
+	// (default IsTransient).
+	IsTransient func(error) bool
+	Logger      *slog.Logger // default discards
+	// FetchTimeout bounds one upstream flight (default 2 minutes). A flight is
+	// shared by every caller, so it does not end when the first caller leaves.
+	FetchTimeout time.Duration
+}
+
+// IsTransient is the default Options.IsTransient: AWS unreachable or failing
+// (protocol.CodeUnavailable), or a fetch that ran out of time.
+func IsTransient(err error) bool {
+	var pe *protocol.Error
+	if errors.As(err, &pe) {
+		return pe.Code == protocol.CodeUnavailable
+	}
+	return errors.Is(err, context.DeadlineExceeded)
+}
+
+// RefreshInterval is how often Run makes a keep-fresh pass.
+const RefreshInterval = 15 * time.Second
+
+// Refresher serves entries from memory and the store, fetches them with one
+// flight per profile, refreshes served profiles ahead of expiry and backs off
+// after transient failures.
+type Refresher struct {
+	store Store
+	fetch Fetcher
+	opts  Options
+
+	mu       sync.Mutex
+	memory   map[slot]*cachedEntry
+	profiles map[string]*servedProfile
+}
+
+type cachedEntry struct {
+	entry     Entry
+	refreshAt time.Time
+}
+
+// servedProfile is the per-profile state: flights, backoff and bookkeeping
+// are per profile, because the Fetcher is.
+type servedProfile struct {
+	name        string
+	kind        Kind   // kind of the last request
+	fingerprint string // fingerprint of the last request
+	lastServed  time.Time
+	lastErr     error
+	failures    int
+	retryAt     time.Time // no upstream call before this after a transient failure
+	flight      *flight
+}
+
+type flight struct {
+	done  chan struct{}
+	entry Entry
+	err   error
+}
+
+// NewRefresher returns a Refresher over store that fetches with fetch.
+func NewRefresher(store Store, fetch Fetcher, opts Options) *Refresher {
+	if opts.Clock == nil {
+		opts.Clock = SystemClock{}
+	}
+	if opts.Policy == (Policy{}) {
+		opts.Policy = DefaultPolicy()
+	}
+	if opts.Rand == nil {
+		opts.Rand = rand.Float64
+	}
+	if opts.KeepFreshFor <= 0 {
+		opts.KeepFreshFor = 24 * time.Hour
+	}
+	if opts.IsTransient == nil {
+		opts.IsTransient = IsTransient
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.FetchTimeout <= 0 {
+		opts.FetchTimeout = 2 * time.Minute
+	}
+	return &Refresher{
+		store:    store,
+		fetch:    fetch,
+		opts:     opts,
+		memory:   map[slot]*cachedEntry{},
+		profiles: map[string]*servedProfile{},
+	}
+}
+
+// Request names what a caller wants served.
+type Request struct {
+	Profile     string
+	Kind        Kind
+	Fingerprint string // entries with another fingerprint are stale
+}
+
+// Get returns servable credentials for req: from memory, else from the store,
+// else from one upstream flight shared by all concurrent callers. Entries due
+// for refresh are served while a background refresh runs. A store error other
+// than ErrNotFound is returned, never treated as a miss.
+func (r *Refresher) Get(ctx context.Context, req Request) (Entry, error) {
+	if e, ok := r.serveFromMemory(req); ok {
+		return e, nil
+	}
+
+	stored, err := r.store.Load(ctx, req.Kind, req.Profile)
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
+		return Entry{}, fmt.Errorf("reading cached credentials of profile %s: %w", req.Profile, err)
+	case stored.Fingerprint == req.Fingerprint && r.opts.Policy.Servable(stored, r.opts.Clock.Now()):
+		r.mu.Lock()
+		// Keep a usable entry another caller put in memory meanwhile.
+		if c, ok := r.memory[slot{stored.Kind, stored.Profile}]; !ok || c.entry.Fingerprint != req.Fingerprint ||
+			!r.opts.Policy.Servable(c.entry, r.opts.Clock.Now()) {
+			r.remember(stored)
+		}
+		r.mu.Unlock()
+		if e, ok := r.serveFromMemory(req); ok {
+			return e, nil
+		}
+	}
+
+	r.mu.Lock()
+	p := r.profile(req)
+	if f := p.flight; f != nil {
+		r.mu.Unlock()
+		return r.wait(ctx, req, f)
+	}
+	if p.lastErr != nil && r.opts.Clock.Now().Before(p.retryAt) {
+		err := p.lastErr
+		r.mu.Unlock()
+		return Entry{}, err
+	}
+	f := r.startFlight(ctx, p)
+	r.mu.Unlock()
+	return r.wait(ctx, req, f)
+}
+
+// serveFromMemory returns the cached entry for req when it is servable,
+// starting a background refresh when one is due.
+func (r *Refresher) serveFromMemory(req Request) (Entry, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.memory[slot{req.Kind, req.Profile}]
+	if !ok || c.entry.Fingerprint != req.Fingerprint {
+		return Entry{}, false
+	}
+	now := r.opts.Clock.Now()
+	switch r.opts.Policy.State(c.entry, now, c.refreshAt) {
+	case Unservable:
+		return Entry{}, false
+	case RefreshDue:
+		p := r.profile(req)
+		if p.flight == nil && !now.Before(p.retryAt) {
+			r.startFlight(context.Background(), p)
+		}
+	}
+	p := r.profile(req)
+	p.lastServed = now
+	return c.entry, true
+}
+
+// wait waits for f or for the caller to give up; the flight goes on for the
+// other callers either way.
+func (r *Refresher) wait(ctx context.Context, req Request, f *flight) (Entry, error) {
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+		return Entry{}, fmt.Errorf("waiting for credentials of profile %s: %w", req.Profile, ctx.Err())
+	}
+	if f.err != nil {
+		return Entry{}, f.err
+	}
+	r.mu.Lock()
+	if p, ok := r.profiles[req.Profile]; ok {
+		p.lastServed = r.opts.Clock.Now()
+	}
+	r.mu.Unlock()
+	return f.entry, nil
+}
+
+// profile returns the state of req's profile, creating it. Callers hold r.mu.
+func (r *Refresher) profile(req Request) *servedProfile {
+	p, ok := r.profiles[req.Profile]
+	if !ok {
+		p = &servedProfile{name: req.Profile}
+		r.profiles[req.Profile] = p
+	}
+	p.kind, p.fingerprint = req.Kind, req.Fingerprint
+	return p
+}
+
+// remember puts e in memory with its refresh time. Callers hold r.mu.
+func (r *Refresher) remember(e Entry) {
+	r.memory[slot{e.Kind, e.Profile}] = &cachedEntry{entry: e, refreshAt: r.opts.Policy.RefreshAt(e, r.opts.Rand())}
+}
+
+// startFlight starts p's one upstream call. Callers hold r.mu and have checked
+// that no flight runs. The flight's context keeps ctx's values but not its
+// cancellation: it is shared, and bounded by FetchTimeout instead.
+func (r *Refresher) startFlight(ctx context.Context, p *servedProfile) *flight {
+	f := &flight{done: make(chan struct{})}
+	p.flight = f
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.FetchTimeout)
+	go func() {
+		defer cancel()
+		defer close(f.done)
+		f.entry, f.err = r.runFlight(fctx, p)
+	}()
+	return f
+}
+
+func (r *Refresher) runFlight(ctx context.Context, p *servedProfile) (Entry, error) {
+	log := r.opts.Logger.With("profile", p.name)
+	e, err := r.fetch(ctx, p.name)
+	now := r.opts.Clock.Now()
+	if err == nil {
+		if e.Profile == "" {
+			e.Profile = p.name
+		}
+		if e.Obtained.IsZero() {
+			e.Obtained = now
+		}
+		if !r.opts.Policy.Servable(e, now) {
+			err = protocol.Errorf(protocol.CodeBadConfig, p.name,
+				"upstream gave credentials for profile %s with %v left, under the %v credhelper must leave when serving; raise duration_seconds",
+				p.name, e.Credentials.Remaining(now).Truncate(time.Second), r.opts.Policy.MinServe)
+		}
+	}
+
+	r.mu.Lock()
+	current := r.profiles[p.name] == p // false after Forget
+	p.flight = nil
+	if err != nil {
+		p.lastErr = err
+		p.failures++
+		p.retryAt = time.Time{}
+		if r.opts.IsTransient(err) {
+			p.retryAt = now.Add(r.opts.Policy.Backoff(p.failures, r.opts.Rand()))
+		}
+		failures, retryAt := p.failures, p.retryAt
+		r.mu.Unlock()
+		log.Warn("fetching credentials failed", "err", err, "failures", failures, "retry_at", retryAt)
+		return Entry{}, err
+	}
+	p.lastErr, p.failures, p.retryAt = nil, 0, time.Time{}
+	if current {
+		r.remember(e)
+	}
+	r.mu.Unlock()
+	log.Info("fetched credentials", "kind", e.Kind, "expires", e.Credentials.Expiration)
+
+	// Long-term keys stay in memory: the refresher never copies them to the
+	// keyring. A failed save still serves what was fetched (an MFA code cannot
+	// be typed twice), and shows in States.
+	if current && e.Credentials.Temporary() {
+		if err := r.store.Save(ctx, e); err != nil {
+			log.Error("saving fetched credentials failed", "err", err)
+			r.mu.Lock()
+			p.lastErr = fmt.Errorf("saving credentials of profile %s: %w", p.name, err)
+			r.mu.Unlock()
+		}
+	}
+	return e, nil
+}
+
+// Put stores an entry obtained elsewhere (an MFA session after the user typed
+// a code, keys from `credhelper add`) in memory and in the store, and clears
+// the profile's backoff. KindLongTerm entries are kept in memory only.
+func (r *Refresher) Put(ctx context.Context, e Entry) error {
+	if e.Obtained.IsZero() {
+		e.Obtained = r.opts.Clock.Now()
+	}
+	if e.Kind != KindLongTerm {
+		if err := r.store.Save(ctx, e); err != nil {
+			return fmt.Errorf("saving credentials of profile %s: %w", e.Profile, err)
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.remember(e)
+	if p, ok := r.profiles[e.Profile]; ok {
+		p.lastErr, p.failures, p.retryAt = nil, 0, time.Time{}
+	}
+	return nil
+}
+
+// Forget drops what is known about profile: memory, backoff and stored items
+// of every kind except KindKeys (the user's long-term keys stay).
+func (r *Refresher) Forget(ctx context.Context, profile string) error {
+	r.mu.Lock()
+	for _, k := range Kinds {
+		delete(r.memory, slot{k, profile})
+	}
+	delete(r.profiles, profile)
+	r.mu.Unlock()
+
+	metas, err := r.store.List(ctx)
+	if err != nil {
+		return fmt.Errorf("forgetting profile %s: %w", profile, err)
+	}
+	var errs []error
+	for _, m := range metas {
+		if m.Profile == profile && m.Kind != KindKeys {
+			if err := r.store.Delete(ctx, m.Kind, profile); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("forgetting profile %s: %w", profile, err)
+	}
+	return nil
+}
+
+// ResetBackoff lets every profile call upstream again at once (the config
+// changed, keys were added).
+func (r *Refresher) ResetBackoff() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, p := range r.profiles {
+		p.retryAt = time.Time{}
+	}
+}
+
+// RefreshDue makes one keep-fresh pass: it refreshes every profile served
+// within KeepFreshFor whose refresh time has come and that is not backing
+// off, and waits for those refreshes or ctx. A failed refresh leaves the old
+// entry served while it is servable.
+func (r *Refresher) RefreshDue(ctx context.Context) {
+	now := r.opts.Clock.Now()
+	var started []*flight
+	r.mu.Lock()
+	for _, p := range r.profiles {
+		c, ok := r.memory[slot{p.kind, p.name}]
+		if !ok || p.flight != nil || now.Sub(p.lastServed) > r.opts.KeepFreshFor || now.Before(p.retryAt) {
+			continue
+		}
+		if c.entry.Fingerprint != p.fingerprint || r.opts.Policy.State(c.entry, now, c.refreshAt) == Fresh {
+			continue
+		}
+		started = append(started, r.startFlight(ctx, p))
+	}
+	r.mu.Unlock()
+	for _, f := range started {
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// Run calls RefreshDue every RefreshInterval until ctx is done.
+func (r *Refresher) Run(ctx context.Context) {
+	t := time.NewTicker(RefreshInterval)
+	defer t.Stop()
+	for {
+		pass, cancel := context.WithTimeout(ctx, RefreshInterval)
+		r.RefreshDue(pass)
+		cancel()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// ProfileState describes a served profile for `credhelper status`. It holds
+// no secret.
+type ProfileState struct {
+	Profile     string
+	Kind        Kind
+	Expiration  time.Time // zero when nothing is cached or for long-term keys
+	NextRefresh time.Time // when a refresh or retry is next due; zero for none
+	LastServed  time.Time
+	LastError   string
+	Failures    int // consecutive failed fetches
+	Refreshing  bool
+}
+
+// States describes every profile asked for since start, sorted by name.
+func (r *Refresher) States() []ProfileState {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	states := make([]ProfileState, 0, len(r.profiles))
+	for _, p := range r.profiles {
+		s := ProfileState{
+			Profile:    p.name,
+			Kind:       p.kind,
+			LastServed: p.lastServed,
+			Failures:   p.failures,
+			Refreshing: p.flight != nil,
+		}
+		if p.lastErr != nil {
+			s.LastError = p.lastErr.Error()
+		}
+		if c, ok := r.memory[slot{p.kind, p.name}]; ok {
+			s.Expiration = c.entry.Credentials.Expiration
+			s.NextRefresh = c.refreshAt
+		}
+		if p.retryAt.After(s.NextRefresh) {
+			s.NextRefresh = p.retryAt
+		}
+		states = append(states, s)
+	}
+	sort.Slice(states, func(i, j int) bool { return states[i].Profile < states[j].Profile })
+	return states
+}
