@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/credhelper/credhelper/internal/prompt"
+	"github.com/credhelper/credhelper/protocol"
+)
+
+const commandTimeout = 30 * time.Second
+
+// add stores a profile's long-term keys in the keyring through credd. The
+// secret comes from a no-echo prompt or the environment, never from argv.
+func (e *env) add(args []string) error {
+	fs := flag.NewFlagSet("add", flag.ContinueOnError)
+	fromEnv := fs.Bool("env", false, "read AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY from the environment")
+	pos, err := parse(fs, args, e.stderr, 1, "add PROFILE [--env]")
+	if err != nil {
+		return err
+	}
+	profile := pos[0]
+	req := protocol.AddKeysRequest{Profile: profile}
+	if *fromEnv {
+		req.AccessKeyID = os.Getenv("AWS_ACCESS_KEY_ID")
+		req.SecretAccessKey = os.Getenv("AWS_SECRET_ACCESS_KEY")
+		if req.AccessKeyID == "" || req.SecretAccessKey == "" {
+			return usageError{"add --env needs both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY set"}
+		}
+		if os.Getenv("AWS_SESSION_TOKEN") != "" {
+			return usageError{"AWS_SESSION_TOKEN is set: these are temporary credentials, and add stores long-term keys; unset it and give the IAM user's access key"}
+		}
+	} else {
+		if !prompt.Available() {
+			return usageError{"add needs a terminal to ask for the keys: run it in one, or use --env with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY set"}
+		}
+		if req.AccessKeyID, err = prompt.Line("access key ID for " + profile + ": "); err != nil {
+			return err
+		}
+		if req.SecretAccessKey, err = prompt.Secret("secret access key (not shown): "); err != nil {
+			return err
+		}
+	}
+	req.AccessKeyID = strings.TrimSpace(req.AccessKeyID)
+	if err := checkKeyID(req.AccessKeyID); err != nil {
+		return err
+	}
+	if strings.TrimSpace(req.SecretAccessKey) == "" {
+		return usageError{"the secret access key is empty"}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
+	defer cancel()
+	var resp protocol.OKResponse
+	if err := e.do(ctx, protocol.PathKeys, req, &resp); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "stored the keys of profile %s (%s) in the keyring\n", profile, protocol.MaskKeyID(req.AccessKeyID))
+	return nil
+}
+
+func checkKeyID(id string) error {
+	switch {
+	case strings.HasPrefix(id, "ASIA"):
+		return usageError{"that access key ID starts with ASIA: it belongs to temporary credentials; add stores an IAM user's long-term key (AKIA…)"}
+	case len(id) < 16 || len(id) > 128 || strings.ContainsAny(id, " \t/"):
+		return usageError{"that does not look like an access key ID (AKIA… and 20 characters)"}
+	}
+	return nil
+}
+
+func (e *env) remove(args []string) error {
+	fs := flag.NewFlagSet("remove", flag.ContinueOnError)
+	pos, err := parse(fs, args, e.stderr, 1, "remove PROFILE")
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
+	defer cancel()
+	var resp protocol.OKResponse
+	if err := e.do(ctx, protocol.PathRemoveKeys, protocol.RemoveKeysRequest{Profile: pos[0]}, &resp); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, resp.Message)
+	return nil
+}
+
+// mfa starts a new MFA session for the profile's chain ahead of time.
+func (e *env) mfa(args []string) error {
+	fs := flag.NewFlagSet("mfa", flag.ContinueOnError)
+	code := fs.String("code", "", "the 6-digit code (asked on the terminal when absent)")
+	pos, err := parse(fs, args, e.stderr, 1, "mfa PROFILE [--code N]")
+	if err != nil {
+		return err
+	}
+	profile := pos[0]
+	ctx, cancel := context.WithTimeout(context.Background(), interactiveTimeout)
+	defer cancel()
+	req := protocol.MFARequest{Profile: profile, Code: *code}
+	var resp protocol.MFAResponse
+	for {
+		err := e.do(ctx, protocol.PathMFA, req, &resp)
+		pe, ok := err.(*protocol.Error)
+		if !ok || pe.Code != protocol.CodeMFAPrompt || req.Code != "" {
+			if err != nil {
+				return err
+			}
+			break
+		}
+		// credd named the device; ask for its code.
+		pe.MFAProcess = ""
+		if req.Code, err = mfaCode(ctx, pe, profile); err != nil {
+			return err
+		}
+	}
+	left := time.Until(resp.Expiration).Round(time.Minute)
+	fmt.Fprintf(e.stdout, "mfa session for profile %s (%s) valid until %s (%s)\n",
+		resp.Profile, resp.MFASerial, resp.Expiration.Local().Format("2006-01-02 15:04 MST"), left)
+	return nil
+}
+
+// do sends a request, starting credd first when it is not running.
+func (e *env) do(ctx context.Context, path string, in, out any) error {
+	err := e.client.Do(ctx, path, in, out)
+	if pe, ok := err.(*protocol.Error); ok && pe.Code == protocol.CodeDaemonDown {
+		if err := e.client.EnsureRunning(ctx); err != nil {
+			return err
+		}
+		return e.client.Do(ctx, path, in, out)
+	}
+	return err
+}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/credhelper/credhelper/internal/prompt"
+	"github.com/credhelper/credhelper/protocol"
+)
+
+// Time limits of one `process` run. The Go SDK kills credential_process after
+// a minute; when a person is asked for an MFA code we wait longer, since the
+// other SDKs have no limit.
+const (
+	processTimeout     = 50 * time.Second
+	interactiveTimeout = 3 * time.Minute
+	mfaProcessTimeout  = time.Minute
+)
+
+func (e *env) process(args []string) error {
+	fs := flag.NewFlagSet("process", flag.ContinueOnError)
+	profile := fs.String("profile", "", "the definition profile to serve")
+	if _, err := parse(fs, args, e.stderr, 0, "process --profile PROFILE"); err != nil {
+		return err
+	}
+	if *profile == "" {
+		return usageError{"process needs --profile: credential_process = credhelper process --profile PROFILE"}
+	}
+	interactive := prompt.Available()
+	timeout := processTimeout
+	if interactive {
+		timeout = interactiveTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+
+	creds, err := e.credentials(ctx, protocol.CredentialsRequest{Profile: *profile, Interactive: interactive})
+	if err != nil {
+		return err
+	}
+	out, err := protocol.NewProcessOutput(creds).Marshal(time.Now())
+	if err != nil {
+		// credd never hands these out; if it did, printing them would make the
+		// SDK fail later with a worse message.
+		return protocol.Errorf(protocol.CodeInternal, *profile, "credd returned unusable credentials (%v)", err)
+	}
+	// One write of the whole object: an SDK never sees half a secret.
+	_, err = e.stdout.Write(out)
+	return err
+}
+
+// credentials asks credd, starting it if needed, and answers MFA prompts.
+func (e *env) credentials(ctx context.Context, req protocol.CredentialsRequest) (protocol.Credentials, error) {
+	started := false
+	for attempt := 0; ; attempt++ {
+		creds, err := e.client.Credentials(ctx, req)
+		var pe *protocol.Error
+		if !errors.As(err, &pe) {
+			return creds, err
+		}
+		switch {
+		case pe.Code == protocol.CodeDaemonDown && !started:
+			started = true
+			if err := e.client.EnsureRunning(ctx); err != nil {
+				return creds, err
+			}
+		case pe.Code == protocol.CodeMFAPrompt && attempt < 4:
+			code, err := mfaCode(ctx, pe, req.Profile)
+			if err != nil {
+				return creds, err
+			}
+			req.MFACode = code
+		default:
+			if pe.Code == protocol.CodeMFAPrompt {
+				pe.Code, pe.Remedy = protocol.CodeNeedsMFA, protocol.CodeNeedsMFA.Remedy(req.Profile)
+			}
+			return creds, err
+		}
+	}
+}
+
+// mfaCode gets a code for the device credd named: from the profile's
+// mfa_process when it has one, else from the terminal.
+func mfaCode(ctx context.Context, pe *protocol.Error, profile string) (string, error) {
+	needs := func(why string) error {
+		return &protocol.Error{Code: protocol.CodeNeedsMFA, Profile: profile,
+			Message: fmt.Sprintf("profile %s needs an MFA code for %s (%s)", profile, pe.MFASerial, why),
+			Remedy:  protocol.CodeNeedsMFA.Remedy(profile)}
+	}
+	var code string
+	if pe.MFAProcess != "" {
+		out, err := runMFAProcess(ctx, pe.MFAProcess)
+		if err != nil {
+			return "", needs("mfa_process failed: " + err.Error())
+		}
+		code = out
+	} else {
+		c, err := prompt.Line(fmt.Sprintf("MFA code for %s (profile %s): ", pe.MFASerial, profile))
+		if err != nil {
+			return "", needs(err.Error())
+		}
+		code = c
+	}
+	if !validMFACode(code) {
+		return "", needs("the code must be 6 digits")
+	}
+	return code, nil
+}
+
+func validMFACode(code string) bool {
+	if len(code) != 6 {
+		return false
+	}
+	for _, r := range code {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// runMFAProcess runs the profile's mfa_process through the shell, as the SDKs
+// run credential_process, and takes the first line it prints.
+func runMFAProcess(ctx context.Context, line string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, mfaProcessTimeout)
+	defer cancel()
+	var cmd *exec.Cmd
+	if runtime.GOOS == "windows" {
+		cmd = exec.CommandContext(ctx, "cmd", "/C", line)
+	} else {
+		cmd = exec.CommandContext(ctx, "/bin/sh", "-c", line)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, &stdout, &stderr
+	cmd.Env = os.Environ()
+	if err := cmd.Run(); err != nil {
+		if msg := lastLine(stderr.String()); msg != "" {
+			return "", fmt.Errorf("%v: %s", err, msg)
+		}
+		return "", err
+	}
+	first, _, _ := strings.Cut(stdout.String(), "\n")
+	return strings.TrimSpace(first), nil
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/credhelper/credhelper/protocol"
+	"github.com/credhelper/credhelper/protocol/client"
+)
+
+const usage = `credhelper — AWS credentials for credential_process, kept fresh by credd
+
+usage:
+  credhelper process --profile P     print P's credentials as credential_process JSON
+  credhelper add P [--env]           store P's long-term keys in the keyring
+  credhelper remove P                forget P's keys and cached credentials
+  credhelper mfa P [--code N]        start P's MFA session now
+  credhelper version                 print the version
+
+A served profile in ~/.aws/config:
+  [profile prod]
+  credential_process = credhelper process --profile prod-src
+
+environment: CREDHELPER_SOCKET (credd's socket), CREDHELPER_NO_AUTOSTART=1 (never start credd)
+`
+
+// env is what a command needs from the outside world, so tests can run it
+// with buffers.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	client         *client.Client
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return protocol.ExitUsage
+	}
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, client: client.New(protocol.DefaultSocketPath())}
+	cmd, rest := args[0], args[1:]
+	var err error
+	switch cmd {
+	case "process":
+		err = e.process(rest)
+	case "add":
+		err = e.add(rest)
+	case "remove":
+		err = e.remove(rest)
+	case "mfa":
+		err = e.mfa(rest)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "credhelper", versionString())
+		return protocol.ExitOK
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		fmt.Fprintln(stdout, "\nexit codes:")
+		for _, x := range protocol.ExitTable {
+			fmt.Fprintf(stdout, "  %d  %s\n", x.Code, x.Meaning)
+		}
+		return protocol.ExitOK
+	default:
+		fmt.Fprintf(stderr, "credhelper: unknown command %q: run `credhelper help`\n", cmd)
+		return protocol.ExitUsage
+	}
+	return report(stderr, err)
+}
+
+// usageError is a wrong command line.
+type usageError struct{ msg string }
+
+func (u usageError) Error() string { return u.msg }
+
+// report prints err as the one stderr line and returns the exit code.
+func report(stderr io.Writer, err error) int {
+	if err == nil {
+		return protocol.ExitOK
+	}
+	var pe *protocol.Error
+	var ue usageError
+	switch {
+	case errors.As(err, &pe):
+		fmt.Fprintln(stderr, "credhelper: "+pe.Error())
+		return pe.Code.Exit()
+	case errors.As(err, &ue):
+		fmt.Fprintln(stderr, "credhelper: "+ue.msg)
+		return protocol.ExitUsage
+	case errors.Is(err, flag.ErrHelp):
+		return protocol.ExitUsage
+	case errors.Is(err, context.DeadlineExceeded):
+		fmt.Fprintln(stderr, "credhelper: credd did not answer in time: try again; if it keeps happening, restart credd")
+		return protocol.ExitUnavailable
+	}
+	fmt.Fprintln(stderr, "credhelper: "+strings.ReplaceAll(err.Error(), "\n", " "))
+	return protocol.ExitInternal
+}
+
+// parse parses a subcommand's flags, allowing flags after positional arguments
+// ("credhelper add base --env"), and checks the number of positional ones.
+func parse(fs *flag.FlagSet, args []string, stderr io.Writer, positional int, what string) ([]string, error) {
+	fs.SetOutput(stderr)
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+	if len(pos) != positional {
+		return nil, usageError{fmt.Sprintf("usage: credhelper %s", what)}
+	}
+	return pos, nil
+}

@@ -1,0 +1,60 @@
+// Package prompt asks the user on the controlling terminal (/dev/tty), never on
+// stdin or stdout: SDKs pipe both when they run credential_process. Standard
+// library only.
+package prompt
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// ErrNoTerminal means there is no controlling terminal to ask on.
+var ErrNoTerminal = errors.New("no terminal to ask on")
+
+// TTYPath is the controlling terminal; tests point it at a pty.
+var TTYPath = "/dev/tty"
+
+// Available reports whether a controlling terminal can be opened.
+func Available() bool {
+	f, err := os.OpenFile(TTYPath, os.O_RDWR, 0)
+	if err != nil {
+		return false
+	}
+	f.Close()
+	return true
+}
+
+// Line shows question on the terminal and reads one line, echoed.
+func Line(question string) (string, error) { return ask(question, true) }
+
+// Secret shows question and reads one line without echoing it.
+func Secret(question string) (string, error) { return ask(question, false) }
+
+func ask(question string, echo bool) (string, error) {
+	tty, err := os.OpenFile(TTYPath, os.O_RDWR, 0)
+	if err != nil {
+		return "", ErrNoTerminal
+	}
+	defer tty.Close()
+	if !echo {
+		restore, err := noEcho(tty)
+		if err != nil {
+			return "", fmt.Errorf("cannot turn off echo on the terminal: %w", err)
+		}
+		defer func() {
+			restore()
+			fmt.Fprintln(tty)
+		}()
+	}
+	if _, err := fmt.Fprint(tty, question); err != nil {
+		return "", err
+	}
+	line, err := bufio.NewReader(tty).ReadString('\n')
+	if err != nil && line == "" {
+		return "", fmt.Errorf("reading from the terminal: %w", err)
+	}
+	return strings.TrimSpace(line), nil
+}

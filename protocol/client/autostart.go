@@ -1,0 +1,109 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/credhelper/credhelper/protocol"
+)
+
+// Environment that controls auto-start.
+const (
+	EnvNoAutostart = "CREDHELPER_NO_AUTOSTART" // "1": never start credd
+	EnvCredd       = "CREDHELPER_CREDD"        // path of the credd binary
+)
+
+// StartTimeout is how long a caller waits for an auto-started credd.
+const StartTimeout = 5 * time.Second
+
+// EnsureRunning makes sure a credd answers: when none does and auto-start is
+// allowed, it starts `credd run` detached (own session, stdio on /dev/null, so
+// it never holds an SDK's pipes) and waits for it. Concurrent callers agree
+// through a lock file so only one of them starts a daemon.
+func (c *Client) EnsureRunning(ctx context.Context) error {
+	_, err := c.Ping(ctx)
+	var pe *protocol.Error
+	if err == nil || !errors.As(err, &pe) || pe.Code != protocol.CodeDaemonDown {
+		return err
+	}
+	if os.Getenv(EnvNoAutostart) == "1" {
+		pe.Remedy = "start it with `credd run` or `credd start` (auto-start is off: " + EnvNoAutostart + "=1)"
+		return pe
+	}
+	dir := filepath.Dir(c.Socket)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return &protocol.Error{Code: protocol.CodeDaemonDown, Message: "cannot create the socket directory: " + err.Error(), Remedy: "start credd by hand with `credd run`"}
+	}
+	unlock, err := lockFile(ctx, filepath.Join(dir, "autostart.lock"))
+	if err != nil {
+		return &protocol.Error{Code: protocol.CodeDaemonDown, Message: "cannot take the auto-start lock: " + err.Error(), Remedy: "start credd by hand with `credd run`"}
+	}
+	defer unlock()
+	// Another caller may have started it while we waited for the lock.
+	if _, err := c.Ping(ctx); err == nil {
+		return nil
+	}
+	bin, err := creddPath()
+	if err != nil {
+		return &protocol.Error{Code: protocol.CodeDaemonDown, Message: "credd is not running and the credd binary was not found", Remedy: "install it (see README) or set " + EnvCredd}
+	}
+	if err := spawn(bin, c.Socket); err != nil {
+		return &protocol.Error{Code: protocol.CodeDaemonDown, Message: fmt.Sprintf("starting %s failed: %v", bin, err), Remedy: "start credd by hand with `credd run` to see why"}
+	}
+	deadline := time.Now().Add(StartTimeout)
+	for wait := 5 * time.Millisecond; ; wait = min(wait*2, 100*time.Millisecond) {
+		if _, err := c.Ping(ctx); err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return &protocol.Error{Code: protocol.CodeDaemonDown,
+				Message: fmt.Sprintf("started %s but it did not answer on %s within %v", bin, c.Socket, StartTimeout),
+				Remedy:  "run `credd run` in a terminal to see why; its log is " + LogPath()}
+		}
+		time.Sleep(wait)
+	}
+}
+
+// creddPath finds credd: $CREDHELPER_CREDD, beside this executable, then $PATH.
+func creddPath() (string, error) {
+	if p := os.Getenv(EnvCredd); p != "" {
+		return p, nil
+	}
+	if self, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(self), "credd"+exeSuffix)
+		if st, err := os.Stat(p); err == nil && !st.IsDir() {
+			return p, nil
+		}
+	}
+	return exec.LookPath("credd")
+}
+
+// LogPath is where an auto-started credd writes its log.
+func LogPath() string {
+	dir := os.Getenv("XDG_STATE_HOME")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return filepath.Join(os.TempDir(), "credd.log")
+		}
+		dir = filepath.Join(home, ".local", "state")
+	}
+	return filepath.Join(dir, "credhelper", "credd.log")
+}
+
+func spawn(bin, socket string) error {
+	cmd := exec.Command(bin, "run", "--socket", socket, "--log-file", LogPath())
+	cmd.Dir = "/"
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil // /dev/null: never hold the caller's pipes
+	detach(cmd)
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	go cmd.Wait() // reap it if it exits while we are still running
+	return nil
+}

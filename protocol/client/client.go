@@ -1,0 +1,128 @@
+// Package client is credhelper's side of the local API: dialing credd's unix
+// socket with short timeouts, turning "cannot connect" into an instruction, and
+// starting credd when it is not running. Standard library only.
+package client
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/credhelper/credhelper/protocol"
+)
+
+// DialTimeout bounds connecting to the socket where the platform's connect can
+// wait: credd answers at once or not at all.
+const DialTimeout = 2 * time.Second
+
+// dialError means nothing accepted the connection: credd is not running.
+type dialError struct {
+	path string
+	err  error
+}
+
+func (d *dialError) Error() string { return "connect " + d.path + ": " + d.err.Error() }
+func (d *dialError) Unwrap() error { return d.err }
+
+// Client talks to one credd socket. It speaks just enough HTTP/1.1 itself:
+// net/http would pull crypto/tls into credhelper and triple its size.
+type Client struct {
+	Socket string
+}
+
+// New returns a client for the socket at path.
+func New(path string) *Client { return &Client{Socket: path} }
+
+// Do sends one request: in is marshalled as the JSON body (GET when nil), the
+// answer is decoded into out. API errors come back as *protocol.Error; a daemon
+// that cannot be reached as *protocol.Error with CodeDaemonDown.
+func (c *Client) Do(ctx context.Context, path string, in, out any) error {
+	method, body := "GET", []byte(nil)
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		method, body = "POST", b
+	}
+	conn, err := dial(ctx, c.Socket)
+	if err != nil {
+		return c.connectError(ctx, err)
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+
+	req := make([]byte, 0, 256+len(body))
+	req = fmt.Appendf(req, "%s %s HTTP/1.1\r\nHost: %s\r\n%s: %s\r\nConnection: close\r\n",
+		method, path, protocol.APIHost, protocol.HeaderAPIVersion, protocol.APIVersion)
+	if body != nil {
+		req = fmt.Appendf(req, "Content-Type: application/json\r\nContent-Length: %d\r\n", len(body))
+	}
+	req = append(append(req, "\r\n"...), body...)
+	if _, err := conn.Write(req); err != nil {
+		return c.connectError(ctx, err)
+	}
+	resp, err := readResponse(bufio.NewReader(conn))
+	if err != nil {
+		if ctx.Err() != nil {
+			return c.connectError(ctx, err)
+		}
+		return &protocol.Error{Code: protocol.CodeInternal, Message: fmt.Sprintf("reading credd's answer on %s: %v", c.Socket, err),
+			Remedy: "restart credd; if it keeps happening, please report it"}
+	}
+	if v := resp.header[strings.ToLower(protocol.HeaderAPIVersion)]; v != protocol.APIVersion {
+		return &protocol.Error{Code: protocol.CodeDaemonMismatch,
+			Message: fmt.Sprintf("credd on %s speaks API version %q, this credhelper speaks %q", c.Socket, v, protocol.APIVersion),
+			Remedy:  protocol.CodeDaemonMismatch.Remedy("")}
+	}
+	if resp.status/100 != 2 {
+		var e protocol.ErrorResponse
+		if err := json.Unmarshal(resp.body, &e); err != nil || e.Error.Code == "" {
+			return &protocol.Error{Code: protocol.CodeInternal, Message: fmt.Sprintf("credd answered status %d", resp.status)}
+		}
+		return &e.Error
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(resp.body, out); err != nil {
+		return &protocol.Error{Code: protocol.CodeInternal, Message: "credd's answer is not valid JSON: " + err.Error()}
+	}
+	return nil
+}
+
+func (c *Client) connectError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return &protocol.Error{Code: protocol.CodeUnavailable,
+			Message: fmt.Sprintf("credd on %s did not answer in time", c.Socket),
+			Remedy:  "try again; if it keeps happening, look at credd's log or restart it"}
+	}
+	var de *dialError
+	if errors.As(err, &de) {
+		return &protocol.Error{Code: protocol.CodeDaemonDown,
+			Message: fmt.Sprintf("credd is not running (nothing answers on %s)", c.Socket),
+			Remedy:  protocol.CodeDaemonDown.Remedy("")}
+	}
+	return &protocol.Error{Code: protocol.CodeDaemonDown,
+		Message: fmt.Sprintf("talking to credd on %s failed: %v", c.Socket, err),
+		Remedy:  "restart credd"}
+}
+
+// Ping reports whether a credd answers on the socket.
+func (c *Client) Ping(ctx context.Context) (protocol.StatusResponse, error) {
+	var st protocol.StatusResponse
+	err := c.Do(ctx, protocol.PathStatus, nil, &st)
+	return st, err
+}
+
+// Credentials asks for a profile's credentials.
+func (c *Client) Credentials(ctx context.Context, req protocol.CredentialsRequest) (protocol.Credentials, error) {
+	var resp protocol.CredentialsResponse
+	err := c.Do(ctx, protocol.PathCredentials, req, &resp)
+	return resp.Credentials, err
+}
