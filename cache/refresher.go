@@ -19,8 +19,8 @@ type Fetcher func(ctx context.Context, profile string) (Entry, error)
 
 // Options configure a Refresher. Zero fields get defaults.
 type Options struct {
-	Clock  Clock         // default SystemClock
-	Policy Policy        // default DefaultPolicy()
+	Clock  Clock          // default SystemClock
+	Policy Policy         // default DefaultPolicy()
 	Rand   func() float64 // values in [0, 1) for jitter; default math/rand/v2
 	// KeepFreshFor is how long after its last Get a profile is still
 	// refreshed ahead of expiry (default 24h).

@@ -1,0 +1,389 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/credhelper/credhelper/protocol"
+)
+
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// countingFetcher returns 1h assume-role credentials stamped with the call
+// number, or the error set with failWith, after release (when gated).
+type countingFetcher struct {
+	clock    *fakeClock
+	lifetime time.Duration
+	calls    atomic.Int32
+	gate     chan struct{} // when non-nil, calls wait until it is closed
+	mu       sync.Mutex
+	err      error
+	fp       string
+}
+
+func (f *countingFetcher) failWith(err error) { f.mu.Lock(); f.err = err; f.mu.Unlock() }
+
+func (f *countingFetcher) fetch(ctx context.Context, profile string) (Entry, error) {
+	n := f.calls.Add(1)
+	if f.gate != nil {
+		select {
+		case <-f.gate:
+		case <-ctx.Done():
+			return Entry{}, ctx.Err()
+		}
+	}
+	f.mu.Lock()
+	err, fp := f.err, f.fp
+	f.mu.Unlock()
+	if err != nil {
+		return Entry{}, err
+	}
+	if fp == "" {
+		fp = "fp1"
+	}
+	now := f.clock.Now()
+	lifetime := f.lifetime
+	if lifetime == 0 {
+		lifetime = time.Hour
+	}
+	return Entry{
+		Profile: profile, Kind: KindAssumeRole, Fingerprint: fp, Obtained: now,
+		Credentials: protocol.Credentials{
+			AccessKeyID:     fmt.Sprintf("ASIAEXAMPLE%07d", n),
+			SecretAccessKey: "secretEXAMPLE", SessionToken: "tokenEXAMPLE",
+			Expiration: now.Add(lifetime),
+		},
+	}, nil
+}
+
+func newTestRefresher(t *testing.T, store Store) (*Refresher, *countingFetcher, *fakeClock) {
+	t.Helper()
+	clock := &fakeClock{now: t0}
+	f := &countingFetcher{clock: clock}
+	r := NewRefresher(store, f.fetch, Options{Clock: clock, Rand: func() float64 { return 0 }})
+	return r, f, clock
+}
+
+var devReq = Request{Profile: "dev", Kind: KindAssumeRole, Fingerprint: "fp1"}
+
+func mustGet(t *testing.T, r *Refresher, req Request) Entry {
+	t.Helper()
+	e, err := r.Get(context.Background(), req)
+	if err != nil {
+		t.Fatalf("Get(%s): %v", req.Profile, err)
+	}
+	return e
+}
+
+// waitIdle waits until no flight runs for profile.
+func waitIdle(t *testing.T, r *Refresher, profile string) {
+	t.Helper()
+	for range 2000 {
+		r.mu.Lock()
+		p := r.profiles[profile]
+		busy := p != nil && p.flight != nil
+		r.mu.Unlock()
+		if !busy {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatal("flight did not finish")
+}
+
+func TestGetConcurrentOneFlight(t *testing.T) {
+	r, f, _ := newTestRefresher(t, NewMemoryStore())
+	f.gate = make(chan struct{})
+	const n = 50
+	var wg sync.WaitGroup
+	keys := make([]string, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			e, err := r.Get(context.Background(), devReq)
+			keys[i], errs[i] = e.Credentials.AccessKeyID, err
+		})
+	}
+	// Let all callers reach the flight before it returns.
+	for f.calls.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond)
+	close(f.gate)
+	wg.Wait()
+	if got := f.calls.Load(); got != 1 {
+		t.Fatalf("fetches = %d, want 1", got)
+	}
+	for i := range n {
+		if errs[i] != nil || keys[i] != "ASIAEXAMPLE0000001" {
+			t.Fatalf("caller %d got %q, %v", i, keys[i], errs[i])
+		}
+	}
+}
+
+func TestGetFirstCallerLeavingDoesNotCancelFlight(t *testing.T) {
+	r, f, _ := newTestRefresher(t, NewMemoryStore())
+	f.gate = make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { _, err := r.Get(ctx, devReq); done <- err }()
+	for f.calls.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled caller got %v", err)
+	}
+	second := make(chan Entry)
+	go func() { second <- mustGet(t, r, devReq) }()
+	time.Sleep(20 * time.Millisecond)
+	close(f.gate)
+	if e := <-second; e.Credentials.AccessKeyID != "ASIAEXAMPLE0000001" || f.calls.Load() != 1 {
+		t.Fatalf("second caller got %s after %d fetches, want the shared flight's result", e.Credentials, f.calls.Load())
+	}
+}
+
+func TestGetRefreshAhead(t *testing.T) {
+	store := NewMemoryStore()
+	r, f, clock := newTestRefresher(t, store)
+	mustGet(t, r, devReq)
+	clock.Advance(39 * time.Minute) // 1h lifetime, refresh at 40m
+	if e := mustGet(t, r, devReq); e.Credentials.AccessKeyID != "ASIAEXAMPLE0000001" || f.calls.Load() != 1 {
+		t.Fatalf("fresh entry: got %s, %d fetches", e.Credentials, f.calls.Load())
+	}
+	clock.Advance(2 * time.Minute)
+	// Due: the cached entry is served at once and a refresh starts.
+	if e := mustGet(t, r, devReq); e.Credentials.AccessKeyID != "ASIAEXAMPLE0000001" {
+		t.Fatalf("due entry: got %s, want the cached one", e.Credentials)
+	}
+	waitIdle(t, r, "dev")
+	if f.calls.Load() != 2 {
+		t.Fatalf("fetches = %d, want a background refresh", f.calls.Load())
+	}
+	if e := mustGet(t, r, devReq); e.Credentials.AccessKeyID != "ASIAEXAMPLE0000002" {
+		t.Fatalf("after refresh: got %s", e.Credentials)
+	}
+	if e, err := store.Load(context.Background(), KindAssumeRole, "dev"); err != nil || e.Credentials.AccessKeyID != "ASIAEXAMPLE0000002" {
+		t.Fatalf("store has %s, %v; want the refreshed entry", e.Credentials, err)
+	}
+}
+
+func TestRefreshDueKeepsServedProfilesFresh(t *testing.T) {
+	r, f, clock := newTestRefresher(t, NewMemoryStore())
+	mustGet(t, r, devReq)
+	ctx := context.Background()
+	r.RefreshDue(ctx)
+	if f.calls.Load() != 1 {
+		t.Fatalf("fresh profile refreshed: %d fetches", f.calls.Load())
+	}
+	clock.Advance(41 * time.Minute)
+	r.RefreshDue(ctx)
+	if f.calls.Load() != 2 {
+		t.Fatalf("due profile not refreshed: %d fetches", f.calls.Load())
+	}
+	// A background failure keeps the old entry served while it is servable.
+	clock.Advance(41 * time.Minute)
+	f.failWith(protocol.Errorf(protocol.CodeUnavailable, "dev", "sts unreachable"))
+	r.RefreshDue(ctx)
+	if f.calls.Load() != 3 {
+		t.Fatalf("due profile not refreshed: %d fetches", f.calls.Load())
+	}
+	if e := mustGet(t, r, devReq); e.Credentials.AccessKeyID != "ASIAEXAMPLE0000002" {
+		t.Fatalf("got %s, want the still-valid entry", e.Credentials)
+	}
+	st := r.States()
+	if len(st) != 1 || st[0].Failures != 1 || st[0].LastError == "" || !st[0].NextRefresh.After(clock.Now()) {
+		t.Fatalf("States = %+v, want one failure and a retry time", st)
+	}
+	// Not served for longer than KeepFreshFor: no more refreshes.
+	f.failWith(nil)
+	clock.Advance(25 * time.Hour)
+	r.RefreshDue(ctx)
+	if f.calls.Load() != 3 {
+		t.Fatalf("idle profile refreshed: %d fetches", f.calls.Load())
+	}
+}
+
+func TestGetBackoffOnTransientErrors(t *testing.T) {
+	r, f, clock := newTestRefresher(t, NewMemoryStore())
+	unavailable := protocol.Errorf(protocol.CodeUnavailable, "dev", "sts unreachable")
+	f.failWith(unavailable)
+	for i, wantCalls := range []int32{1, 1, 1} {
+		_, err := r.Get(context.Background(), devReq)
+		if !errors.Is(err, unavailable) {
+			t.Fatalf("Get %d: err = %v, want the upstream error", i, err)
+		}
+		if f.calls.Load() != wantCalls {
+			t.Fatalf("Get %d: fetches = %d, want %d (no upstream call during backoff)", i, f.calls.Load(), wantCalls)
+		}
+	}
+	clock.Advance(5 * time.Second) // first backoff is 5s with rnd 0
+	r.Get(context.Background(), devReq)
+	if f.calls.Load() != 2 {
+		t.Fatalf("fetches after backoff = %d, want 2", f.calls.Load())
+	}
+	clock.Advance(9 * time.Second) // second backoff is 10s
+	r.Get(context.Background(), devReq)
+	if f.calls.Load() != 2 {
+		t.Fatalf("fetches inside second backoff = %d, want 2", f.calls.Load())
+	}
+	r.ResetBackoff()
+	f.failWith(nil)
+	if e := mustGet(t, r, devReq); e.Credentials.AccessKeyID != "ASIAEXAMPLE0000003" {
+		t.Fatalf("after ResetBackoff got %s", e.Credentials)
+	}
+}
+
+func TestGetNonTransientNotBackedOff(t *testing.T) {
+	r, f, _ := newTestRefresher(t, NewMemoryStore())
+	f.failWith(protocol.Errorf(protocol.CodeNeedsMFA, "dev", "profile dev needs an mfa code"))
+	for i := range 3 {
+		if _, err := r.Get(context.Background(), devReq); err == nil {
+			t.Fatalf("Get %d succeeded", i)
+		}
+	}
+	if f.calls.Load() != 3 {
+		t.Fatalf("fetches = %d, want 3: non-transient errors are not backed off", f.calls.Load())
+	}
+	f.failWith(nil)
+	mustGet(t, r, devReq)
+}
+
+func TestGetFingerprintMismatchRefetches(t *testing.T) {
+	r, f, _ := newTestRefresher(t, NewMemoryStore())
+	mustGet(t, r, devReq)
+	f.mu.Lock()
+	f.fp = "fp2"
+	f.mu.Unlock()
+	e := mustGet(t, r, Request{Profile: "dev", Kind: KindAssumeRole, Fingerprint: "fp2"})
+	if f.calls.Load() != 2 || e.Fingerprint != "fp2" {
+		t.Fatalf("after config change: %d fetches, fingerprint %q", f.calls.Load(), e.Fingerprint)
+	}
+	mustGet(t, r, Request{Profile: "dev", Kind: KindAssumeRole, Fingerprint: "fp2"})
+	if f.calls.Load() != 2 {
+		t.Fatalf("fetches = %d, want 2", f.calls.Load())
+	}
+}
+
+func TestGetUnservableFetchIsError(t *testing.T) {
+	r, f, _ := newTestRefresher(t, NewMemoryStore())
+	f.lifetime = 10 * time.Minute
+	e, err := r.Get(context.Background(), devReq)
+	var pe *protocol.Error
+	if !errors.As(err, &pe) || pe.Code != protocol.CodeBadConfig {
+		t.Fatalf("Get = %s, %v; want a bad_config error", e.Credentials, err)
+	}
+}
+
+func TestRestartServesFromStore(t *testing.T) {
+	store := NewMemoryStore()
+	r, _, clock := newTestRefresher(t, store)
+	first := mustGet(t, r, devReq)
+
+	f2 := &countingFetcher{clock: clock}
+	r2 := NewRefresher(store, f2.fetch, Options{Clock: clock})
+	clock.Advance(10 * time.Minute)
+	if e := mustGet(t, r2, devReq); e.Credentials != first.Credentials || f2.calls.Load() != 0 {
+		t.Fatalf("after restart: got %s with %d fetches, want the stored entry and none", e.Credentials, f2.calls.Load())
+	}
+	// Stored but no longer servable: fetched again.
+	clock.Advance(40 * time.Minute)
+	r3 := NewRefresher(store, f2.fetch, Options{Clock: clock})
+	mustGet(t, r3, devReq)
+	if f2.calls.Load() != 1 {
+		t.Fatalf("expired stored entry: %d fetches, want 1", f2.calls.Load())
+	}
+}
+
+type brokenStore struct{ MemoryStore }
+
+var errLocked = errors.New("keyring is locked")
+
+func (*brokenStore) Load(context.Context, Kind, string) (Entry, error) { return Entry{}, errLocked }
+
+func TestGetStoreErrorIsNotAMiss(t *testing.T) {
+	clock := &fakeClock{now: t0}
+	f := &countingFetcher{clock: clock}
+	r := NewRefresher(&brokenStore{}, f.fetch, Options{Clock: clock})
+	if _, err := r.Get(context.Background(), devReq); !errors.Is(err, errLocked) || f.calls.Load() != 0 {
+		t.Fatalf("Get = %v after %d fetches, want the store error and no fetch", err, f.calls.Load())
+	}
+}
+
+func TestLongTermKeptInMemoryOnly(t *testing.T) {
+	store := NewMemoryStore()
+	clock := &fakeClock{now: t0}
+	calls := 0
+	r := NewRefresher(store, func(ctx context.Context, profile string) (Entry, error) {
+		calls++
+		return Entry{Profile: profile, Kind: KindLongTerm, Credentials: protocol.Credentials{AccessKeyID: "AKIDEXAMPLE0000001", SecretAccessKey: "secretEXAMPLE"}}, nil
+	}, Options{Clock: clock})
+	req := Request{Profile: "base", Kind: KindLongTerm}
+	mustGet(t, r, req)
+	clock.Advance(100 * time.Hour)
+	mustGet(t, r, req)
+	if calls != 1 {
+		t.Fatalf("fetches = %d, want 1", calls)
+	}
+	if metas, _ := store.List(context.Background()); len(metas) != 0 {
+		t.Fatalf("store holds %v; long-term keys must not be persisted by the refresher", metas)
+	}
+}
+
+func TestPutAndForget(t *testing.T) {
+	store := NewMemoryStore()
+	r, f, clock := newTestRefresher(t, store)
+	ctx := context.Background()
+	unavailable := protocol.Errorf(protocol.CodeUnavailable, "base", "sts unreachable")
+	f.failWith(unavailable)
+	baseReq := Request{Profile: "base", Kind: KindMFASession, Fingerprint: "fpb"}
+	if _, err := r.Get(ctx, baseReq); err == nil {
+		t.Fatal("Get succeeded")
+	}
+	session := tempEntry(clock.Now(), 12*time.Hour)
+	session.Profile, session.Kind, session.Fingerprint = "base", KindMFASession, "fpb"
+	keys := Entry{Profile: "base", Kind: KindKeys, Credentials: protocol.Credentials{AccessKeyID: "AKIDEXAMPLE0000001", SecretAccessKey: "secretEXAMPLE"}}
+	for _, e := range []Entry{keys, session} {
+		if err := r.Put(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Put cleared the backoff and the entry is served without upstream.
+	if e := mustGet(t, r, baseReq); e.Credentials != session.Credentials || f.calls.Load() != 1 {
+		t.Fatalf("after Put got %s with %d fetches", e.Credentials, f.calls.Load())
+	}
+	if st := r.States(); st[0].Failures != 0 || st[0].LastError != "" {
+		t.Fatalf("States after Put = %+v", st)
+	}
+	if err := r.Forget(ctx, "base"); err != nil {
+		t.Fatal(err)
+	}
+	metas, _ := store.List(ctx)
+	if len(metas) != 1 || metas[0].Kind != KindKeys {
+		t.Fatalf("store after Forget = %+v, want only the keys", metas)
+	}
+	if len(r.States()) != 0 {
+		t.Fatalf("States after Forget = %+v", r.States())
+	}
+	f.failWith(nil)
+	f.fp = "fpb"
+	mustGet(t, r, baseReq)
+	if f.calls.Load() != 2 {
+		t.Fatalf("after Forget: %d fetches, want a new one", f.calls.Load())
+	}
+}
