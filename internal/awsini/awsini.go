@@ -125,6 +125,18 @@ func (f *File) Find(kind Kind, name string) *Section {
 	return nil
 }
 
+// ByHeader returns the last section whose header is exactly header: how
+// botocore finds a profile in the credentials file, where "[NAME]" is
+// profile NAME whatever NAME looks like.
+func (f *File) ByHeader(header string) *Section {
+	for i := len(f.Sections) - 1; i >= 0; i-- {
+		if f.Sections[i].Header == header {
+			return f.Sections[i]
+		}
+	}
+	return nil
+}
+
 // ParseError is a syntax error in a file.
 type ParseError struct {
 	File string

@@ -141,3 +141,16 @@ func TestParseErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestByHeader(t *testing.T) {
+	f, err := Parse("credentials", []byte("[profile x]\nk=1\n[x]\nk=2\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.ByHeader("profile x").Value("k"); got != "1" {
+		t.Errorf("got %q", got)
+	}
+	if f.ByHeader("y") != nil {
+		t.Error("found a missing header")
+	}
+}
