@@ -1,0 +1,505 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/99designs/keyring"
+
+	"github.com/credhelper/credhelper/cache/internal/busguard"
+)
+
+func init() {
+	// The keyring package's init has connected to the session bus by now;
+	// see package busguard.
+	busguard.Restore()
+}
+
+// Environment variables read by KeyringConfigFromEnv.
+const (
+	EnvKeyringBackend    = "CREDHELPER_KEYRING_BACKEND"
+	EnvKeyringDir        = "CREDHELPER_KEYRING_DIR"
+	EnvKeyringPassphrase = "CREDHELPER_KEYRING_PASSPHRASE"
+	EnvKeyringPassDir    = "CREDHELPER_KEYRING_PASS_DIR"
+	EnvKeyringCollection = "CREDHELPER_KEYRING_COLLECTION"
+)
+
+// Keyring backends.
+const (
+	BackendFile          = string(keyring.FileBackend)
+	BackendKeyCtl        = string(keyring.KeyCtlBackend)
+	BackendSecretService = string(keyring.SecretServiceBackend)
+	BackendPass          = string(keyring.PassBackend)
+	BackendKeychain      = string(keyring.KeychainBackend)
+	BackendWinCred       = string(keyring.WinCredBackend)
+	BackendKWallet       = string(keyring.KWalletBackend)
+)
+
+// DefaultKeyringTimeout bounds every keyring call.
+const DefaultKeyringTimeout = 10 * time.Second
+
+// KeyringConfig chooses and configures the keyring backend.
+type KeyringConfig struct {
+	Backend     string // empty: the OS default (see OpenKeyring)
+	ServiceName string // default "credhelper"; also the item key prefix
+	FileDir     string // file backend directory
+	Passphrase  string // file backend; there is no built-in default
+	PassDir     string // pass: the password store (default $PASSWORD_STORE_DIR or ~/.password-store)
+	Collection  string // secret-service collection (default "login")
+	KeyCtlScope string // keyctl scope (default "user")
+	Timeout     time.Duration
+}
+
+// String hides the passphrase, so a logged config leaks nothing.
+func (c KeyringConfig) String() string {
+	pass := ""
+	if c.Passphrase != "" {
+		pass = "(set)"
+	}
+	return fmt.Sprintf("KeyringConfig{Backend:%q ServiceName:%q FileDir:%q Passphrase:%s PassDir:%q Collection:%q KeyCtlScope:%q Timeout:%v}",
+		c.Backend, c.ServiceName, c.FileDir, pass, c.PassDir, c.Collection, c.KeyCtlScope, c.Timeout)
+}
+
+// GoString hides the passphrase from %#v.
+func (c KeyringConfig) GoString() string { return c.String() }
+
+// LogValue hides the passphrase from log/slog.
+func (c KeyringConfig) LogValue() string { return c.String() }
+
+// KeyringConfigFromEnv reads the CREDHELPER_KEYRING_* variables.
+func KeyringConfigFromEnv() KeyringConfig {
+	return KeyringConfig{
+		Backend:    os.Getenv(EnvKeyringBackend),
+		FileDir:    os.Getenv(EnvKeyringDir),
+		Passphrase: os.Getenv(EnvKeyringPassphrase),
+		PassDir:    os.Getenv(EnvKeyringPassDir),
+		Collection: os.Getenv(EnvKeyringCollection),
+	}
+}
+
+// DefaultKeyringDir is the file backend's directory when none is set:
+// $XDG_DATA_HOME/credhelper/keyring (~/.local/share/…) on Unix,
+// ~/Library/Application Support/credhelper/keyring on macOS,
+// %LocalAppData%\credhelper\keyring on Windows.
+func DefaultKeyringDir() (string, error) {
+	var base string
+	switch runtime.GOOS {
+	case "windows":
+		base = os.Getenv("LocalAppData")
+	case "darwin":
+		if home, err := os.UserHomeDir(); err == nil {
+			base = filepath.Join(home, "Library", "Application Support")
+		}
+	default:
+		base = os.Getenv("XDG_DATA_HOME")
+		if base == "" {
+			if home, err := os.UserHomeDir(); err == nil {
+				base = filepath.Join(home, ".local", "share")
+			}
+		}
+	}
+	if base == "" {
+		return "", errors.New("cannot find a home directory for the file keyring: set " + EnvKeyringDir)
+	}
+	return filepath.Join(base, "credhelper", "keyring"), nil
+}
+
+// Errors wrapped in *KeyringError.
+var (
+	ErrKeyringTimeout  = errors.New("the keyring did not answer in time")
+	ErrWrongPassphrase = errors.New("wrong " + EnvKeyringPassphrase + "?")
+)
+
+// KeyringError is a keyring failure: never a cache miss. Its text is one
+// lower-case line naming the backend, what failed and the fix, and never
+// contains a secret.
+type KeyringError struct {
+	Backend string // e.g. "file"
+	Op      string // what failed, e.g. "load the assume-role item of profile dev"
+	Err     error
+	Fix     string
+}
+
+func (e *KeyringError) Error() string {
+	msg := fmt.Sprintf("%s keyring: cannot %s: %s", e.Backend, e.Op, lowerFirst(e.Err.Error()))
+	if e.Fix != "" {
+		msg += ": " + e.Fix
+	}
+	return strings.Join(strings.Fields(msg), " ")
+}
+
+func (e *KeyringError) Unwrap() error { return e.Err }
+
+// lowerFirst lower-cases a leading capital ("The item…") but not an acronym
+// ("DBus…").
+func lowerFirst(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if r2, _ := utf8.DecodeRuneInString(s[n:]); unicode.IsUpper(r) && !unicode.IsUpper(r2) {
+		return string(unicode.ToLower(r)) + s[n:]
+	}
+	return s
+}
+
+// KeyringStore is a Store in an OS keyring (99designs/keyring). Every call is
+// bounded by a timeout, calls are serialized (the backends are not safe for
+// concurrent use), and metadata lives in item keys so List never decrypts.
+type KeyringStore struct {
+	ring    keyring.Keyring
+	backend string
+	service string
+	where   string // the file directory or pass store, for messages
+	limit   int    // item size limit, 0 for none
+	timeout time.Duration
+	sem     chan struct{} // one keyring call at a time
+}
+
+// OpenKeyring opens the configured backend. With no Backend it picks macOS
+// keychain, Windows wincred, or on Linux the Secret Service when a session bus
+// answered at start, and otherwise fails telling the user to choose one.
+func OpenKeyring(ctx context.Context, cfg KeyringConfig) (*KeyringStore, error) {
+	if cfg.ServiceName == "" {
+		cfg.ServiceName = "credhelper"
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultKeyringTimeout
+	}
+	if cfg.Backend == "" {
+		b, err := defaultBackend()
+		if err != nil {
+			return nil, err
+		}
+		cfg.Backend = b
+	}
+	kc := keyring.Config{
+		AllowedBackends: []keyring.BackendType{keyring.BackendType(cfg.Backend)},
+		ServiceName:     cfg.ServiceName,
+		KeychainName:    "login",
+		// Items written by credd stay readable by credd without a prompt.
+		KeychainTrustApplication: true,
+		WinCredPrefix:            cfg.ServiceName,
+	}
+	s := &KeyringStore{backend: cfg.Backend, service: cfg.ServiceName, timeout: cfg.Timeout, sem: make(chan struct{}, 1)}
+	openErr := func(err error, fix string) error {
+		return &KeyringError{Backend: cfg.Backend, Op: "open the keyring", Err: err, Fix: fix}
+	}
+	switch cfg.Backend {
+	case BackendFile:
+		if cfg.Passphrase == "" {
+			return nil, openErr(errors.New(EnvKeyringPassphrase+" is not set"),
+				"set it to the passphrase that encrypts the file keyring (there is no built-in one)")
+		}
+		if cfg.FileDir == "" {
+			dir, err := DefaultKeyringDir()
+			if err != nil {
+				return nil, openErr(err, "")
+			}
+			cfg.FileDir = dir
+		}
+		if err := os.MkdirAll(cfg.FileDir, 0o700); err != nil {
+			return nil, openErr(err, "set "+EnvKeyringDir+" to a writable directory")
+		}
+		pass := cfg.Passphrase
+		kc.FileDir = cfg.FileDir
+		kc.FilePasswordFunc = func(string) (string, error) { return pass, nil }
+		s.where = cfg.FileDir
+	case BackendKeyCtl:
+		kc.KeyCtlScope = cfg.KeyCtlScope
+		if kc.KeyCtlScope == "" {
+			kc.KeyCtlScope = "user"
+		}
+	case BackendSecretService:
+		kc.LibSecretCollectionName = cfg.Collection
+		if kc.LibSecretCollectionName == "" {
+			// The default collection needs a prompter to be created, which
+			// fails headless; "login" exists once the keyring is unlocked.
+			kc.LibSecretCollectionName = "login"
+		}
+		s.where = "collection " + kc.LibSecretCollectionName
+	case BackendPass:
+		kc.PassDir = cfg.PassDir
+		kc.PassPrefix = cfg.ServiceName
+		s.where = cfg.PassDir
+	case BackendWinCred:
+		s.limit = maxWinCredItem
+	case BackendKeychain, BackendKWallet:
+	default:
+		return nil, openErr(fmt.Errorf("unknown backend %q", cfg.Backend),
+			"set "+EnvKeyringBackend+" to file, keyctl, secret-service, pass, keychain, wincred or kwallet")
+	}
+	if !backendCompiledIn(cfg.Backend) {
+		fix := "choose another " + EnvKeyringBackend
+		if cfg.Backend == BackendSecretService || cfg.Backend == BackendKWallet {
+			fix = "no D-Bus session bus answered when credd started: start credd inside the desktop session (DBUS_SESSION_BUS_ADDRESS set), or " + fix
+		}
+		return nil, openErr(errors.New("backend not available on this system"), fix)
+	}
+	var ring keyring.Keyring
+	err := s.call(ctx, "open the keyring", func() error {
+		var err error
+		ring, err = keyring.Open(kc)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.ring = ring
+	return s, nil
+}
+
+func backendCompiledIn(b string) bool {
+	for _, a := range keyring.AvailableBackends() {
+		if string(a) == b {
+			return true
+		}
+	}
+	return false
+}
+
+func defaultBackend() (string, error) {
+	switch runtime.GOOS {
+	case "darwin":
+		return BackendKeychain, nil
+	case "windows":
+		return BackendWinCred, nil
+	}
+	if backendCompiledIn(BackendSecretService) {
+		return BackendSecretService, nil
+	}
+	return "", &KeyringError{Backend: "default", Op: "choose a keyring", Err: errors.New("no D-Bus session bus for the secret service"),
+		Fix: "set " + EnvKeyringBackend + " to file (with " + EnvKeyringPassphrase + "), keyctl or pass"}
+}
+
+// Backend names the backend in use, e.g. "file".
+func (s *KeyringStore) Backend() string { return s.backend }
+
+// call runs fn with the store's timeout and ctx; a call that hangs is
+// abandoned (its goroutine finishes whenever the backend answers).
+func (s *KeyringStore) call(ctx context.Context, op string, fn func() error) error {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	fail := func(err error) error {
+		return &KeyringError{Backend: s.backend, Op: op, Err: err, Fix: s.timeoutFix()}
+	}
+	select {
+	case s.sem <- struct{}{}:
+	case <-ctx.Done():
+		return fail(s.ctxErr(ctx))
+	}
+	done := make(chan error, 1)
+	go func() {
+		defer func() { <-s.sem }()
+		done <- fn()
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fail(s.ctxErr(ctx))
+	}
+}
+
+func (s *KeyringStore) ctxErr(ctx context.Context) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("%w (no answer within %v)", ErrKeyringTimeout, s.timeout)
+	}
+	return ctx.Err()
+}
+
+func (s *KeyringStore) timeoutFix() string {
+	switch s.backend {
+	case BackendSecretService:
+		return "unlock the " + s.where + " (e.g. log in to the desktop, or gnome-keyring-daemon --unlock) or set " + EnvKeyringCollection
+	case BackendPass:
+		return "check that gpg-agent can decrypt without a prompt"
+	case BackendKeychain:
+		return "unlock the login keychain"
+	}
+	return "check that the keyring is unlocked and responding, or set " + EnvKeyringBackend
+}
+
+// wrap turns a backend error into a *KeyringError.
+func (s *KeyringStore) wrap(op string, err error) error {
+	var ke *KeyringError
+	if err == nil || errors.As(err, &ke) {
+		return err
+	}
+	fix := "check " + EnvKeyringBackend + " and that the keyring is unlocked"
+	switch s.backend {
+	case BackendFile:
+		fix = "check that " + s.where + " is readable and writable"
+	case BackendPass:
+		fix = "check that `pass` works for this user (gpg key, " + EnvKeyringPassDir + ")"
+	case BackendSecretService:
+		fix = s.timeoutFix()
+	}
+	return &KeyringError{Backend: s.backend, Op: op, Err: err, Fix: fix}
+}
+
+func (s *KeyringStore) keys(ctx context.Context) (map[string]Meta, error) {
+	var keys []string
+	err := s.call(ctx, "list items", func() error {
+		var err error
+		keys, err = s.ring.Keys()
+		return err
+	})
+	if err != nil {
+		return nil, s.wrap("list items", err)
+	}
+	metas := map[string]Meta{}
+	for _, k := range keys {
+		if m, ok := parseItemKey(s.service, k); ok {
+			metas[k] = m
+		}
+	}
+	return metas, nil
+}
+
+// List returns the metadata of every item, from item keys alone.
+func (s *KeyringStore) List(ctx context.Context) ([]Meta, error) {
+	keys, err := s.keys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	metas := make([]Meta, 0, len(keys))
+	for _, m := range keys {
+		metas = append(metas, m)
+	}
+	sortMetas(metas)
+	return metas, nil
+}
+
+// matching returns the keys of (kind, profile), latest expiry first.
+func matching(keys map[string]Meta, kind Kind, profile string) []string {
+	var out []string
+	for k, m := range keys {
+		if m.Kind == kind && m.Profile == profile {
+			out = append(out, k)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return keys[out[i]].Expiration.After(keys[out[j]].Expiration) })
+	return out
+}
+
+// Load decrypts the item of (kind, profile). If an interrupted Save left two,
+// the one expiring last wins.
+func (s *KeyringStore) Load(ctx context.Context, kind Kind, profile string) (Entry, error) {
+	keys, err := s.keys(ctx)
+	if err != nil {
+		return Entry{}, err
+	}
+	found := matching(keys, kind, profile)
+	if len(found) == 0 {
+		return Entry{}, ErrNotFound
+	}
+	op := fmt.Sprintf("load the %s item of profile %s", kind, profile)
+	var item keyring.Item
+	err = s.call(ctx, op, func() error {
+		var err error
+		item, err = s.ring.Get(found[0])
+		return err
+	})
+	if errors.Is(err, keyring.ErrKeyNotFound) {
+		return Entry{}, ErrNotFound // removed between Keys and Get
+	}
+	if err != nil {
+		return Entry{}, s.wrapGet(op, err)
+	}
+	e, err := decodeItem(item.Data)
+	if err != nil {
+		return Entry{}, s.wrap(op, err)
+	}
+	return e, nil
+}
+
+// wrapGet recognizes a wrong file passphrase: the file backend (jose2go) only
+// says its AES key unwrap failed its integrity check.
+func (s *KeyringStore) wrapGet(op string, err error) error {
+	if s.backend == BackendFile && strings.Contains(err.Error(), "integrity check failed") {
+		return &KeyringError{Backend: s.backend, Op: "decrypt the file keyring in " + s.where, Err: ErrWrongPassphrase,
+			Fix: "set it to the passphrase the items were saved with"}
+	}
+	return s.wrap(op, err)
+}
+
+// Save writes e's item, then removes older items of the same kind and profile.
+func (s *KeyringStore) Save(ctx context.Context, e Entry) error {
+	op := fmt.Sprintf("save the %s item of profile %s", e.Kind, e.Profile)
+	if e.Profile == "" || e.Kind == "" {
+		return s.wrap(op, errors.New("an entry needs a profile and a kind"))
+	}
+	keys, err := s.keys(ctx)
+	if err != nil {
+		return err
+	}
+	if err := s.checkPassphrase(ctx, keys); err != nil {
+		return err
+	}
+	data, err := encodeItem(e, s.limit)
+	if err != nil {
+		return s.wrap(op, err)
+	}
+	key := itemKey(s.service, e.Meta())
+	err = s.call(ctx, op, func() error {
+		return s.ring.Set(keyring.Item{Key: key, Data: data, Label: key, Description: "credhelper " + string(e.Kind) + " credentials"})
+	})
+	if err != nil {
+		return s.wrap(op, err)
+	}
+	for _, old := range matching(keys, e.Kind, e.Profile) {
+		if old != key {
+			if err := s.remove(ctx, old, op); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkPassphrase stops the file backend from mixing items encrypted with
+// two passphrases: before saving, it decrypts one existing item.
+func (s *KeyringStore) checkPassphrase(ctx context.Context, keys map[string]Meta) error {
+	if s.backend != BackendFile {
+		return nil
+	}
+	for k := range keys {
+		err := s.call(ctx, "check the passphrase", func() error { _, err := s.ring.Get(k); return err })
+		if err != nil && !errors.Is(err, keyring.ErrKeyNotFound) {
+			return s.wrapGet("check the passphrase", err)
+		}
+		return nil
+	}
+	return nil
+}
+
+func (s *KeyringStore) remove(ctx context.Context, key, op string) error {
+	err := s.call(ctx, op, func() error { return s.ring.Remove(key) })
+	if err == nil || errors.Is(err, keyring.ErrKeyNotFound) || errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return s.wrap(op, err)
+}
+
+// Delete removes every item of (kind, profile); none is not an error.
+func (s *KeyringStore) Delete(ctx context.Context, kind Kind, profile string) error {
+	keys, err := s.keys(ctx)
+	if err != nil {
+		return err
+	}
+	op := fmt.Sprintf("delete the %s item of profile %s", kind, profile)
+	for _, k := range matching(keys, kind, profile) {
+		if err := s.remove(ctx, k, op); err != nil {
+			return err
+		}
+	}
+	return nil
+}
