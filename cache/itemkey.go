@@ -65,7 +65,7 @@ func escapeKeyField(s string) string {
 		if 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == '-' {
 			b.WriteByte(c)
 		} else {
-			fmt.Fprintf(&b, "%%%02X", c)
+			fmt.Fprintf(&b, "%%%02x", c)
 		}
 	}
 	return b.String()
