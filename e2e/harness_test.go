@@ -1,0 +1,320 @@
+// Package e2e runs the built credhelper and credd binaries the way users and
+// SDKs do: a temp HOME, moto's STS behind a counting proxy, a real keyring
+// backend, and the real AWS CLI, botocore and Go SDK as callers.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/credhelper/credhelper/internal/testaws"
+	"github.com/credhelper/credhelper/protocol"
+)
+
+// bins holds the binaries built once for the whole package.
+var bins struct {
+	dir, credhelper, credd string
+}
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "credhelper-e2e-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bins.dir = dir
+	bins.credhelper = filepath.Join(dir, "credhelper")
+	bins.credd = filepath.Join(dir, "credd")
+	for _, pkg := range []string{"credhelper", "credd"} {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, pkg), "../cmd/"+pkg)
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "building", pkg, err)
+			os.Exit(1)
+		}
+	}
+	code := m.Run()
+	testaws.Shutdown()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// world is one user's machine: a HOME with AWS config, a keyring, a socket,
+// and moto as STS.
+type world struct {
+	t      *testing.T
+	moto   *testaws.Moto
+	home   *testaws.Home
+	socket string
+	env    []string
+
+	mu    sync.Mutex
+	credd *exec.Cmd
+	logs  []*syncBuffer
+	// secrets seen in answers; no log may contain them.
+	secrets []string
+}
+
+const passphrase = "e2e-test-passphrase"
+
+func newWorld(t *testing.T, config, credentials string) *world {
+	t.Helper()
+	m := testaws.StartMoto(t)
+	h := testaws.NewHome(t, config, credentials, m.URL)
+	// A short directory: a unix socket path must fit in 108 bytes.
+	sockDir, err := os.MkdirTemp("", "ch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(sockDir) })
+	w := &world{t: t, moto: m, home: h, socket: filepath.Join(sockDir, "s", "credd.sock")}
+	w.env = append(cleanEnv(), h.Env...)
+	w.env = append(w.env,
+		"PATH="+bins.dir+string(os.PathListSeparator)+os.Getenv("PATH"),
+		"CREDHELPER_SOCKET="+w.socket,
+		"CREDHELPER_KEYRING_BACKEND=file",
+		"CREDHELPER_KEYRING_DIR="+filepath.Join(h.Dir, "keyring"),
+		"CREDHELPER_KEYRING_PASSPHRASE="+passphrase,
+		"CREDHELPER_NO_AUTOSTART=1",
+		"XDG_STATE_HOME="+filepath.Join(h.Dir, "state"),
+		// Keep the keyring library from spawning a D-Bus daemon per process.
+		"DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent",
+		"AWS_PAGER=",
+	)
+	t.Cleanup(func() {
+		w.stopCredd()
+		w.checkLogsHoldNoSecret()
+	})
+	return w
+}
+
+// cleanEnv is the test's environment without anything that would point a
+// child at the user's real AWS setup or credd.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "AWS_") || strings.HasPrefix(k, "CREDHELPER_") || strings.HasPrefix(k, "XDG_") ||
+			k == "HOME" || k == "PATH" || k == "DBUS_SESSION_BUS_ADDRESS" {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
+// setenv replaces (or adds) variables in the world's environment.
+func (w *world) setenv(kvs ...string) {
+	for _, kv := range kvs {
+		k, _, _ := strings.Cut(kv, "=")
+		out := w.env[:0:0]
+		for _, e := range w.env {
+			if !strings.HasPrefix(e, k+"=") {
+				out = append(out, e)
+			}
+		}
+		w.env = append(out, kv)
+	}
+}
+
+// startCredd runs `credd run` in the background and waits until it answers.
+func (w *world) startCredd() {
+	w.t.Helper()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	log := &syncBuffer{}
+	cmd := exec.Command(bins.credd, "run", "--log-level", "debug")
+	cmd.Env = w.env
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		w.t.Fatal(err)
+	}
+	w.credd, w.logs = cmd, append(w.logs, log)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if c, err := dialSocket(w.socket); err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			w.t.Fatalf("credd did not start: %s", log)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// stopCredd sends SIGTERM and waits for a clean exit.
+func (w *world) stopCredd() {
+	w.t.Helper()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.credd == nil {
+		return
+	}
+	cmd := w.credd
+	w.credd = nil
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			w.t.Errorf("credd did not exit cleanly on SIGTERM: %v\n%s", err, w.logs[len(w.logs)-1])
+		}
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		w.t.Errorf("credd did not stop within 10s of SIGTERM")
+	}
+}
+
+// result is what a command did.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+}
+
+// run runs a command in the world's environment with stdin closed, as the
+// SDKs run credential_process.
+func (w *world) run(name string, args ...string) result {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = w.env
+	cmd.Dir = w.home.Dir
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := result{stdout: stdout.String(), stderr: stderr.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		w.t.Fatalf("running %s: %v", name, err)
+	}
+	return r
+}
+
+func (w *world) credhelper(args ...string) result {
+	w.t.Helper()
+	return w.run(bins.credhelper, args...)
+}
+
+// addKeys stores long-term keys for profile with `credhelper add --env`.
+func (w *world) addKeys(profile, id, secret string) {
+	w.t.Helper()
+	saved := w.env
+	w.setenv("AWS_ACCESS_KEY_ID="+id, "AWS_SECRET_ACCESS_KEY="+secret)
+	r := w.credhelper("add", profile, "--env")
+	w.env = saved
+	if r.code != 0 {
+		w.t.Fatalf("credhelper add %s: %s", profile, r)
+	}
+	w.noteSecret(secret)
+}
+
+func (w *world) noteSecret(s ...string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, x := range s {
+		if x != "" {
+			w.secrets = append(w.secrets, x)
+		}
+	}
+}
+
+// process runs `credhelper process --profile P` and returns the parsed
+// Version-1 output, failing the test unless it printed exactly one valid
+// object.
+func (w *world) process(profile string) protocol.ProcessOutput {
+	w.t.Helper()
+	r := w.credhelper("process", "--profile", profile)
+	if r.code != 0 {
+		w.t.Fatalf("credhelper process --profile %s: %s", profile, r)
+	}
+	return w.parseOutput(r.stdout)
+}
+
+func (w *world) parseOutput(stdout string) protocol.ProcessOutput {
+	w.t.Helper()
+	var out protocol.ProcessOutput
+	dec := json.NewDecoder(strings.NewReader(stdout))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&out); err != nil {
+		w.t.Fatalf("output is not one Version-1 object: %v\n%s", err, stdout)
+	}
+	if err := out.Validate(time.Now()); err != nil {
+		w.t.Fatalf("output fails validation: %v\n%s", err, stdout)
+	}
+	w.noteSecret(out.SecretAccessKey, out.SessionToken)
+	return out
+}
+
+// checkLogsHoldNoSecret fails when any credd log contains a secret the test
+// saw.
+func (w *world) checkLogsHoldNoSecret() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, l := range w.logs {
+		for _, s := range w.secrets {
+			if strings.Contains(l.String(), s) {
+				w.t.Errorf("credd's log contains a secret (%.6s…)", s)
+			}
+		}
+	}
+}
+
+// logText is everything credd logged so far.
+func (w *world) logText() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var b strings.Builder
+	for _, l := range w.logs {
+		b.WriteString(l.String())
+	}
+	return b.String()
+}
+
+func dialSocket(path string) (interface{ Close() error }, error) {
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Connect(fd, &syscall.SockaddrUnix{Name: path}); err != nil {
+		syscall.Close(fd)
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
+// syncBuffer is a log buffer that credd's output goroutine writes while the
+// test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
