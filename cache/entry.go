@@ -1,6 +1,12 @@
 // Package cache holds credd's credentials: entries, the refresh policy (pure
 // functions of an injected clock), the refresher that keeps served profiles
 // fresh with one upstream flight per profile, and the keyring-backed store.
+//
+// Importing this package imports github.com/99designs/keyring, whose init
+// talks to the D-Bus session bus (see internal/busguard): the Secret Service
+// backend is available only if DBUS_SESSION_BUS_ADDRESS (or
+// /run/user/UID/bus) reaches a bus when the process starts. The tiny
+// credhelper binary must not import this package.
 package cache
 
 import (

@@ -226,6 +226,16 @@ func OpenKeyring(ctx context.Context, cfg KeyringConfig) (*KeyringStore, error) 
 		}
 		s.where = "collection " + kc.LibSecretCollectionName
 	case BackendPass:
+		if cfg.PassDir == "" {
+			cfg.PassDir = os.Getenv("PASSWORD_STORE_DIR")
+		}
+		if cfg.PassDir == "" {
+			home, err := os.UserHomeDir()
+			if err != nil {
+				return nil, openErr(err, "set "+EnvKeyringPassDir)
+			}
+			cfg.PassDir = filepath.Join(home, ".password-store")
+		}
 		kc.PassDir = cfg.PassDir
 		kc.PassPrefix = cfg.ServiceName
 		s.where = cfg.PassDir
@@ -352,6 +362,11 @@ func (s *KeyringStore) keys(ctx context.Context) (map[string]Meta, error) {
 		keys, err = s.ring.Keys()
 		return err
 	})
+	if err == nil && s.backend == BackendFile {
+		// The file backend lists an unreadable directory as empty: that
+		// would look like a cache miss.
+		_, err = os.ReadDir(s.where)
+	}
 	if err != nil {
 		return nil, s.wrap("list items", err)
 	}
