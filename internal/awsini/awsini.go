@@ -23,11 +23,11 @@ const (
 	// KindOther is a section botocore does not map to a profile, sso-session
 	// or services block: any header in the credentials file ("[NAME]" there
 	// is a profile), or an unrecognised one in the config file.
-	KindOther Kind = iota
-	KindDefault            // [default]
-	KindProfile            // [profile NAME]
-	KindSSOSession         // [sso-session NAME]
-	KindServices           // [services NAME]
+	KindOther      Kind = iota
+	KindDefault         // [default]
+	KindProfile         // [profile NAME]
+	KindSSOSession      // [sso-session NAME]
+	KindServices        // [services NAME]
 	// KindDefaults is configparser's [DEFAULT] section: its keys show up in
 	// every other section of the same file (botocore inherits this quirk).
 	KindDefaults

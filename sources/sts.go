@@ -1,0 +1,296 @@
+package sources
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/credhelper/credhelper/protocol"
+)
+
+// STS is what credd needs from AWS STS. creds are the caller's credentials
+// (long-term keys, an MFA session or a role session).
+type STS interface {
+	// GetSessionToken exchanges long-term keys for a session of duration d,
+	// with an MFA code when serial is set.
+	GetSessionToken(ctx context.Context, creds protocol.Credentials, serial, code string, d time.Duration) (protocol.Credentials, error)
+	// AssumeRole assumes def.RoleARN with def's external id, session name
+	// and duration.
+	AssumeRole(ctx context.Context, creds protocol.Credentials, def *Definition) (protocol.Credentials, error)
+}
+
+// STSOptions tune the SDK-backed STS clients.
+type STSOptions struct {
+	// Timeout bounds each call, retries included (default 30s).
+	Timeout time.Duration
+	// MaxAttempts is the SDK's attempt limit per call (default 3).
+	MaxAttempts int
+	// HTTPClient replaces the SDK's default client (tests). With
+	// AWS_CA_BUNDLE set the SDK needs an *awshttp.BuildableClient here.
+	HTTPClient config.HTTPClient
+}
+
+// STSClients builds SDK-backed STS clients whose endpoint and region are what
+// the AWS SDK resolves for a profile, caching the SDK configuration until the
+// files change.
+type STSClients struct {
+	opts STSOptions
+
+	mu    sync.Mutex
+	cache map[stsCacheKey]aws.Config
+}
+
+type stsCacheKey struct {
+	files   Files
+	profile string
+	stamps  [2]FileStamp
+	env     string
+}
+
+// NewSTSClients returns an STSClients with opts' zero fields defaulted.
+func NewSTSClients(opts STSOptions) *STSClients {
+	if opts.Timeout <= 0 {
+		opts.Timeout = 30 * time.Second
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = 3
+	}
+	return &STSClients{opts: opts, cache: map[stsCacheKey]aws.Config{}}
+}
+
+// endpointEnv are the environment variables that change how the SDK resolves
+// the STS endpoint and region; they are part of the cache key.
+var endpointEnv = []string{"AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+	"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_STS_REGIONAL_ENDPOINTS", "AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT"}
+
+// For returns the STS client for chain: region and endpoint come from the
+// requested profile as the SDK resolves them (AWS_ENDPOINT_URL_STS,
+// AWS_ENDPOINT_URL, the profile's endpoint_url and services section,
+// AWS_IGNORE_CONFIGURED_ENDPOINT_URLS; region from AWS_REGION or the profile,
+// else us-east-1). Errors name the chain's profiles.
+func (s *STSClients) For(ctx context.Context, files Files, chain *Chain) (STS, error) {
+	profile := chain.Requested().Name
+	stamps, err := files.ModTimes()
+	if err != nil {
+		return nil, protocol.Errorf(protocol.CodeBadConfig, profile, "cannot read the aws config files: %v", err)
+	}
+	var env strings.Builder
+	for _, k := range endpointEnv {
+		env.WriteString(k + "=" + os.Getenv(k) + "\x00")
+	}
+	key := stsCacheKey{files: files, profile: profile, stamps: stamps, env: env.String()}
+	s.mu.Lock()
+	cfg, ok := s.cache[key]
+	s.mu.Unlock()
+	if !ok {
+		if cfg, err = s.load(ctx, files, profile); err != nil {
+			return nil, err
+		}
+		s.mu.Lock()
+		if len(s.cache) > 256 {
+			clear(s.cache)
+		}
+		s.cache[key] = cfg
+		s.mu.Unlock()
+	}
+	return &sdkSTS{cfg: cfg, chain: chain, timeout: s.opts.Timeout}, nil
+}
+
+func (s *STSClients) load(ctx context.Context, files Files, profile string) (aws.Config, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	opts := []func(*config.LoadOptions) error{
+		config.WithSharedConfigFiles([]string{files.Config}),
+		config.WithSharedCredentialsFiles([]string{files.Credentials}),
+		config.WithSharedConfigProfile(profile),
+		// Each call gets its own credentials; this only keeps the SDK from
+		// resolving the profile's (role, MFA, process) by itself.
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("AKIDPLACEHOLDER", "placeholder", "")),
+		config.WithRetryMaxAttempts(s.opts.MaxAttempts),
+		// Never IMDS: not for the region, not for the defaults mode.
+		config.WithEC2IMDSClientEnableState(imds.ClientDisabled),
+		config.WithDefaultsMode(aws.DefaultsModeStandard),
+	}
+	if s.opts.HTTPClient != nil {
+		opts = append(opts, config.WithHTTPClient(s.opts.HTTPClient))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, protocol.Errorf(protocol.CodeBadConfig, profile, "the aws sdk cannot load profile %s from %s: %v", profile, files.Config, err)
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	return cfg, nil
+}
+
+type sdkSTS struct {
+	cfg     aws.Config
+	chain   *Chain
+	timeout time.Duration
+}
+
+func (c *sdkSTS) client(creds protocol.Credentials) *sts.Client {
+	return sts.NewFromConfig(c.cfg, func(o *sts.Options) {
+		o.Credentials = credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken)
+	})
+}
+
+func (c *sdkSTS) GetSessionToken(ctx context.Context, creds protocol.Credentials, serial, code string, d time.Duration) (protocol.Credentials, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	in := &sts.GetSessionTokenInput{DurationSeconds: aws.Int32(int32(d / time.Second))}
+	if serial != "" {
+		in.SerialNumber, in.TokenCode = aws.String(serial), aws.String(code)
+	}
+	out, err := c.client(creds).GetSessionToken(ctx, in)
+	if err != nil {
+		return protocol.Credentials{}, c.mapError(err, "GetSessionToken", nil, serial != "")
+	}
+	if out.Credentials == nil {
+		return protocol.Credentials{}, protocol.Errorf(protocol.CodeUnavailable, c.chain.Root().Name, "sts GetSessionToken answered without credentials")
+	}
+	res := toCredentials(out.Credentials.AccessKeyId, out.Credentials.SecretAccessKey, out.Credentials.SessionToken, out.Credentials.Expiration)
+	if a, err := arn.Parse(serial); err == nil {
+		res.AccountID = a.AccountID
+	}
+	return res, nil
+}
+
+func (c *sdkSTS) AssumeRole(ctx context.Context, creds protocol.Credentials, def *Definition) (protocol.Credentials, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	in := &sts.AssumeRoleInput{RoleArn: aws.String(def.RoleARN), RoleSessionName: aws.String(def.RoleSessionName)}
+	if def.Duration > 0 {
+		in.DurationSeconds = aws.Int32(int32(def.Duration / time.Second))
+	}
+	if def.ExternalID != "" {
+		in.ExternalId = aws.String(def.ExternalID)
+	}
+	out, err := c.client(creds).AssumeRole(ctx, in)
+	if err != nil {
+		return protocol.Credentials{}, c.mapError(err, "AssumeRole", def, false)
+	}
+	if out.Credentials == nil {
+		return protocol.Credentials{}, protocol.Errorf(protocol.CodeUnavailable, def.Name, "sts AssumeRole answered without credentials")
+	}
+	res := toCredentials(out.Credentials.AccessKeyId, out.Credentials.SecretAccessKey, out.Credentials.SessionToken, out.Credentials.Expiration)
+	if out.AssumedRoleUser != nil {
+		if a, err := arn.Parse(aws.ToString(out.AssumedRoleUser.Arn)); err == nil {
+			res.AccountID = a.AccountID
+		}
+	}
+	return res, nil
+}
+
+func toCredentials(id, secret, token *string, exp *time.Time) protocol.Credentials {
+	c := protocol.Credentials{AccessKeyID: aws.ToString(id), SecretAccessKey: aws.ToString(secret), SessionToken: aws.ToString(token)}
+	if exp != nil {
+		c.Expiration = exp.UTC()
+	}
+	return c
+}
+
+// Errors STS answers when it refuses the caller rather than failing.
+var rejectedCodes = map[string]bool{
+	"InvalidClientTokenId": true, "SignatureDoesNotMatch": true, "AccessDenied": true, "AccessDeniedException": true,
+	"ExpiredToken": true, "ExpiredTokenException": true, "InvalidToken": true, "UnrecognizedClientException": true,
+	"ValidationError": true, "RegionDisabledException": true, "MalformedPolicyDocument": true, "PackedPolicyTooLarge": true,
+}
+
+// mapError turns an SDK error into a *protocol.Error: refusals become
+// CodeRejected with STS's code, everything else (network, 5xx, throttling,
+// timeouts) CodeUnavailable. STS messages carry no secrets (at most ARNs).
+func (c *sdkSTS) mapError(err error, op string, def *Definition, mfa bool) error {
+	keysOf := c.chain.Root().Name
+	profile := c.chain.Requested().Name
+	if def != nil {
+		profile = def.Name
+		if def.SourceProfile != "" {
+			keysOf = def.SourceProfile
+		}
+	}
+	var apiErr smithy.APIError
+	var respErr *smithyhttp.ResponseError
+	status := 0
+	if errors.As(err, &respErr) {
+		status = respErr.HTTPStatusCode()
+	}
+	if errors.As(err, &apiErr) && status < 500 && !isThrottle(apiErr.ErrorCode()) {
+		code := apiErr.ErrorCode()
+		detail := code
+		if m := apiErr.ErrorMessage(); m != "" {
+			detail += ": " + m
+		}
+		if !rejectedCodes[code] && status != 0 && status < 400 {
+			return protocol.Errorf(protocol.CodeUnavailable, profile, "sts %s failed (%s)", op, detail)
+		}
+		switch {
+		case code == "InvalidClientTokenId" || code == "SignatureDoesNotMatch" || code == "UnrecognizedClientException":
+			return protocol.Errorf(protocol.CodeRejected, keysOf, "sts rejected the keys of profile %s (%s)", keysOf, detail)
+		case strings.HasPrefix(code, "ExpiredToken") || code == "InvalidToken":
+			return protocol.Errorf(protocol.CodeRejected, keysOf, "sts rejected the session credentials of profile %s (%s)", keysOf, detail)
+		case op == "GetSessionToken" && mfa:
+			return protocol.Errorf(protocol.CodeRejected, keysOf, "sts rejected the mfa code or the keys of profile %s (%s)", keysOf, detail)
+		case op == "AssumeRole":
+			return protocol.Errorf(protocol.CodeRejected, profile, "sts refused profile %s the role %s (%s)", profile, def.RoleARN, detail)
+		}
+		return protocol.Errorf(protocol.CodeRejected, keysOf, "sts %s rejected profile %s (%s)", op, keysOf, detail)
+	}
+	cause := "cannot reach sts"
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		cause = "sts did not answer in time"
+	case apiErr != nil:
+		cause = fmt.Sprintf("sts failed (%s)", apiErr.ErrorCode())
+		if status != 0 {
+			cause = fmt.Sprintf("sts failed (%d %s)", status, apiErr.ErrorCode())
+		}
+	case status != 0:
+		cause = fmt.Sprintf("sts failed (http %d)", status)
+	default:
+		var opErr interface{ Unwrap() error }
+		if errors.As(err, &opErr) {
+			cause = "cannot reach sts: " + lastCause(err)
+		}
+	}
+	return protocol.Errorf(protocol.CodeUnavailable, profile, "%s for %s of profile %s", cause, op, profile)
+}
+
+func isThrottle(code string) bool {
+	switch code {
+	case "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException",
+		"ServiceUnavailable", "InternalFailure", "IDPCommunicationError":
+		return true
+	}
+	return false
+}
+
+// lastCause is the innermost error text (e.g. "connect: connection refused"),
+// without the SDK's long operation prefix.
+func lastCause(err error) string {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			msg := err.Error()
+			if i := strings.LastIndex(msg, ": "); i >= 0 && strings.Contains(msg[i:], "refused") {
+				return msg[i+2:]
+			}
+			return msg
+		}
+		err = next
+	}
+}
