@@ -52,7 +52,7 @@ func TestMain(m *testing.M) {
 // world is one user's machine: a HOME with AWS config, a keyring, a socket,
 // and moto as STS.
 type world struct {
-	t      *testing.T
+	t      testing.TB
 	moto   *testaws.Moto
 	home   *testaws.Home
 	socket string
@@ -67,7 +67,7 @@ type world struct {
 
 const passphrase = "e2e-test-passphrase"
 
-func newWorld(t *testing.T, config, credentials string) *world {
+func newWorld(t testing.TB, config, credentials string) *world {
 	t.Helper()
 	m := testaws.StartMoto(t)
 	h := testaws.NewHome(t, config, credentials, m.URL)

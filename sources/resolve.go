@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/credhelper/credhelper/internal/awsini"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -65,6 +66,11 @@ type Definition struct {
 	// when the keys must come from the keyring.
 	StaticKeys *protocol.Credentials
 	Region     string
+	// STSEndpoint is the STS endpoint the profile configures: endpoint_url
+	// in its [services] section's sts block, else its own endpoint_url;
+	// empty when neither is set or ignore_configured_endpoint_urls is true.
+	// Environment variables override it (see STSClients.For).
+	STSEndpoint string
 
 	// Notes are adjustments made to the definition that credd should log
 	// ("duration_seconds 900 raised to 1800 ...").
@@ -280,6 +286,7 @@ func (c *Config) definition(p *profile, requested bool) (*Definition, error) {
 	if v, ok := p.get("region"); ok {
 		d.Region = v.v
 	}
+	d.STSEndpoint = c.stsEndpoint(p)
 	if v, ok := p.get("mfa_serial"); ok {
 		d.MFASerial = v.v
 	}
@@ -471,4 +478,26 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// stsEndpoint is the STS endpoint configured in the files for profile p, as
+// the SDKs read it: the services section first, then the profile's global
+// endpoint_url.
+func (c *Config) stsEndpoint(p *profile) string {
+	if v, ok := p.get("ignore_configured_endpoint_urls"); ok && strings.EqualFold(v.v, "true") {
+		return ""
+	}
+	if name, ok := p.get("services"); ok && c.ConfigFile != nil {
+		if sec := c.ConfigFile.Find(awsini.KindServices, name.v); sec != nil {
+			if k, ok := sec.Get("sts"); ok {
+				if u, ok := k.SubValue("endpoint_url"); ok && u != "" {
+					return u
+				}
+			}
+		}
+	}
+	if v, ok := p.get("endpoint_url"); ok {
+		return v.v
+	}
+	return ""
 }

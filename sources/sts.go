@@ -1,9 +1,13 @@
 package sources
 
 import (
+	"cmp"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -11,9 +15,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -54,10 +58,8 @@ type STSClients struct {
 }
 
 type stsCacheKey struct {
-	files   Files
-	profile string
-	stamps  [2]FileStamp
-	env     string
+	region, endpoint string
+	env              string
 }
 
 // NewSTSClients returns an STSClients with opts' zero fields defaulted.
@@ -82,21 +84,18 @@ var endpointEnv = []string{"AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL", "AWS_IGNO
 // AWS_IGNORE_CONFIGURED_ENDPOINT_URLS; region from AWS_REGION or the profile,
 // else us-east-1). Errors name the chain's profiles.
 func (s *STSClients) For(ctx context.Context, files Files, chain *Chain) (STS, error) {
-	profile := chain.Requested().Name
-	stamps, err := files.ModTimes()
-	if err != nil {
-		return nil, protocol.Errorf(protocol.CodeBadConfig, profile, "cannot read the aws config files: %v", err)
-	}
+	def := chain.Requested()
 	var env strings.Builder
 	for _, k := range endpointEnv {
 		env.WriteString(k + "=" + os.Getenv(k) + "\x00")
 	}
-	key := stsCacheKey{files: files, profile: profile, stamps: stamps, env: env.String()}
+	key := stsCacheKey{region: def.Region, endpoint: def.STSEndpoint, env: env.String()}
 	s.mu.Lock()
 	cfg, ok := s.cache[key]
 	s.mu.Unlock()
 	if !ok {
-		if cfg, err = s.load(ctx, files, profile); err != nil {
+		var err error
+		if cfg, err = s.load(def); err != nil {
 			return nil, err
 		}
 		s.mu.Lock()
@@ -106,46 +105,71 @@ func (s *STSClients) For(ctx context.Context, files Files, chain *Chain) (STS, e
 		s.cache[key] = cfg
 		s.mu.Unlock()
 	}
-	return &sdkSTS{cfg: cfg, chain: chain, timeout: s.opts.Timeout}, nil
+	return &sdkSTS{cfg: cfg, chain: chain, timeout: s.opts.Timeout, endpoint: endpointFor(def)}, nil
 }
 
-func (s *STSClients) load(ctx context.Context, files Files, profile string) (aws.Config, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
-	defer cancel()
-	opts := []func(*config.LoadOptions) error{
-		config.WithSharedConfigFiles([]string{files.Config}),
-		config.WithSharedCredentialsFiles([]string{files.Credentials}),
-		config.WithSharedConfigProfile(profile),
-		// Each call gets its own credentials; this only keeps the SDK from
-		// resolving the profile's (role, MFA, process) by itself.
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("AKIDPLACEHOLDER", "placeholder", "")),
-		config.WithRetryMaxAttempts(s.opts.MaxAttempts),
-		// Never IMDS: not for the region, not for the defaults mode.
-		config.WithEC2IMDSClientEnableState(imds.ClientDisabled),
-		config.WithDefaultsMode(aws.DefaultsModeStandard),
+// load builds the SDK configuration by hand: the SDK's shared-config loader
+// refuses a role whose source profile keeps its keys in the keyring (it wants
+// them in the files) and fails on an AWS_PROFILE credd happens to inherit, and
+// credd only needs a region, an endpoint and an HTTP client from it. Nothing
+// here reaches IMDS.
+func (s *STSClients) load(def *Definition) (aws.Config, error) {
+	// The environment's region wins over the profile's, as in the SDKs.
+	region := cmp.Or(os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"), def.Region, "us-east-1")
+	cfg := aws.Config{
+		Region:           region,
+		RetryMaxAttempts: s.opts.MaxAttempts,
+		// Each call gets its own credentials (see client).
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDPLACEHOLDER", "placeholder", ""),
+		HTTPClient:  s.opts.HTTPClient,
 	}
-	if s.opts.HTTPClient != nil {
-		opts = append(opts, config.WithHTTPClient(s.opts.HTTPClient))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return aws.Config{}, protocol.Errorf(protocol.CodeBadConfig, profile, "the aws sdk cannot load profile %s from %s: %v", profile, files.Config, err)
-	}
-	if cfg.Region == "" {
-		cfg.Region = "us-east-1"
+	if cfg.HTTPClient == nil {
+		client := awshttp.NewBuildableClient()
+		if bundle := os.Getenv("AWS_CA_BUNDLE"); bundle != "" {
+			pem, err := os.ReadFile(bundle)
+			if err != nil {
+				return aws.Config{}, protocol.Errorf(protocol.CodeBadConfig, def.Name, "AWS_CA_BUNDLE: %v", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return aws.Config{}, protocol.Errorf(protocol.CodeBadConfig, def.Name, "AWS_CA_BUNDLE %s holds no PEM certificate", bundle)
+			}
+			client = client.WithTransportOptions(func(tr *http.Transport) {
+				if tr.TLSClientConfig == nil {
+					tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+				}
+				tr.TLSClientConfig.RootCAs = pool
+			})
+		}
+		cfg.HTTPClient = client
 	}
 	return cfg, nil
 }
 
+// endpointFor is the STS endpoint as the SDKs pick it: AWS_ENDPOINT_URL_STS,
+// then AWS_ENDPOINT_URL, then the profile's services section and endpoint_url;
+// none when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true. Empty means the
+// SDK's own regional endpoint.
+func endpointFor(def *Definition) string {
+	if strings.EqualFold(os.Getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"), "true") {
+		return ""
+	}
+	return cmp.Or(os.Getenv("AWS_ENDPOINT_URL_STS"), os.Getenv("AWS_ENDPOINT_URL"), def.STSEndpoint)
+}
+
 type sdkSTS struct {
-	cfg     aws.Config
-	chain   *Chain
-	timeout time.Duration
+	cfg      aws.Config
+	chain    *Chain
+	timeout  time.Duration
+	endpoint string // empty: the SDK's own endpoint for the region
 }
 
 func (c *sdkSTS) client(creds protocol.Credentials) *sts.Client {
 	return sts.NewFromConfig(c.cfg, func(o *sts.Options) {
 		o.Credentials = credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken)
+		if c.endpoint != "" {
+			o.BaseEndpoint = aws.String(c.endpoint)
+		}
 	})
 }
 

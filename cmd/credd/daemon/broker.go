@@ -1,0 +1,452 @@
+package daemon
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/credhelper/credhelper/cache"
+	"github.com/credhelper/credhelper/protocol"
+	"github.com/credhelper/credhelper/sources"
+)
+
+// Timing of the interactive MFA hand-off.
+const (
+	// mfaLeaseTTL is how long the caller chosen to ask the user for a code
+	// has before another caller may ask instead.
+	mfaLeaseTTL = 2 * time.Minute
+	// mfaWait bounds how long a caller waits for another caller's code.
+	mfaWait = 3 * time.Minute
+	// sourceMargin is the least lifetime an MFA session needs to be used as
+	// the source of an AssumeRole call.
+	sourceMargin = time.Minute
+)
+
+// ConfigLoader reads ~/.aws/config and credentials, re-reading them when they
+// change.
+type ConfigLoader interface {
+	Load() (*sources.Config, error)
+}
+
+// Broker turns a profile into credentials: it resolves the definition chain,
+// finds the long-term keys, holds the MFA session, calls STS, and lets the
+// refresher cache and keep fresh what it made.
+type Broker struct {
+	config  ConfigLoader
+	store   cache.Store
+	sts     func(ctx context.Context, chain *sources.Chain) (sources.STS, error)
+	clock   cache.Clock
+	log     *slog.Logger
+	refresh *cache.Refresher
+
+	mu     sync.Mutex
+	leases map[string]*mfaLease // by root profile
+	mfaMu  map[string]*sync.Mutex
+	notes  map[string]bool // definition notes already logged
+}
+
+// mfaLease marks the one caller asked to get an MFA code from the user; the
+// others wait on done.
+type mfaLease struct {
+	expires time.Time
+	done    chan struct{}
+}
+
+// BrokerOptions are the broker's dependencies.
+type BrokerOptions struct {
+	Config ConfigLoader
+	Store  cache.Store
+	// STS returns the STS client for a chain: the endpoint and region the
+	// SDK resolves for its requested profile.
+	STS    func(ctx context.Context, chain *sources.Chain) (sources.STS, error)
+	Clock  cache.Clock
+	Log    *slog.Logger
+	Policy cache.Policy
+	// KeepFreshFor: profiles served within this long are refreshed ahead of
+	// expiry in the background.
+	KeepFreshFor time.Duration
+}
+
+// NewBroker wires a broker and its refresher.
+func NewBroker(o BrokerOptions) *Broker {
+	if o.Clock == nil {
+		o.Clock = cache.SystemClock{}
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	b := &Broker{config: o.Config, store: o.Store, sts: o.STS, clock: o.Clock, log: o.Log,
+		leases: map[string]*mfaLease{}, mfaMu: map[string]*sync.Mutex{}, notes: map[string]bool{}}
+	b.refresh = cache.NewRefresher(o.Store, b.fetch, cache.Options{
+		Clock: o.Clock, Policy: o.Policy, KeepFreshFor: o.KeepFreshFor, Logger: o.Log,
+	})
+	return b
+}
+
+// Refresher is the broker's refresher, for the keep-fresh loop and status.
+func (b *Broker) Refresher() *cache.Refresher { return b.refresh }
+
+// resolve loads the config and resolves profile into its chain.
+func (b *Broker) resolve(profile string) (*sources.Chain, error) {
+	if profile == "" {
+		return nil, &protocol.Error{Code: protocol.CodeBadRequest, Message: "no profile given"}
+	}
+	cfg, err := b.config.Load()
+	if err != nil {
+		return nil, err
+	}
+	chain, err := cfg.Resolve(profile)
+	if err != nil {
+		return nil, err
+	}
+	b.logNotes(chain)
+	return chain, nil
+}
+
+func (b *Broker) logNotes(chain *sources.Chain) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, d := range chain.Steps {
+		for _, n := range d.Notes {
+			if !b.notes[d.Name+"\x00"+n] {
+				b.notes[d.Name+"\x00"+n] = true
+				b.log.Warn("config adjusted", "profile", d.Name, "note", n)
+			}
+		}
+	}
+}
+
+// request is what the refresher is asked for a chain.
+func (b *Broker) request(chain *sources.Chain) cache.Request {
+	def := chain.Requested()
+	req := cache.Request{Profile: def.Name, Fingerprint: chain.Fingerprint()}
+	switch def.Kind {
+	case sources.KindAssumeRole:
+		req.Kind = cache.KindAssumeRole
+	case sources.KindMFASession:
+		req.Kind, req.Fingerprint = cache.KindMFASession, mfaFingerprint(chain)
+	default:
+		req.Kind = cache.KindLongTerm
+	}
+	return req
+}
+
+// Credentials answers POST /v1/credentials.
+func (b *Broker) Credentials(ctx context.Context, req protocol.CredentialsRequest) (protocol.CredentialsResponse, error) {
+	chain, err := b.resolve(req.Profile)
+	if err != nil {
+		return protocol.CredentialsResponse{}, err
+	}
+	if req.MFACode != "" {
+		if _, err := b.startMFASession(ctx, chain, req.MFACode); err != nil {
+			return protocol.CredentialsResponse{}, err
+		}
+	}
+	for waits := 0; ; waits++ {
+		e, err := b.refresh.Get(ctx, b.request(chain))
+		if err == nil {
+			return protocol.CredentialsResponse{Credentials: e.Credentials}, nil
+		}
+		var nm *needsMFAError
+		if !errors.As(err, &nm) {
+			return protocol.CredentialsResponse{}, forProfile(req.Profile, err)
+		}
+		if waits == 3 {
+			return protocol.CredentialsResponse{}, b.needsMFA(req.Profile, nm.serial, "")
+		}
+		// Someone has to type a code. One caller is asked; the others wait for
+		// the session that caller starts.
+		lease, mine := b.takeLease(chain.Root().Name, req.Interactive || chain.MFAProcess() != "")
+		if mine {
+			return protocol.CredentialsResponse{}, &protocol.Error{Code: protocol.CodeMFAPrompt, Profile: req.Profile,
+				Message: fmt.Sprintf("profile %s needs an MFA code for %s", req.Profile, nm.serial), MFASerial: nm.serial,
+				MFAProcess: chain.MFAProcess(), Remedy: protocol.CodeMFAPrompt.Remedy(req.Profile)}
+		}
+		if lease == nil {
+			return protocol.CredentialsResponse{}, b.needsMFA(req.Profile, nm.serial, "")
+		}
+		wctx, cancel := context.WithTimeout(ctx, mfaWait)
+		select {
+		case <-lease.done:
+		case <-wctx.Done():
+			cancel()
+			return protocol.CredentialsResponse{}, b.needsMFA(req.Profile, nm.serial, "no code arrived while waiting for the MFA prompt in another terminal")
+		}
+		cancel()
+	}
+}
+
+// forProfile names the requested profile in an error about another profile of
+// its chain ("profile prod: sts rejected the keys of profile base ...").
+func forProfile(profile string, err error) error {
+	pe := asProtocolError(err)
+	if pe.Profile == profile || strings.Contains(pe.Message, "profile "+profile) {
+		return pe
+	}
+	c := *pe
+	c.Message = "profile " + profile + ": " + pe.Message
+	return &c
+}
+
+func (b *Broker) needsMFA(profile, serial, why string) *protocol.Error {
+	msg := fmt.Sprintf("profile %s needs an MFA code for %s", profile, serial)
+	if why != "" {
+		msg += " (" + why + ")"
+	}
+	return &protocol.Error{Code: protocol.CodeNeedsMFA, Profile: profile, Message: msg, MFASerial: serial,
+		Remedy: protocol.CodeNeedsMFA.Remedy(profile)}
+}
+
+// takeLease gives the MFA prompt for root to this caller when nobody holds it
+// and the caller can ask (mine). Otherwise it returns the lease held by
+// someone else to wait on, or nil when there is none.
+func (b *Broker) takeLease(root string, canAsk bool) (lease *mfaLease, mine bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.clock.Now()
+	if l := b.leases[root]; l != nil && now.Before(l.expires) {
+		return l, false
+	}
+	if !canAsk {
+		return nil, false
+	}
+	l := &mfaLease{expires: now.Add(mfaLeaseTTL), done: make(chan struct{})}
+	if old := b.leases[root]; old != nil {
+		close(old.done)
+	}
+	b.leases[root] = l
+	return l, true
+}
+
+// releaseLease wakes everyone waiting for root's MFA code.
+func (b *Broker) releaseLease(root string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if l := b.leases[root]; l != nil {
+		close(l.done)
+		delete(b.leases, root)
+	}
+}
+
+// StartMFA answers POST /v1/mfa: a new MFA session for the profile's chain.
+// Without a code it names the device, as CodeMFAPrompt.
+func (b *Broker) StartMFA(ctx context.Context, req protocol.MFARequest) (protocol.MFAResponse, error) {
+	chain, err := b.resolve(req.Profile)
+	if err != nil {
+		return protocol.MFAResponse{}, err
+	}
+	serial := chain.MFASerial()
+	if serial == "" {
+		return protocol.MFAResponse{}, protocol.Errorf(protocol.CodeBadConfig, req.Profile,
+			"profile %s uses no MFA device (no mfa_serial in it or its source profiles)", req.Profile)
+	}
+	if req.Code == "" {
+		return protocol.MFAResponse{}, &protocol.Error{Code: protocol.CodeMFAPrompt, Profile: req.Profile,
+			Message: "an MFA code is needed", MFASerial: serial}
+	}
+	e, err := b.startMFASession(ctx, chain, req.Code)
+	if err != nil {
+		return protocol.MFAResponse{}, err
+	}
+	return protocol.MFAResponse{Profile: e.Profile, MFASerial: serial, Expiration: e.Credentials.Expiration}, nil
+}
+
+// startMFASession exchanges the root's long-term keys and a code for an MFA
+// session, stores it, and wakes the callers waiting for it. Calls for one root
+// run one at a time.
+func (b *Broker) startMFASession(ctx context.Context, chain *sources.Chain, code string) (cache.Entry, error) {
+	root := chain.Root()
+	b.mu.Lock()
+	m := b.mfaMu[root.Name]
+	if m == nil {
+		m = &sync.Mutex{}
+		b.mfaMu[root.Name] = m
+	}
+	b.mu.Unlock()
+	m.Lock()
+	defer m.Unlock()
+	// Whatever happens, the callers waiting for this code look again.
+	defer b.releaseLease(root.Name)
+
+	keys, err := b.longTermKeys(ctx, root)
+	if err != nil {
+		return cache.Entry{}, err
+	}
+	client, err := b.sts(ctx, chain)
+	if err != nil {
+		return cache.Entry{}, err
+	}
+	now := b.clock.Now()
+	creds, err := client.GetSessionToken(ctx, keys, chain.MFASerial(), code, root.MFASessionDuration)
+	if err != nil {
+		b.log.Info("mfa session refused", "profile", root.Name, "mfa_serial", chain.MFASerial(), "err", err)
+		return cache.Entry{}, err
+	}
+	e := cache.Entry{Profile: root.Name, Kind: cache.KindMFASession, Fingerprint: mfaFingerprint(chain), Credentials: creds, Obtained: now}
+	if err := b.refresh.Put(ctx, e); err != nil {
+		return cache.Entry{}, err
+	}
+	b.log.Info("mfa session started", "profile", root.Name, "mfa_serial", chain.MFASerial(), "expires", creds.Expiration)
+	return e, nil
+}
+
+// mfaFingerprint identifies the MFA session of a chain: root profile, device,
+// session length and where the keys come from.
+func mfaFingerprint(chain *sources.Chain) string {
+	root := chain.Root()
+	h := sha256.New()
+	fmt.Fprintf(h, "mfa\x00%s\x00%s\x00%s", root.Name, chain.MFASerial(), root.MFASessionDuration)
+	if root.StaticKeys != nil {
+		fmt.Fprintf(h, "\x00%s", root.StaticKeys.AccessKeyID)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12]
+}
+
+// needsMFAError is a fetch that cannot go on without an MFA code.
+type needsMFAError struct {
+	profile, serial string
+}
+
+func (e *needsMFAError) message() string {
+	return fmt.Sprintf("profile %s needs an MFA code for %s", e.profile, e.serial)
+}
+
+func (e *needsMFAError) Error() string {
+	return e.message() + ": " + protocol.CodeNeedsMFA.Remedy(e.profile)
+}
+
+// fetch is the refresher's Fetcher: it makes fresh credentials for profile.
+func (b *Broker) fetch(ctx context.Context, profile string) (cache.Entry, error) {
+	chain, err := b.resolve(profile)
+	if err != nil {
+		return cache.Entry{}, err
+	}
+	req := b.request(chain)
+	now := b.clock.Now()
+	creds, err := b.chainCredentials(ctx, chain)
+	if err != nil {
+		return cache.Entry{}, err
+	}
+	return cache.Entry{Profile: profile, Kind: req.Kind, Fingerprint: req.Fingerprint, Credentials: creds, Obtained: now}, nil
+}
+
+// chainCredentials walks the chain from its root: long-term keys, the MFA
+// session when the chain uses a device, then one AssumeRole per role.
+func (b *Broker) chainCredentials(ctx context.Context, chain *sources.Chain) (protocol.Credentials, error) {
+	root := chain.Root()
+	var creds protocol.Credentials
+	if serial := chain.MFASerial(); serial != "" {
+		e, err := b.store.Load(ctx, cache.KindMFASession, root.Name)
+		switch {
+		case errors.Is(err, cache.ErrNotFound):
+		case err != nil:
+			return creds, err
+		}
+		usable := err == nil && e.Fingerprint == mfaFingerprint(chain) && e.Credentials.Remaining(b.clock.Now()) > sourceMargin
+		if len(chain.Steps) == 1 {
+			// The MFA session is what is served: it must pass the serve rule.
+			usable = usable && e.Credentials.Remaining(b.clock.Now()) >= protocol.MinServeRemaining
+		}
+		if !usable {
+			return creds, &needsMFAError{profile: chain.Requested().Name, serial: serial}
+		}
+		creds = e.Credentials
+	} else {
+		keys, err := b.longTermKeys(ctx, root)
+		if err != nil {
+			return creds, err
+		}
+		creds = keys
+	}
+	if len(chain.Steps) == 1 {
+		return creds, nil
+	}
+	client, err := b.sts(ctx, chain)
+	if err != nil {
+		return creds, err
+	}
+	for _, step := range chain.Steps[1:] {
+		next, err := client.AssumeRole(ctx, creds, step)
+		if err != nil {
+			return creds, err
+		}
+		creds = next
+	}
+	return creds, nil
+}
+
+// longTermKeys are the root's keys: from the credentials file when written
+// there, else from the keyring (`credhelper add`).
+func (b *Broker) longTermKeys(ctx context.Context, root *sources.Definition) (protocol.Credentials, error) {
+	if root.StaticKeys != nil {
+		return *root.StaticKeys, nil
+	}
+	e, err := b.store.Load(ctx, cache.KindKeys, root.Name)
+	switch {
+	case errors.Is(err, cache.ErrNotFound):
+		return protocol.Credentials{}, protocol.Errorf(protocol.CodeMissingKeys, root.Name,
+			"profile %s has no long-term keys: none in the keyring and none in the credentials file", root.Name)
+	case err != nil:
+		return protocol.Credentials{}, keyringError(root.Name, err)
+	}
+	return e.Credentials, nil
+}
+
+func keyringError(profile string, err error) error {
+	pe := asProtocolError(err)
+	if pe.Code == protocol.CodeInternal {
+		pe.Code, pe.Remedy = protocol.CodeKeyring, protocol.CodeKeyring.Remedy(profile)
+	}
+	return pe
+}
+
+// AddKeys answers POST /v1/keys: store long-term keys and forget whatever was
+// made with the old ones.
+func (b *Broker) AddKeys(ctx context.Context, req protocol.AddKeysRequest) (protocol.OKResponse, error) {
+	if req.Profile == "" || req.AccessKeyID == "" || req.SecretAccessKey == "" {
+		return protocol.OKResponse{}, &protocol.Error{Code: protocol.CodeBadRequest, Message: "profile, access key ID and secret access key are all required"}
+	}
+	e := cache.Entry{Profile: req.Profile, Kind: cache.KindKeys, Obtained: b.clock.Now(),
+		Credentials: protocol.Credentials{AccessKeyID: req.AccessKeyID, SecretAccessKey: req.SecretAccessKey}}
+	if err := b.store.Save(ctx, e); err != nil {
+		return protocol.OKResponse{}, keyringError(req.Profile, err)
+	}
+	if err := b.refresh.Forget(ctx, req.Profile); err != nil {
+		return protocol.OKResponse{}, keyringError(req.Profile, err)
+	}
+	b.refresh.ResetBackoff()
+	b.log.Info("long-term keys stored", "profile", req.Profile, "access_key", protocol.MaskKeyID(req.AccessKeyID))
+	return protocol.OKResponse{Message: "stored"}, nil
+}
+
+// RemoveKeys answers POST /v1/keys/remove.
+func (b *Broker) RemoveKeys(ctx context.Context, req protocol.RemoveKeysRequest) (protocol.OKResponse, error) {
+	if req.Profile == "" {
+		return protocol.OKResponse{}, &protocol.Error{Code: protocol.CodeBadRequest, Message: "no profile given"}
+	}
+	metas, err := b.store.List(ctx)
+	if err != nil {
+		return protocol.OKResponse{}, keyringError(req.Profile, err)
+	}
+	had := false
+	for _, m := range metas {
+		had = had || (m.Kind == cache.KindKeys && m.Profile == req.Profile)
+	}
+	if err := b.store.Delete(ctx, cache.KindKeys, req.Profile); err != nil {
+		return protocol.OKResponse{}, keyringError(req.Profile, err)
+	}
+	if err := b.refresh.Forget(ctx, req.Profile); err != nil {
+		return protocol.OKResponse{}, keyringError(req.Profile, err)
+	}
+	b.log.Info("profile forgotten", "profile", req.Profile, "had_keys", had)
+	if had {
+		return protocol.OKResponse{Message: fmt.Sprintf("removed the keys of profile %s and its cached credentials", req.Profile)}, nil
+	}
+	return protocol.OKResponse{Message: fmt.Sprintf("profile %s had no keys in the keyring; removed its cached credentials", req.Profile)}, nil
+}

@@ -1,0 +1,175 @@
+// Package daemon is credd's core: the local API served on a unix socket and
+// the broker that turns a profile into fresh credentials.
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/credhelper/credhelper/cache"
+	"github.com/credhelper/credhelper/protocol"
+)
+
+// Server serves the local API.
+type Server struct {
+	Broker *Broker
+	Log    *slog.Logger
+	// Status fills GET /v1/status.
+	Status func() protocol.StatusResponse
+
+	http *http.Server
+}
+
+// Handler is the route table behind the request checks.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+protocol.PathStatus, func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, s.Status())
+	})
+	mux.HandleFunc("POST "+protocol.PathCredentials, handle(s, s.Broker.Credentials))
+	mux.HandleFunc("POST "+protocol.PathMFA, handle(s, s.Broker.StartMFA))
+	mux.HandleFunc("POST "+protocol.PathKeys, handle(s, s.Broker.AddKeys))
+	mux.HandleFunc("POST "+protocol.PathRemoveKeys, handle(s, s.Broker.RemoveKeys))
+	return s.guard(mux)
+}
+
+// guard applies the rules every request must pass: the API version, the Host
+// credhelper sends, and no Origin or Referer, so neither a web page nor a
+// confused proxy can reach credd.
+func (s *Server) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(protocol.HeaderAPIVersion, protocol.APIVersion)
+		switch {
+		case r.Header.Get("Origin") != "" || r.Header.Get("Referer") != "":
+			s.Log.Warn("refused a request from a browser context", "path", r.URL.Path)
+			writeError(w, &protocol.Error{Code: protocol.CodeBadRequest, Message: "requests with Origin or Referer are refused"})
+			return
+		case r.Host != protocol.APIHost:
+			s.Log.Warn("refused a request with an unexpected Host", "host", r.Host, "path", r.URL.Path)
+			writeError(w, &protocol.Error{Code: protocol.CodeBadRequest, Message: fmt.Sprintf("unexpected Host %q", r.Host)})
+			return
+		case r.Header.Get(protocol.HeaderAPIVersion) != protocol.APIVersion:
+			writeError(w, &protocol.Error{Code: protocol.CodeDaemonMismatch,
+				Message: fmt.Sprintf("credd speaks API version %s, the request asked for %q", protocol.APIVersion, r.Header.Get(protocol.HeaderAPIVersion)),
+				Remedy:  "use a credhelper of the same version as credd"})
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// handle decodes the request body into Req, calls fn and writes its answer.
+func handle[Req, Resp any](s *Server, fn func(context.Context, Req) (Resp, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req Req
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			writeError(w, &protocol.Error{Code: protocol.CodeBadRequest, Message: "the request body is not valid JSON: " + err.Error()})
+			return
+		}
+		start := time.Now()
+		resp, err := fn(r.Context(), req)
+		if err != nil {
+			pe := asProtocolError(err)
+			if pe.Code == protocol.CodeInternal {
+				s.Log.Error("request failed", "path", r.URL.Path, "err", err)
+			} else if pe.Code != protocol.CodeMFAPrompt {
+				s.Log.Info("request refused", "path", r.URL.Path, "code", pe.Code, "profile", pe.Profile, "err", pe.Message)
+			}
+			writeError(w, pe)
+			return
+		}
+		s.Log.Debug("request served", "path", r.URL.Path, "took", time.Since(start))
+		writeJSON(w, http.StatusOK, resp)
+	}
+}
+
+// asProtocolError gives every error the caller may see a code and a remedy.
+func asProtocolError(err error) *protocol.Error {
+	var pe *protocol.Error
+	var ke *cache.KeyringError
+	var nm *needsMFAError
+	switch {
+	case errors.As(err, &pe):
+		return pe
+	case errors.As(err, &ke):
+		return &protocol.Error{Code: protocol.CodeKeyring, Message: ke.Error()}
+	case errors.As(err, &nm):
+		return &protocol.Error{Code: protocol.CodeNeedsMFA, Profile: nm.profile, Message: nm.message(), Remedy: protocol.CodeNeedsMFA.Remedy(nm.profile)}
+	case errors.Is(err, context.DeadlineExceeded):
+		return &protocol.Error{Code: protocol.CodeUnavailable, Message: "timed out: " + err.Error(), Remedy: protocol.CodeUnavailable.Remedy("")}
+	}
+	return &protocol.Error{Code: protocol.CodeInternal, Message: "internal error: " + err.Error(), Remedy: "look at credd's log"}
+}
+
+func statusOf(c protocol.Code) int {
+	switch c {
+	case protocol.CodeBadRequest, protocol.CodeDaemonMismatch:
+		return http.StatusBadRequest
+	case protocol.CodeUnknownProfile:
+		return http.StatusNotFound
+	case protocol.CodeBadConfig:
+		return http.StatusUnprocessableEntity
+	case protocol.CodeMFAPrompt, protocol.CodeNeedsMFA, protocol.CodeNeedsLogin:
+		return http.StatusUnauthorized
+	case protocol.CodeMissingKeys:
+		return http.StatusPreconditionFailed
+	case protocol.CodeRejected:
+		return http.StatusForbidden
+	case protocol.CodeKeyring, protocol.CodeUnavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+func writeError(w http.ResponseWriter, e *protocol.Error) {
+	writeJSON(w, statusOf(e.Code), protocol.ErrorResponse{Error: *e})
+}
+
+// writeJSON writes the whole body with its length, so the client never has to
+// read a chunked answer.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":{"code":"internal","message":"encoding the answer failed"}}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+// Serve serves on l until ctx is done, then stops taking requests and gives
+// the ones in flight a few seconds.
+func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	s.http = &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.Log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(l) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := s.http.Shutdown(shutdownCtx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		s.http.Close()
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/credhelper/credhelper/cache"
+	"github.com/credhelper/credhelper/cmd/credd/daemon"
+	"github.com/credhelper/credhelper/internal/buildinfo"
+	"github.com/credhelper/credhelper/protocol"
+	"github.com/credhelper/credhelper/sources"
+)
+
+const usage = `credd — keeps AWS credentials fresh for credhelper
+
+usage:
+  credd run [--socket PATH] [--log-file FILE] [--log-level debug|info|warn] [--log-format text|json]
+  credd version
+
+environment:
+  CREDHELPER_SOCKET               socket path (default ` + "`credhelper`" + `'s: $XDG_RUNTIME_DIR/credhelper/credd.sock)
+  CREDHELPER_KEYRING_BACKEND      file, keyctl, secret-service, pass, keychain, wincred, kwallet
+  CREDHELPER_KEYRING_DIR          directory of the file backend
+  CREDHELPER_KEYRING_PASSPHRASE   passphrase of the file backend (there is no built-in one)
+  CREDHELPER_MFA_SESSION_DURATION default MFA session length (e.g. 12h)
+  AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_STS
+`
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return protocol.ExitUsage
+	}
+	switch args[0] {
+	case "run":
+		return runDaemon(args[1:], stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "credd", buildinfo.String())
+		return protocol.ExitOK
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return protocol.ExitOK
+	}
+	fmt.Fprintf(stderr, "credd: unknown command %q: run `credd help`\n", args[0])
+	return protocol.ExitUsage
+}
+
+func runDaemon(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	socket := fs.String("socket", protocol.DefaultSocketPath(), "unix socket to serve on")
+	logFile := fs.String("log-file", "", "append the log to this file instead of stderr")
+	level := fs.String("log-level", "info", "debug, info, warn or error")
+	format := fs.String("log-format", "text", "text or json")
+	if err := fs.Parse(args); err != nil {
+		return protocol.ExitUsage
+	}
+	log, closeLog, err := newLogger(stderr, *logFile, *level, *format)
+	if err != nil {
+		fmt.Fprintln(stderr, "credd:", err)
+		return protocol.ExitUsage
+	}
+	defer closeLog()
+	if err := serve(*socket, log); err != nil {
+		log.Error("credd stopped", "err", err)
+		if *logFile != "" {
+			fmt.Fprintln(stderr, "credd:", err)
+		}
+		if errors.Is(err, daemon.ErrAlreadyRunning) {
+			return protocol.ExitDaemon
+		}
+		return protocol.ExitInternal
+	}
+	return protocol.ExitOK
+}
+
+func newLogger(stderr io.Writer, file, level, format string) (*slog.Logger, func(), error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
+	}
+	w, closer := stderr, func() {}
+	if file != "" {
+		if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+			return nil, nil, err
+		}
+		f, err := os.OpenFile(file, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		if err != nil {
+			return nil, nil, err
+		}
+		w, closer = f, func() { f.Close() }
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch strings.ToLower(format) {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), closer, nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), closer, nil
+	}
+	closer()
+	return nil, nil, fmt.Errorf("--log-format %q: use text or json", format)
+}
+
+// serve runs the daemon until SIGINT or SIGTERM.
+func serve(socket string, log *slog.Logger) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	l, release, err := daemon.Listen(socket, log)
+	if err != nil {
+		return err
+	}
+	defer release()
+	defer l.Close()
+
+	kcfg := cache.KeyringConfigFromEnv()
+	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	var store cache.Store
+	backend := kcfg.Backend
+	ks, err := cache.OpenKeyring(openCtx, kcfg)
+	cancel()
+	if err != nil {
+		// Keep serving, so every caller sees why instead of a daemon that
+		// does not answer.
+		log.Error("keyring unavailable: every request will fail until credd is restarted with it fixed", "err", err)
+		store = unavailableStore{err: err}
+	} else {
+		store, backend = ks, ks.Backend()
+	}
+	files := sources.FilesFromEnv()
+	stsClients := sources.NewSTSClients(sources.STSOptions{})
+	broker := daemon.NewBroker(daemon.BrokerOptions{
+		Config: sources.NewLoader(files),
+		Store:  store,
+		STS: func(ctx context.Context, chain *sources.Chain) (sources.STS, error) {
+			return stsClients.For(ctx, files, chain)
+		},
+		Log:    log,
+		Policy: cache.DefaultPolicy(),
+	})
+	started := time.Now()
+	srv := &daemon.Server{Broker: broker, Log: log, Status: func() protocol.StatusResponse {
+		return protocol.StatusResponse{Version: buildinfo.String(), PID: os.Getpid(), Started: started, Socket: socket,
+			KeyringBackend: backend, ConfigFile: files.Config, CredsFile: files.Credentials}
+	}}
+	go broker.Refresher().Run(ctx)
+	log.Info("credd started", "version", buildinfo.String(), "pid", os.Getpid(), "socket", socket,
+		"keyring", backend, "config", files.Config, "credentials", files.Credentials)
+	err = srv.Serve(ctx, l)
+	log.Info("credd stopping")
+	return err
+}
+
+// unavailableStore answers every call with the error that opening the keyring
+// gave.
+type unavailableStore struct{ err error }
+
+func (u unavailableStore) fail() error {
+	return &protocol.Error{Code: protocol.CodeKeyring, Message: u.err.Error(),
+		Remedy: "fix it and restart credd (stop it; credhelper starts it again)"}
+}
+func (u unavailableStore) List(context.Context) ([]cache.Meta, error) { return nil, u.fail() }
+func (u unavailableStore) Load(context.Context, cache.Kind, string) (cache.Entry, error) {
+	return cache.Entry{}, u.fail()
+}
+func (u unavailableStore) Save(context.Context, cache.Entry) error          { return u.fail() }
+func (u unavailableStore) Delete(context.Context, cache.Kind, string) error { return u.fail() }

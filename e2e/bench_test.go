@@ -1,0 +1,97 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// BenchmarkProcessLatency measures `credhelper process` as an SDK runs it,
+// whole process, on a warm daemon, next to /bin/true and `cat` of a JSON file
+// measured in the same run (this machine is shared and noisy: only ratios
+// mean something). It also prints the stripped size of credhelper.
+//
+//	go test -run '^$' -bench ProcessLatency -benchtime 1x ./e2e/
+//
+// BENCH_RUNS sets the runs per command (default 400).
+func BenchmarkProcessLatency(b *testing.B) {
+	runs := 400
+	if v, err := strconv.Atoi(os.Getenv("BENCH_RUNS")); err == nil && v > 0 {
+		runs = v
+	}
+	w := newWorld(b, roleConfig, "")
+	w.startCredd()
+	w.addKeys("keys", baseKeyID, baseSecret)
+	w.process("dev-src") // warm: later calls are served from credd's memory
+	out := w.credhelper("process", "--profile", "dev-src")
+	jsonFile := filepath.Join(w.home.Dir, "creds.json")
+	if err := os.WriteFile(jsonFile, []byte(out.stdout), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer devnull.Close()
+
+	cmds := []struct {
+		name string
+		argv []string
+	}{
+		{"/bin/true", []string{"/bin/true"}},
+		{"cat creds.json", []string{"/bin/cat", jsonFile}},
+		{"credhelper process", []string{bins.credhelper, "process", "--profile", "dev-src"}},
+	}
+	times := make([][]time.Duration, len(cmds))
+	for range b.N {
+		for i := range runs {
+			// Interleaved, and rotated, so noise hits every command alike.
+			for k := range cmds {
+				c := cmds[(i+k)%len(cmds)]
+				cmd := exec.Command(c.argv[0], c.argv[1:]...)
+				cmd.Env = w.env
+				cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, devnull, devnull
+				start := time.Now()
+				if err := cmd.Run(); err != nil {
+					b.Fatalf("%s: %v", c.name, err)
+				}
+				idx := (i + k) % len(cmds)
+				times[idx] = append(times[idx], time.Since(start))
+			}
+		}
+	}
+	base := percentile(times[0], 50)
+	fmt.Printf("\nwhole-process latency, %d runs each, interleaved (warm credd, role credentials from memory)\n", len(times[0]))
+	fmt.Printf("%-20s %10s %10s %14s\n", "command", "median", "p90", "median ratio")
+	for i, c := range cmds {
+		med, p90 := percentile(times[i], 50), percentile(times[i], 90)
+		fmt.Printf("%-20s %10s %10s %13.2fx\n", c.name, med.Round(time.Microsecond), p90.Round(time.Microsecond), float64(med)/float64(base))
+	}
+	med := percentile(times[2], 50)
+	b.ReportMetric(float64(med)/float64(base), "process/true-median-ratio")
+	b.ReportMetric(float64(percentile(times[2], 50))/float64(percentile(times[1], 50)), "process/cat-median-ratio")
+	b.ReportMetric(float64(med.Microseconds()), "process-median-µs")
+
+	stripped := filepath.Join(b.TempDir(), "credhelper")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", stripped, "../cmd/credhelper")
+	if outb, err := build.CombinedOutput(); err != nil {
+		b.Fatalf("%v: %s", err, outb)
+	}
+	st, err := os.Stat(stripped)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fmt.Printf("credhelper stripped size: %d bytes (%.2f MiB; target ≤ 3 MB)\n", st.Size(), float64(st.Size())/(1<<20))
+	b.ReportMetric(float64(st.Size()), "stripped-bytes")
+}
+
+func percentile(d []time.Duration, p int) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[(len(s)-1)*p/100]
+}
