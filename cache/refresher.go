@@ -74,8 +74,14 @@ type servedProfile struct {
 	lastServed  time.Time
 	lastErr     error
 	failures    int
-	retryAt     time.Time // no upstream call before this after a transient failure
-	flight      *flight
+	// retryAt: after a failure, no background refresh before this. When the
+	// failure was transient (lastTransient), callers needing a fetch get the
+	// last error until then too; after any other failure (an MFA code
+	// needed, keys rejected) a caller may try at once, as the user may just
+	// have fixed it.
+	retryAt       time.Time
+	lastTransient bool
+	flight        *flight
 }
 
 type flight struct {
@@ -156,7 +162,7 @@ func (r *Refresher) Get(ctx context.Context, req Request) (Entry, error) {
 		r.mu.Unlock()
 		return r.wait(ctx, req, f)
 	}
-	if p.lastErr != nil && r.opts.Clock.Now().Before(p.retryAt) {
+	if p.lastErr != nil && p.lastTransient && r.opts.Clock.Now().Before(p.retryAt) {
 		err := p.lastErr
 		r.mu.Unlock()
 		return Entry{}, err
@@ -181,7 +187,7 @@ func (r *Refresher) serveFromMemory(req Request) (Entry, bool) {
 		return Entry{}, false
 	case RefreshDue:
 		p := r.profile(req)
-		if p.flight == nil && !now.Before(p.retryAt) {
+		if p.flight == nil && !now.Before(p.retryAt) && refreshable(req.Kind) {
 			r.startFlight(context.Background(), p)
 		}
 	}
@@ -264,10 +270,8 @@ func (r *Refresher) runFlight(ctx context.Context, p *servedProfile) (Entry, err
 	if err != nil {
 		p.lastErr = err
 		p.failures++
-		p.retryAt = time.Time{}
-		if r.opts.IsTransient(err) {
-			p.retryAt = now.Add(r.opts.Policy.Backoff(p.failures, r.opts.Rand()))
-		}
+		p.lastTransient = r.opts.IsTransient(err)
+		p.retryAt = now.Add(r.opts.Policy.Backoff(p.failures, r.opts.Rand()))
 		failures, retryAt := p.failures, p.retryAt
 		r.mu.Unlock()
 		log.Warn("fetching credentials failed", "err", err, "failures", failures, "retry_at", retryAt)
@@ -363,7 +367,7 @@ func (r *Refresher) RefreshDue(ctx context.Context) {
 	r.mu.Lock()
 	for _, p := range r.profiles {
 		c, ok := r.memory[slot{p.kind, p.name}]
-		if !ok || p.flight != nil || now.Sub(p.lastServed) > r.opts.KeepFreshFor || now.Before(p.retryAt) {
+		if !ok || p.flight != nil || now.Sub(p.lastServed) > r.opts.KeepFreshFor || now.Before(p.retryAt) || !refreshable(p.kind) {
 			continue
 		}
 		if c.entry.Fingerprint != p.fingerprint || r.opts.Policy.State(c.entry, now, c.refreshAt) == Fresh {
@@ -380,6 +384,11 @@ func (r *Refresher) RefreshDue(ctx context.Context) {
 		}
 	}
 }
+
+// refreshable says whether credentials of a kind can be renewed without the
+// user: an MFA session needs a new code, so it is renewed only when a caller
+// needs it and can be asked.
+func refreshable(k Kind) bool { return k != KindMFASession }
 
 // Run calls RefreshDue every RefreshInterval until ctx is done.
 func (r *Refresher) Run(ctx context.Context) {

@@ -387,3 +387,59 @@ func TestPutAndForget(t *testing.T) {
 		t.Fatalf("after Forget: %d fetches, want a new one", f.calls.Load())
 	}
 }
+
+// A background refresh that fails for a reason that is not transient (keys
+// rejected, an MFA code needed) backs off too: it must not call upstream on
+// every keep-fresh pass. A caller still gets a fresh try at once.
+func TestRefreshDueBacksOffAfterAnyFailure(t *testing.T) {
+	r, f, clock := newTestRefresher(t, NewMemoryStore())
+	ctx := context.Background()
+	mustGet(t, r, devReq)
+	clock.Advance(41 * time.Minute) // in the refresh window, still servable
+	f.failWith(protocol.Errorf(protocol.CodeRejected, "dev", "sts rejected the keys"))
+	r.RefreshDue(ctx)
+	if f.calls.Load() != 2 {
+		t.Fatalf("due profile not refreshed: %d fetches", f.calls.Load())
+	}
+	for range 3 {
+		clock.Advance(time.Second)
+		r.RefreshDue(ctx)
+	}
+	if f.calls.Load() != 2 {
+		t.Fatalf("keep-fresh passes retried a rejected refresh at once: %d fetches", f.calls.Load())
+	}
+	clock.Advance(10 * time.Minute) // past the backoff
+	r.RefreshDue(ctx)
+	if f.calls.Load() != 3 {
+		t.Fatalf("no retry after the backoff: %d fetches", f.calls.Load())
+	}
+	// Once unservable, a caller's Get tries upstream again at once.
+	clock.Advance(10 * time.Minute)
+	f.failWith(nil)
+	if e := mustGet(t, r, devReq); e.Credentials.AccessKeyID != "ASIAEXAMPLE0000004" {
+		t.Fatalf("got %s, want freshly fetched credentials", e.Credentials)
+	}
+}
+
+// An MFA session cannot be renewed without the user: it is served until it
+// is unservable and never refreshed in the background.
+func TestMFASessionNotRefreshedInBackground(t *testing.T) {
+	r, f, clock := newTestRefresher(t, NewMemoryStore())
+	ctx := context.Background()
+	now := clock.Now()
+	session := Entry{Profile: "base", Kind: KindMFASession, Fingerprint: "fp1", Obtained: now,
+		Credentials: protocol.Credentials{AccessKeyID: "ASIAEXAMPLESESSION1", SecretAccessKey: "s", SessionToken: "t", Expiration: now.Add(12 * time.Hour)}}
+	if err := r.Put(ctx, session); err != nil {
+		t.Fatal(err)
+	}
+	req := Request{Profile: "base", Kind: KindMFASession, Fingerprint: "fp1"}
+	clock.Advance(10 * time.Hour) // well inside the refresh window
+	if e := mustGet(t, r, req); e.Credentials.AccessKeyID != "ASIAEXAMPLESESSION1" {
+		t.Fatalf("got %s", e.Credentials)
+	}
+	r.RefreshDue(ctx)
+	time.Sleep(10 * time.Millisecond) // a wrongly started background flight would have called fetch by now
+	if n := f.calls.Load(); n != 0 {
+		t.Fatalf("the MFA session was refreshed in the background: %d fetches", n)
+	}
+}

@@ -328,6 +328,10 @@ func (b *Broker) fetch(ctx context.Context, profile string) (cache.Entry, error)
 		return cache.Entry{}, err
 	}
 	req := b.request(chain)
+	if req.Kind == cache.KindMFASession {
+		// Served as it is: only the user can renew it, with a code.
+		return b.mfaSession(ctx, chain, protocol.MinServeRemaining)
+	}
 	now := b.clock.Now()
 	creds, err := b.chainCredentials(ctx, chain)
 	if err != nil {
@@ -336,29 +340,33 @@ func (b *Broker) fetch(ctx context.Context, profile string) (cache.Entry, error)
 	return cache.Entry{Profile: profile, Kind: req.Kind, Fingerprint: req.Fingerprint, Credentials: creds, Obtained: now}, nil
 }
 
-// chainCredentials walks the chain from its root: long-term keys, the MFA
+// mfaSession is the chain's stored MFA session when it has at least margin
+// left, else a needsMFAError.
+func (b *Broker) mfaSession(ctx context.Context, chain *sources.Chain, margin time.Duration) (cache.Entry, error) {
+	root := chain.Root()
+	e, err := b.store.Load(ctx, cache.KindMFASession, root.Name)
+	switch {
+	case errors.Is(err, cache.ErrNotFound):
+	case err != nil:
+		return cache.Entry{}, err
+	case e.Fingerprint == mfaFingerprint(chain) && e.Credentials.Remaining(b.clock.Now()) >= margin:
+		return e, nil
+	}
+	return cache.Entry{}, &needsMFAError{profile: chain.Requested().Name, serial: chain.MFASerial()}
+}
+
+// chainCredentials walks the chain from its root: long-term keys, or the MFA
 // session when the chain uses a device, then one AssumeRole per role.
 func (b *Broker) chainCredentials(ctx context.Context, chain *sources.Chain) (protocol.Credentials, error) {
-	root := chain.Root()
 	var creds protocol.Credentials
-	if serial := chain.MFASerial(); serial != "" {
-		e, err := b.store.Load(ctx, cache.KindMFASession, root.Name)
-		switch {
-		case errors.Is(err, cache.ErrNotFound):
-		case err != nil:
+	if chain.MFASerial() != "" {
+		e, err := b.mfaSession(ctx, chain, sourceMargin)
+		if err != nil {
 			return creds, err
-		}
-		usable := err == nil && e.Fingerprint == mfaFingerprint(chain) && e.Credentials.Remaining(b.clock.Now()) > sourceMargin
-		if len(chain.Steps) == 1 {
-			// The MFA session is what is served: it must pass the serve rule.
-			usable = usable && e.Credentials.Remaining(b.clock.Now()) >= protocol.MinServeRemaining
-		}
-		if !usable {
-			return creds, &needsMFAError{profile: chain.Requested().Name, serial: serial}
 		}
 		creds = e.Credentials
 	} else {
-		keys, err := b.longTermKeys(ctx, root)
+		keys, err := b.longTermKeys(ctx, chain.Root())
 		if err != nil {
 			return creds, err
 		}
