@@ -202,3 +202,34 @@ func lookPath(w *world, name string) (string, error) {
 	}
 	return "", fmt.Errorf("%s not found", name)
 }
+
+// TestCredentialsFileKeys: long-term keys written in ~/.aws/credentials work
+// as a source too (no `credhelper add`), and AssumeRole asks for the default
+// hour with a stable session name.
+func TestCredentialsFileKeys(t *testing.T) {
+	const config = `[profile ops-src]
+role_arn = arn:aws:iam::333333333333:role/Ops
+source_profile = filekeys
+external_id = ext-123
+`
+	const credentials = `[filekeys]
+aws_access_key_id = ` + baseKeyID + `
+aws_secret_access_key = ` + baseSecret + `
+`
+	w := newWorld(t, config, credentials)
+	w.startCredd()
+	w.noteSecret(baseSecret)
+	out := w.process("ops-src")
+	if out.AccountID != "333333333333" {
+		t.Errorf("AccountId %q", out.AccountID)
+	}
+	sent := w.moto.Last("AssumeRole")
+	if sent.Get("DurationSeconds") != "3600" || sent.Get("ExternalId") != "ext-123" || !strings.HasPrefix(sent.Get("RoleSessionName"), "credhelper-") {
+		t.Errorf("AssumeRole sent duration %q external id %q session name %q", sent.Get("DurationSeconds"), sent.Get("ExternalId"), sent.Get("RoleSessionName"))
+	}
+	// Long-term keys served directly have no Expiration: SDKs never re-run us.
+	keys := w.process("filekeys")
+	if keys.AccessKeyID != baseKeyID || keys.Expiration != "" || keys.SessionToken != "" {
+		t.Errorf("long-term output %+v", keys)
+	}
+}
