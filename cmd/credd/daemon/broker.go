@@ -21,8 +21,6 @@ const (
 	// mfaLeaseTTL is how long the caller chosen to ask the user for a code
 	// has before another caller may ask instead.
 	mfaLeaseTTL = 2 * time.Minute
-	// mfaWait bounds how long a caller waits for another caller's code.
-	mfaWait = 3 * time.Minute
 	// sourceMargin is the least lifetime an MFA session needs to be used as
 	// the source of an AssumeRole call.
 	sourceMargin = time.Minute
@@ -171,14 +169,17 @@ func (b *Broker) Credentials(ctx context.Context, req protocol.CredentialsReques
 		if lease == nil {
 			return protocol.CredentialsResponse{}, b.needsMFA(req.Profile, nm.serial, "")
 		}
-		wctx, cancel := context.WithTimeout(ctx, mfaWait)
+		// Wait for the code, or for the lease to lapse (its holder gave up),
+		// then look again: the session may be there, or this caller may ask.
+		timer := time.NewTimer(max(lease.expires.Sub(b.clock.Now()), 0))
 		select {
 		case <-lease.done:
-		case <-wctx.Done():
-			cancel()
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
 			return protocol.CredentialsResponse{}, b.needsMFA(req.Profile, nm.serial, "no code arrived while waiting for the MFA prompt in another terminal")
 		}
-		cancel()
+		timer.Stop()
 	}
 }
 
