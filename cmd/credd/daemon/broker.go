@@ -143,7 +143,7 @@ func (b *Broker) Credentials(ctx context.Context, req protocol.CredentialsReques
 	}
 	if req.MFACode != "" {
 		if _, err := b.startMFASession(ctx, chain, req.MFACode); err != nil {
-			return protocol.CredentialsResponse{}, err
+			return protocol.CredentialsResponse{}, forProfile(req.Profile, err)
 		}
 	}
 	for waits := 0; ; waits++ {
