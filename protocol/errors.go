@@ -85,7 +85,7 @@ func (c Code) Remedy(profile string) string {
 	case CodeUnknownProfile:
 		return "add [profile " + profile + "] to ~/.aws/config (or $AWS_CONFIG_FILE), or fix the name after --profile"
 	case CodeBadConfig:
-		return "fix the file and line named above; `credhelper doctor` checks the whole setup"
+		return "fix the file and line named above"
 	case CodeMFAPrompt, CodeNeedsMFA:
 		return "run `credhelper mfa " + profile + "`"
 	case CodeNeedsLogin:

@@ -274,24 +274,25 @@ func (c *sdkSTS) mapError(err error, op string, def *Definition, mfa bool) error
 		}
 		return protocol.Errorf(protocol.CodeRejected, keysOf, "sts %s rejected profile %s (%s)", op, keysOf, detail)
 	}
-	cause := "cannot reach sts"
+	what := fmt.Sprintf("%s for profile %s", op, profile)
+	cause := "cannot reach sts for " + what
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
-		cause = "sts did not answer in time"
+		cause = "sts did not answer " + what + " in time"
 	case apiErr != nil:
-		cause = fmt.Sprintf("sts failed (%s)", apiErr.ErrorCode())
+		cause = fmt.Sprintf("sts failed %s (%s)", what, apiErr.ErrorCode())
 		if status != 0 {
-			cause = fmt.Sprintf("sts failed (%d %s)", status, apiErr.ErrorCode())
+			cause = fmt.Sprintf("sts failed %s (%d %s)", what, status, apiErr.ErrorCode())
 		}
 	case status != 0:
-		cause = fmt.Sprintf("sts failed (http %d)", status)
+		cause = fmt.Sprintf("sts failed %s (http %d)", what, status)
 	default:
 		var opErr interface{ Unwrap() error }
 		if errors.As(err, &opErr) {
-			cause = "cannot reach sts: " + lastCause(err)
+			cause += ": " + lastCause(err)
 		}
 	}
-	return protocol.Errorf(protocol.CodeUnavailable, profile, "%s for %s of profile %s", cause, op, profile)
+	return protocol.Errorf(protocol.CodeUnavailable, profile, "%s", cause)
 }
 
 func isThrottle(code string) bool {

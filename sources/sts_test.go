@@ -207,9 +207,9 @@ func TestSTSErrorsMoto(t *testing.T) {
 		{"expired session", "AssumeRole", 403, "ExpiredToken", protocol.CodeRejected,
 			"sts rejected the session credentials of profile base (ExpiredToken: The security token included in the request is invalid.)"},
 		{"503", "GetSessionToken", 503, "ServiceUnavailable", protocol.CodeUnavailable,
-			"sts failed (503 ServiceUnavailable) for GetSessionToken of profile dev"},
+			"sts failed GetSessionToken for profile dev (503 ServiceUnavailable)"},
 		{"throttled", "AssumeRole", 400, "Throttling", protocol.CodeUnavailable,
-			"sts failed (400 Throttling) for AssumeRole of profile dev"},
+			"sts failed AssumeRole for profile dev (400 Throttling)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
