@@ -39,7 +39,11 @@ type manualClock struct {
 
 func (c *manualClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
 
-func (c *manualClock) Advance(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.now = c.now.Add(d) }
+func (c *manualClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
 
 // Set moves the clock to t0+d.
 func (c *manualClock) Set(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.now = t0.Add(d) }
@@ -50,8 +54,12 @@ type logBuffer struct {
 	b  bytes.Buffer
 }
 
-func (l *logBuffer) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
-func (l *logBuffer) String() string              { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+func (l *logBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
 func newTestLogger() (*slog.Logger, *logBuffer) {
 	buf := &logBuffer{}
@@ -120,7 +128,11 @@ func (f *fakeSTS) AssumeRole(ctx context.Context, creds protocol.Credentials, de
 func (f *fakeSTS) setFail(err error) { f.mu.Lock(); defer f.mu.Unlock(); f.fail = err }
 
 // calls returns the GetSessionToken and AssumeRole counts.
-func (f *fakeSTS) calls() (gst, ar int) { f.mu.Lock(); defer f.mu.Unlock(); return f.gstCalls, f.arCalls }
+func (f *fakeSTS) calls() (gst, ar int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.gstCalls, f.arCalls
+}
 
 func (f *fakeSTS) arns() []string {
 	f.mu.Lock()
@@ -155,6 +167,7 @@ type brokerEnv struct {
 	clock  *manualClock
 	sts    *fakeSTS
 	log    *logBuffer
+	logger *slog.Logger
 	broker *Broker
 	edits  int
 }
@@ -174,7 +187,7 @@ func newBrokerEnv(t *testing.T, config string) *brokerEnv {
 	e.sts = newFakeSTS(e.clock)
 	e.writeConfig(config)
 	logger, buf := newTestLogger()
-	e.log = buf
+	e.log, e.logger = buf, logger
 	e.broker = NewBroker(BrokerOptions{
 		Config: sources.NewLoader(e.files),
 		Store:  e.store,
