@@ -269,6 +269,21 @@ func TestStartMFAThenServeTheSession(t *testing.T) {
 	if gst, ar := e.sts.calls(); gst != 1 || ar != 1 {
 		t.Errorf("%d GetSessionToken and %d AssumeRole calls, want one of each", gst, ar)
 	}
+
+	// 10 minutes left: the session itself is never served so short, but it
+	// can still make role credentials without bothering the user.
+	e.clock.Set(12*time.Hour - 10*time.Minute)
+	pe = e.mustFail(protocol.CredentialsRequest{Profile: "base"})
+	wantCode(t, pe, protocol.CodeNeedsMFA)
+	if !strings.Contains(pe.Error(), "credhelper mfa base") {
+		t.Errorf("got %q, want it to say `credhelper mfa base`", pe.Error())
+	}
+	if role := e.mustGet("prod"); role.Remaining(e.clock.Now()) < time.Hour {
+		t.Errorf("prod got %v, want role credentials made with the short session", role)
+	}
+	if gst, ar := e.sts.calls(); gst != 1 || ar != 2 {
+		t.Errorf("%d GetSessionToken and %d AssumeRole calls, want 1 and 2", gst, ar)
+	}
 }
 
 func TestRefreshAheadOfExpiry(t *testing.T) {
