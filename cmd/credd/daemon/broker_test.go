@@ -74,7 +74,9 @@ source_profile = mid
 	e.addKeys("base", baseKeyID, baseSecret)
 
 	// Many callers at once: one flight, one call per role.
+	release := e.sts.holdAssumeRole()
 	results := startCallers(e, 8, protocol.CredentialsRequest{Profile: "prod"})
+	e.releaseWhenJoined("prod", release)
 	var first protocol.Credentials
 	for i := range 8 {
 		r := <-results
@@ -177,10 +179,13 @@ func TestMFAOnePromptForManyCallers(t *testing.T) {
 	results := startCallers(e, n, protocol.CredentialsRequest{Profile: "prod", Interactive: true})
 	nextPrompt(t, results)
 
-	// The prompted caller comes back with the code.
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	mine, err := e.get(ctx, protocol.CredentialsRequest{Profile: "prod", Interactive: true, MFACode: goodCode})
+	// The prompted caller comes back with the code; the waiters wake and
+	// share its fetch.
+	release := e.sts.holdAssumeRole()
+	withCode := startCallers(e, 1, protocol.CredentialsRequest{Profile: "prod", Interactive: true, MFACode: goodCode})
+	e.releaseWhenJoined("prod", release)
+	r := <-withCode
+	mine, err := r.creds, r.err
 	if err != nil {
 		t.Fatalf("with the code: %v", err)
 	}
@@ -224,7 +229,11 @@ func TestMFAWrongCodeAsksAWaiter(t *testing.T) {
 
 	// One of the two waiters is asked now; the other keeps waiting.
 	nextPrompt(t, results)
-	mine, err := e.get(ctx, protocol.CredentialsRequest{Profile: "prod", Interactive: true, MFACode: goodCode})
+	release := e.sts.holdAssumeRole()
+	withCode := startCallers(e, 1, protocol.CredentialsRequest{Profile: "prod", Interactive: true, MFACode: goodCode})
+	e.releaseWhenJoined("prod", release)
+	r := <-withCode
+	mine, err := r.creds, r.err
 	if err != nil {
 		t.Fatalf("second code: %v", err)
 	}
@@ -239,6 +248,30 @@ func TestMFAWrongCodeAsksAWaiter(t *testing.T) {
 	if gst, ar := e.sts.calls(); gst != 2 || ar != 1 {
 		t.Errorf("%d GetSessionToken and %d AssumeRole calls, want 2 (one refused) and 1", gst, ar)
 	}
+}
+
+func TestMFAPromptLapses(t *testing.T) {
+	e := newBrokerEnv(t, mfaConfig)
+	e.addKeys("base", baseKeyID, baseSecret)
+	wantCode(t, e.mustFail(protocol.CredentialsRequest{Profile: "prod", Interactive: true}), protocol.CodeMFAPrompt)
+
+	// While that prompt is open, others wait for its code, interactive or
+	// not, and say so when they give up.
+	for _, interactive := range []bool{false, true} {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		_, err := e.get(ctx, protocol.CredentialsRequest{Profile: "prod", Interactive: interactive})
+		cancel()
+		var pe *protocol.Error
+		if !errors.As(err, &pe) || pe.Code != protocol.CodeNeedsMFA || !strings.Contains(pe.Message, "another terminal") {
+			t.Errorf("interactive=%v while another caller prompts: %v, want %s about the other terminal", interactive, err, protocol.CodeNeedsMFA)
+		}
+	}
+
+	// The prompted caller went away: once its lease lapses, the next caller
+	// is asked.
+	e.clock.Advance(mfaLeaseTTL + time.Second)
+	pe := e.mustFail(protocol.CredentialsRequest{Profile: "prod", Interactive: true})
+	wantCode(t, pe, protocol.CodeMFAPrompt)
 }
 
 func TestStartMFAThenServeTheSession(t *testing.T) {
@@ -297,6 +330,7 @@ func TestRefreshAheadOfExpiry(t *testing.T) {
 	if c := e.mustGet("prod"); c != c1 {
 		t.Fatalf("got %v, want the cached %v", c, c1)
 	}
+	e.waitIdle("prod")
 	if _, ar := e.sts.calls(); ar != 1 {
 		t.Fatalf("refreshed with 26 minutes left (%d calls)", ar)
 	}
@@ -361,6 +395,7 @@ func TestExpiredMFASessionKeepsServingRoleCredentials(t *testing.T) {
 	if c := e.mustGet("prod"); c != role {
 		t.Fatalf("after the MFA session expired got %v, want the still-valid %v", c, role)
 	}
+	e.waitIdle("prod")
 	// 19 minutes left: still served; the refresh cannot happen without a code.
 	e.clock.Set(71 * time.Minute)
 	if c := e.mustGet("prod"); c != role {
@@ -407,6 +442,7 @@ func TestSTSOutage(t *testing.T) {
 		if c := e.mustGet("prod"); c != c1 {
 			t.Fatalf("during the outage got %v, want the cached %v", c, c1)
 		}
+		e.waitIdle("prod")
 		e.clock.Advance(time.Second)
 	}
 	if _, ar := e.sts.calls(); ar != 2 {

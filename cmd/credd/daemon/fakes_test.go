@@ -75,7 +75,8 @@ type fakeSTS struct {
 	sessionLifetime time.Duration // of GetSessionToken credentials
 	roleLifetime    time.Duration // of AssumeRole credentials
 	validCode       string
-	fail            error // every call fails with this while set
+	fail            error         // every call fails with this while set
+	hold            chan struct{} // AssumeRole waits for it to close while set
 	gstCalls        int
 	arCalls         int
 	roleARNs        []string // RoleARN of each AssumeRole, in order
@@ -115,6 +116,16 @@ func (f *fakeSTS) GetSessionToken(ctx context.Context, creds protocol.Credential
 
 func (f *fakeSTS) AssumeRole(ctx context.Context, creds protocol.Credentials, def *sources.Definition) (protocol.Credentials, error) {
 	f.mu.Lock()
+	hold := f.hold
+	f.mu.Unlock()
+	if hold != nil {
+		select {
+		case <-hold:
+		case <-ctx.Done():
+			return protocol.Credentials{}, ctx.Err()
+		}
+	}
+	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.arCalls++
 	f.callerKeys = append(f.callerKeys, creds.AccessKeyID)
@@ -123,6 +134,23 @@ func (f *fakeSTS) AssumeRole(ctx context.Context, creds protocol.Credentials, de
 		return protocol.Credentials{}, f.fail
 	}
 	return f.issue("ROLE", f.roleLifetime), nil
+}
+
+// holdAssumeRole makes AssumeRole calls wait until release is called.
+func (f *fakeSTS) holdAssumeRole() (release func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	hold := make(chan struct{})
+	f.hold = hold
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			f.mu.Lock()
+			f.hold = nil
+			f.mu.Unlock()
+			close(hold)
+		})
+	}
 }
 
 func (f *fakeSTS) setFail(err error) { f.mu.Lock(); defer f.mu.Unlock(); f.fail = err }
@@ -275,6 +303,38 @@ func (e *brokerEnv) waitRefreshed(profile string, wantAR int) {
 		if _, ar := e.sts.calls(); ar < wantAR {
 			return false
 		}
+		for _, s := range e.broker.Refresher().States() {
+			if s.Profile == profile && s.Refreshing {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// releaseWhenJoined waits until a fetch of profile is in flight (held in
+// AssumeRole), gives the other callers time to join it, and lets it go on.
+// The refresher promises one flight for the callers that arrive while one
+// runs; this keeps every caller of a test among them.
+func (e *brokerEnv) releaseWhenJoined(profile string, release func()) {
+	e.t.Helper()
+	defer release()
+	waitFor(e.t, "a fetch of "+profile, func() bool {
+		for _, s := range e.broker.Refresher().States() {
+			if s.Profile == profile && s.Refreshing {
+				return true
+			}
+		}
+		return false
+	})
+	time.Sleep(100 * time.Millisecond)
+}
+
+// waitIdle waits until no refresh of profile is in flight, so that a
+// background refresh a request may have started shows in the STS counts.
+func (e *brokerEnv) waitIdle(profile string) {
+	e.t.Helper()
+	waitFor(e.t, "refreshes of "+profile+" to end", func() bool {
 		for _, s := range e.broker.Refresher().States() {
 			if s.Profile == profile && s.Refreshing {
 				return false
