@@ -158,6 +158,16 @@ func (b *Broker) Credentials(ctx context.Context, req protocol.CredentialsReques
 		if waits == 3 {
 			return protocol.CredentialsResponse{}, b.needsMFA(req.Profile, nm.serial, "")
 		}
+		// A code may have arrived after this fetch looked for the session (or
+		// this caller joined a fetch that began before its own code): look
+		// again rather than ask for another code.
+		margin := sourceMargin
+		if b.request(chain).Kind == cache.KindMFASession {
+			margin = protocol.MinServeRemaining
+		}
+		if _, err := b.mfaSession(ctx, chain, margin); err == nil {
+			continue
+		}
 		// Someone has to type a code. One caller is asked; the others wait for
 		// the session that caller starts.
 		lease, mine := b.takeLease(chain.Root().Name, req.Interactive || chain.MFAProcess() != "")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -247,6 +248,56 @@ func TestMFAWrongCodeAsksAWaiter(t *testing.T) {
 	}
 	if gst, ar := e.sts.calls(); gst != 2 || ar != 1 {
 		t.Errorf("%d GetSessionToken and %d AssumeRole calls, want 2 (one refused) and 1", gst, ar)
+	}
+}
+
+// pausedLoadStore pauses one Load of an MFA session after reading it, as a
+// slow keyring does, so a code can arrive between the read and its use.
+type pausedLoadStore struct {
+	cache.Store
+	armed  atomic.Bool
+	loaded chan struct{} // closed when the paused Load has read
+	resume chan struct{}
+}
+
+func (s *pausedLoadStore) Load(ctx context.Context, kind cache.Kind, profile string) (cache.Entry, error) {
+	e, err := s.Store.Load(ctx, kind, profile)
+	if kind == cache.KindMFASession && s.armed.CompareAndSwap(true, false) {
+		close(s.loaded)
+		<-s.resume
+	}
+	return e, err
+}
+
+func TestMFACodeArrivingDuringAFetchIsUsed(t *testing.T) {
+	paused := &pausedLoadStore{loaded: make(chan struct{}), resume: make(chan struct{})}
+	e := newBrokerEnvOver(t, mfaConfig, func(s cache.Store) cache.Store { paused.Store = s; return paused })
+	e.addKeys("base", baseKeyID, baseSecret)
+	wantCode(t, e.mustFail(protocol.CredentialsRequest{Profile: "prod", Interactive: true}), protocol.CodeMFAPrompt)
+
+	// Another caller's fetch reads "no session" and is slow to go on.
+	paused.armed.Store(true)
+	other := startCallers(e, 1, protocol.CredentialsRequest{Profile: "prod", Interactive: true})
+	<-paused.loaded
+	// The code arrives; the caller that typed it joins that fetch.
+	mine := startCallers(e, 1, protocol.CredentialsRequest{Profile: "prod", Interactive: true, MFACode: goodCode})
+	waitFor(t, "the MFA session", func() bool { gst, _ := e.sts.calls(); return gst == 1 })
+	time.Sleep(50 * time.Millisecond)
+	close(paused.resume)
+
+	// Neither is asked for another code: both get the session's role.
+	for name, results := range map[string]<-chan callResult{"the caller with the code": mine, "the other caller": other} {
+		select {
+		case r := <-results:
+			if r.err != nil || !strings.HasPrefix(r.creds.AccessKeyID, "ASIAEXAMPLEROLE") {
+				t.Errorf("%s got %v %v, want role credentials", name, r.creds, r.err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Errorf("%s is still waiting", name)
+		}
+	}
+	if gst, _ := e.sts.calls(); gst != 1 {
+		t.Errorf("%d GetSessionToken calls, want 1", gst)
 	}
 }
 

@@ -204,6 +204,13 @@ type brokerEnv struct {
 // the test ends it checks that no secret reached the log.
 func newBrokerEnv(t *testing.T, config string) *brokerEnv {
 	t.Helper()
+	return newBrokerEnvOver(t, config, nil)
+}
+
+// newBrokerEnvOver is newBrokerEnv with the broker's store wrapped by wrap
+// (nil: the memory store itself).
+func newBrokerEnvOver(t *testing.T, config string, wrap func(cache.Store) cache.Store) *brokerEnv {
+	t.Helper()
 	dir := t.TempDir()
 	e := &brokerEnv{
 		t:     t,
@@ -216,9 +223,13 @@ func newBrokerEnv(t *testing.T, config string) *brokerEnv {
 	e.writeConfig(config)
 	logger, buf := newTestLogger()
 	e.log, e.logger = buf, logger
+	var store cache.Store = e.store
+	if wrap != nil {
+		store = wrap(e.store)
+	}
 	e.broker = NewBroker(BrokerOptions{
 		Config: sources.NewLoader(e.files),
-		Store:  e.store,
+		Store:  store,
 		STS: func(ctx context.Context, chain *sources.Chain) (sources.STS, error) {
 			return e.sts, nil
 		},
