@@ -158,6 +158,14 @@ func (r *Refresher) Get(ctx context.Context, req Request) (Entry, error) {
 
 	r.mu.Lock()
 	p := r.profile(req)
+	// A flight may have ended since the memory check above: serve what it
+	// left rather than start a second one.
+	if c, ok := r.memory[slot{req.Kind, req.Profile}]; ok && c.entry.Fingerprint == req.Fingerprint &&
+		r.opts.Policy.Servable(c.entry, r.opts.Clock.Now()) {
+		p.lastServed = r.opts.Clock.Now()
+		r.mu.Unlock()
+		return c.entry, nil
+	}
 	if f := p.flight; f != nil {
 		r.mu.Unlock()
 		return r.wait(ctx, req, f)
