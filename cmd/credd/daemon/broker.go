@@ -436,7 +436,7 @@ func (b *Broker) AddKeys(ctx context.Context, req protocol.AddKeysRequest) (prot
 	if err := b.store.Save(ctx, e); err != nil {
 		return protocol.OKResponse{}, keyringError(req.Profile, err)
 	}
-	if err := b.refresh.Forget(ctx, req.Profile); err != nil {
+	if _, err := b.forgetBuiltOn(ctx, req.Profile); err != nil {
 		return protocol.OKResponse{}, keyringError(req.Profile, err)
 	}
 	b.refresh.ResetBackoff()
@@ -460,12 +460,34 @@ func (b *Broker) RemoveKeys(ctx context.Context, req protocol.RemoveKeysRequest)
 	if err := b.store.Delete(ctx, cache.KindKeys, req.Profile); err != nil {
 		return protocol.OKResponse{}, keyringError(req.Profile, err)
 	}
-	if err := b.refresh.Forget(ctx, req.Profile); err != nil {
+	forgotten, err := b.forgetBuiltOn(ctx, req.Profile)
+	if err != nil {
 		return protocol.OKResponse{}, keyringError(req.Profile, err)
 	}
-	b.log.Info("profile forgotten", "profile", req.Profile, "had_keys", had)
+	b.log.Info("profile forgotten", "profile", req.Profile, "had_keys", had, "forgotten", forgotten)
+	cached := "the cached credentials of " + strings.Join(forgotten, ", ")
 	if had {
-		return protocol.OKResponse{Message: fmt.Sprintf("removed the keys of profile %s and its cached credentials", req.Profile)}, nil
+		return protocol.OKResponse{Message: fmt.Sprintf("removed the keys of profile %s and %s", req.Profile, cached)}, nil
 	}
-	return protocol.OKResponse{Message: fmt.Sprintf("profile %s had no keys in the keyring; removed its cached credentials", req.Profile)}, nil
+	return protocol.OKResponse{Message: fmt.Sprintf("profile %s had no keys in the keyring; removed %s", req.Profile, cached)}, nil
+}
+
+// forgetBuiltOn forgets what is cached for profile and for every configured
+// profile whose chain starts with profile's keys: credentials made with keys
+// that were replaced or removed must not outlive them.
+func (b *Broker) forgetBuiltOn(ctx context.Context, profile string) ([]string, error) {
+	names := []string{profile}
+	if cfg, err := b.config.Load(); err == nil {
+		for _, name := range cfg.Profiles() {
+			if chain, err := cfg.Resolve(name); err == nil && name != profile && chain.Root().Name == profile {
+				names = append(names, name)
+			}
+		}
+	}
+	for _, name := range names {
+		if err := b.refresh.Forget(ctx, name); err != nil {
+			return nil, err
+		}
+	}
+	return names, nil
 }

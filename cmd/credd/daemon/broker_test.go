@@ -672,3 +672,31 @@ func TestUnknownProfile(t *testing.T) {
 		t.Errorf("got %q, want a suggestion of prod", pe.Message)
 	}
 }
+
+// Credentials made with keys that were replaced or removed must not outlive
+// them: prod, assumed with base's keys, is fetched anew after AddKeys and
+// refused after RemoveKeys.
+func TestKeyChangesForgetProfilesBuiltOnThem(t *testing.T) {
+	e := newBrokerEnv(t, roleConfig)
+	e.addKeys("base", baseKeyID, baseSecret)
+	ctx := context.Background()
+	e.mustGet("prod")
+	if _, err := e.broker.AddKeys(ctx, protocol.AddKeysRequest{Profile: "base", AccessKeyID: rotatedKeyID, SecretAccessKey: rotatedSecret}); err != nil {
+		t.Fatal(err)
+	}
+	e.mustGet("prod")
+	if got := e.sts.signers(); len(got) != 2 || got[1] != rotatedKeyID {
+		t.Errorf("AssumeRole signers %v, want a second call signed with the new key %s", got, rotatedKeyID)
+	}
+	resp, err := e.broker.RemoveKeys(ctx, protocol.RemoveKeysRequest{Profile: "base"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(resp.Message, "base, prod") {
+		t.Errorf("RemoveKeys said %q, want it to name prod too", resp.Message)
+	}
+	if _, err := e.store.Load(ctx, cache.KindAssumeRole, "prod"); !errors.Is(err, cache.ErrNotFound) {
+		t.Errorf("prod's role credentials are still stored after base's keys were removed (%v)", err)
+	}
+	wantCode(t, e.mustFail(protocol.CredentialsRequest{Profile: "prod"}), protocol.CodeMissingKeys)
+}
