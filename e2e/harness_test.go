@@ -191,7 +191,14 @@ func (r result) String() string {
 // SDKs run credential_process.
 func (w *world) run(name string, args ...string) result {
 	w.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	return w.runFor(90*time.Second, name, args...)
+}
+
+// runFor is run with a time limit: a command still running after d fails the
+// test (it hangs, as a credential_process that read stdin would under JS).
+func (w *world) runFor(d time.Duration, name string, args ...string) result {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env = w.env
@@ -199,6 +206,9 @@ func (w *world) run(name string, args ...string) result {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
+	if ctx.Err() != nil {
+		w.t.Fatalf("%s did not finish within %v:\nstdout: %s\nstderr: %s", name, d, &stdout, &stderr)
+	}
 	r := result{stdout: stdout.String(), stderr: stderr.String()}
 	if ee, ok := err.(*exec.ExitError); ok {
 		r.code = ee.ExitCode()

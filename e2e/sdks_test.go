@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -147,27 +145,4 @@ func sameTime(a, b string) bool {
 	ta, err1 := time.Parse(time.RFC3339, a)
 	tb, err2 := time.Parse(time.RFC3339, b)
 	return err1 == nil && err2 == nil && ta.Equal(tb)
-}
-
-// runFor is run with a shorter timeout, for callers that could hang.
-func (w *world) runFor(d time.Duration, name string, args ...string) result {
-	w.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = w.env
-	cmd.Dir = w.home.Dir
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		w.t.Fatalf("%s did not finish within %v:\nstdout: %s\nstderr: %s", name, d, &stdout, &stderr)
-	}
-	r := result{stdout: stdout.String(), stderr: stderr.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-	} else if err != nil {
-		w.t.Fatalf("running %s: %v", name, err)
-	}
-	return r
 }

@@ -22,10 +22,11 @@ func dial(ctx context.Context, path string) (conn, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
 	if err != nil {
 		return nil, &os.SyscallError{Syscall: "socket", Err: err}
 	}
+	syscall.CloseOnExec(fd) // portable: darwin has no SOCK_CLOEXEC
 	// A local connect either succeeds or fails at once.
 	if err := syscall.Connect(fd, &syscall.SockaddrUnix{Name: path}); err != nil {
 		syscall.Close(fd)

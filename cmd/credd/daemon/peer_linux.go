@@ -3,7 +3,6 @@ package daemon
 import (
 	"errors"
 	"net"
-	"os"
 	"syscall"
 )
 
@@ -28,13 +27,3 @@ func peerUID(c net.Conn) (int, error) {
 	}
 	return int(cred.Uid), nil
 }
-
-func ownerUID(st os.FileInfo) (int, bool) {
-	s, ok := st.Sys().(*syscall.Stat_t)
-	if !ok {
-		return 0, false
-	}
-	return int(s.Uid), true
-}
-
-func umask(m int) int { return syscall.Umask(m) }
