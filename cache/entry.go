@@ -28,10 +28,13 @@ const (
 	KindMFASession Kind = "mfa-session" // GetSessionToken with MFA
 	KindAssumeRole Kind = "assume-role"
 	KindSSO        Kind = "sso"
+	// KindSSOToken is an IAM Identity Center token (access token, refresh
+	// token, client registration) in Blob; Profile names the sso-session.
+	KindSSOToken Kind = "sso-token"
 )
 
 // Kinds lists every kind, in a stable order.
-var Kinds = []Kind{KindKeys, KindLongTerm, KindMFASession, KindAssumeRole, KindSSO}
+var Kinds = []Kind{KindKeys, KindLongTerm, KindMFASession, KindAssumeRole, KindSSO, KindSSOToken}
 
 // Entry is one profile's credentials of one kind.
 type Entry struct {
@@ -40,6 +43,9 @@ type Entry struct {
 	Fingerprint string // short hash of the config that produced it; a mismatch means stale
 	Credentials protocol.Credentials
 	Obtained    time.Time // when fetched; lifetime = Credentials.Expiration - Obtained
+	// Blob is a secret that is not AWS credentials (an SSO token), kept as
+	// it is; Credentials.Expiration still says when it expires.
+	Blob []byte
 }
 
 // Meta is what a store can tell about an entry without decrypting it.

@@ -105,6 +105,7 @@ type itemData struct {
 	Token       string    `json:"t,omitempty"`
 	Expiration  time.Time `json:"x,omitzero"`
 	AccountID   string    `json:"i,omitempty"`
+	Blob        []byte    `json:"b,omitempty"`
 }
 
 // maxWinCredItem is Windows Credential Manager's limit on a credential blob
@@ -124,7 +125,7 @@ func encodeItem(e Entry, limit int) ([]byte, error) {
 	data, err := json.Marshal(itemData{
 		Version: 1, Profile: e.Profile, Kind: e.Kind, Fingerprint: e.Fingerprint, Obtained: e.Obtained,
 		AccessKeyID: c.AccessKeyID, Secret: c.SecretAccessKey, Token: c.SessionToken,
-		Expiration: c.Expiration, AccountID: c.AccountID,
+		Expiration: c.Expiration, AccountID: c.AccountID, Blob: e.Blob,
 	})
 	if err != nil || limit <= 0 || len(data) <= limit {
 		return data, err
@@ -163,5 +164,6 @@ func decodeItem(data []byte) (Entry, error) {
 			AccessKeyID: d.AccessKeyID, SecretAccessKey: d.Secret, SessionToken: d.Token,
 			Expiration: d.Expiration, AccountID: d.AccountID,
 		},
+		Blob: d.Blob,
 	}, nil
 }

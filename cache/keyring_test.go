@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -133,7 +134,7 @@ func sameEntry(a, b Entry) bool {
 	ac, bc := a.Credentials, b.Credentials
 	return a.Profile == b.Profile && a.Kind == b.Kind && a.Fingerprint == b.Fingerprint && a.Obtained.Equal(b.Obtained) &&
 		ac.AccessKeyID == bc.AccessKeyID && ac.SecretAccessKey == bc.SecretAccessKey && ac.SessionToken == bc.SessionToken &&
-		ac.Expiration.Equal(bc.Expiration) && ac.AccountID == bc.AccountID
+		ac.Expiration.Equal(bc.Expiration) && ac.AccountID == bc.AccountID && bytes.Equal(a.Blob, b.Blob)
 }
 
 func fakeToken(n int) string {
@@ -438,6 +439,23 @@ func TestItemEncoding(t *testing.T) {
 	for _, data := range [][]byte{plain, small} {
 		if got, err := decodeItem(data); err != nil || !sameEntry(got, e) {
 			t.Fatalf("decodeItem = %v, %v", got.Credentials, err)
+		}
+	}
+}
+
+// An SSO token travels as an opaque blob, compressed under the wincred limit
+// like any other large item.
+func TestItemEncodingBlob(t *testing.T) {
+	e := Entry{Profile: "corp", Kind: KindSSOToken, Obtained: t0,
+		Credentials: protocol.Credentials{Expiration: t0.Add(8 * time.Hour)},
+		Blob:        []byte(`{"accessToken":"` + fakeToken(1200) + `","refreshToken":"` + fakeToken(600) + `"}`)}
+	for _, limit := range []int{0, maxWinCredItem} {
+		data, err := encodeItem(e, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := decodeItem(data); err != nil || !sameEntry(got, e) {
+			t.Fatalf("limit %d: decodeItem = %v, %v", limit, got.Meta(), err)
 		}
 	}
 }
