@@ -17,7 +17,9 @@ const (
 	PathMFA         = "/v1/mfa"
 	PathKeys        = "/v1/keys"
 	PathRemoveKeys  = "/v1/keys/remove"
-	PathShutdown    = "/v1/shutdown"
+	PathLogin       = "/v1/login"
+	PathLoginWait   = "/v1/login/wait"
+	PathLogout      = "/v1/logout"
 )
 
 // CredentialsRequest asks for a profile's credentials (POST PathCredentials).
@@ -81,4 +83,56 @@ type StatusResponse struct {
 // ErrorResponse is the body of every non-2xx answer.
 type ErrorResponse struct {
 	Error Error `json:"error"`
+}
+
+// LoginRequest starts an IAM Identity Center login for an sso-session (or the
+// sso-session of a profile), or joins the one already running for it
+// (POST PathLogin).
+type LoginRequest struct {
+	SSOSession string `json:"ssoSession,omitempty"`
+	Profile    string `json:"profile,omitempty"`
+	// DeviceCode asks for the device-code flow instead of the browser
+	// (authorization code with PKCE) flow.
+	DeviceCode bool `json:"deviceCode,omitempty"`
+}
+
+// LoginResponse says how to complete the login.
+type LoginResponse struct {
+	FlowID string `json:"flowId"`
+	// Session names what is being logged in to: the sso-session name, or the
+	// start URL of a legacy profile.
+	Session string `json:"session"`
+	Method  string `json:"method"` // "pkce" or "device"
+	// AuthorizeURL is the page to open for the PKCE flow.
+	AuthorizeURL string `json:"authorizeUrl,omitempty"`
+	// The device-code flow: open VerificationURIComplete, or VerificationURI
+	// and type UserCode.
+	VerificationURI         string    `json:"verificationUri,omitempty"`
+	VerificationURIComplete string    `json:"verificationUriComplete,omitempty"`
+	UserCode                string    `json:"userCode,omitempty"`
+	ExpiresAt               time.Time `json:"expiresAt"`
+	// Joined is true when another caller started this flow: its browser tab
+	// is already open, so this caller should not open another.
+	Joined bool `json:"joined,omitempty"`
+}
+
+// LoginWaitRequest waits for a login flow (POST PathLoginWait). credd answers
+// when the flow ends or after a while with Done false: ask again.
+type LoginWaitRequest struct {
+	FlowID string `json:"flowId"`
+}
+
+// LoginWaitResponse tells how the flow stands.
+type LoginWaitResponse struct {
+	Done bool `json:"done"`
+	// TokenExpiresAt is when the new access token expires; credd refreshes it
+	// before then as long as the session allows.
+	TokenExpiresAt time.Time `json:"tokenExpiresAt,omitzero"`
+	ExpiresAt      time.Time `json:"expiresAt"` // when the flow gives up
+}
+
+// LogoutRequest forgets an sso-session's token (POST PathLogout).
+type LogoutRequest struct {
+	SSOSession string `json:"ssoSession,omitempty"`
+	Profile    string `json:"profile,omitempty"`
 }

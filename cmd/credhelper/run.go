@@ -19,6 +19,9 @@ usage:
   credhelper add P [--env]           store P's long-term keys in the keyring
   credhelper remove P                forget P's keys and cached credentials
   credhelper mfa P [--code N]        start P's MFA session now
+  credhelper login --sso-session S   log in to IAM Identity Center (or --profile P;
+                   [--device-code] [--no-browser]   the browser opens once; credd keeps the token fresh)
+  credhelper logout --sso-session S  forget the session's token (or --profile P)
   credhelper version                 print the version
 
 A served profile in ~/.aws/config:
@@ -53,6 +56,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = e.remove(rest)
 	case "mfa":
 		err = e.mfa(rest)
+	case "login":
+		err = e.login(rest)
+	case "logout":
+		err = e.logout(rest)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "credhelper", versionString())
 		return protocol.ExitOK

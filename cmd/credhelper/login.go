@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/credhelper/credhelper/protocol"
+)
+
+// loginWait is how long one wait request may take; the flow itself runs in
+// credd for as long as IAM Identity Center allows.
+const loginWait = 20 * time.Second
+
+// login logs in to an IAM Identity Center session. The flow runs in credd, so
+// however many terminals ask at once there is one authorization: the first
+// caller opens the browser, the others wait for the same result.
+func (e *env) login(args []string) error {
+	fs := flag.NewFlagSet("login", flag.ContinueOnError)
+	profile := fs.String("profile", "", "log in to the sso-session of this profile")
+	session := fs.String("sso-session", "", "log in to this sso-session")
+	device := fs.Bool("device-code", false, "use the device-code flow (the default over SSH or without a display)")
+	noBrowser := fs.Bool("no-browser", false, "print the URL instead of opening a browser")
+	if _, err := parse(fs, args, e.stderr, 0, "login [--profile P | --sso-session S] [--device-code] [--no-browser]"); err != nil {
+		return err
+	}
+	if (*profile == "") == (*session == "") {
+		return usageError{"login needs one of --profile P or --sso-session S"}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	req := protocol.LoginRequest{Profile: *profile, SSOSession: *session, DeviceCode: *device || !canOpenBrowser()}
+	var flow protocol.LoginResponse
+	if err := e.do(ctx, protocol.PathLogin, req, &flow); err != nil {
+		return err
+	}
+	url := flow.AuthorizeURL
+	switch {
+	case flow.Joined:
+		fmt.Fprintf(e.stderr, "a login to %s is already in progress: finish it in the browser", flow.Session)
+		if flow.UserCode != "" {
+			fmt.Fprintf(e.stderr, " (code %s at %s)", flow.UserCode, flow.VerificationURI)
+		}
+		fmt.Fprintln(e.stderr)
+		url = ""
+	case flow.Method == "device":
+		url = flow.VerificationURIComplete
+		fmt.Fprintf(e.stderr, "to log in to %s, open\n  %s\nand check that it shows the code %s\n", flow.Session, flow.VerificationURIComplete, flow.UserCode)
+	default:
+		fmt.Fprintf(e.stderr, "to log in to %s, open (if your browser does not)\n  %s\n", flow.Session, flow.AuthorizeURL)
+	}
+	if url != "" && !*noBrowser && canOpenBrowser() {
+		openBrowser(url)
+	}
+	done, err := e.waitForLogin(ctx, flow)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "logged in to %s; credd keeps the token fresh (it expires %s unless refreshed)\n",
+		flow.Session, done.TokenExpiresAt.Local().Format("2006-01-02 15:04 MST"))
+	return nil
+}
+
+// waitForLogin waits for the flow, showing the time left on a terminal.
+func (e *env) waitForLogin(ctx context.Context, flow protocol.LoginResponse) (protocol.LoginWaitResponse, error) {
+	stop := e.waitingLine(flow)
+	defer stop()
+	for {
+		wctx, cancel := context.WithTimeout(ctx, loginWait+10*time.Second)
+		var resp protocol.LoginWaitResponse
+		err := e.client.Do(wctx, protocol.PathLoginWait, protocol.LoginWaitRequest{FlowID: flow.FlowID}, &resp)
+		cancel()
+		if err != nil || resp.Done {
+			return resp, err
+		}
+	}
+}
+
+// waitingLine rewrites one stderr line every second with the time left, when
+// stderr is a terminal.
+func (e *env) waitingLine(flow protocol.LoginResponse) (stop func()) {
+	if !isTerminal(e.stderr) {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			left := time.Until(flow.ExpiresAt).Round(time.Second)
+			fmt.Fprintf(e.stderr, "\rwaiting for the login to %s … %s left ", flow.Session, max(left, 0))
+			select {
+			case <-done:
+				fmt.Fprint(e.stderr, "\r\033[K")
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// canOpenBrowser is false over SSH and, on Linux and the BSDs, without a
+// display: there the device-code flow lets the user log in on another device.
+func canOpenBrowser() bool {
+	if os.Getenv("SSH_CONNECTION") != "" || os.Getenv("SSH_TTY") != "" {
+		return false
+	}
+	switch runtime.GOOS {
+	case "darwin", "windows":
+		return true
+	}
+	return os.Getenv("BROWSER") != "" || os.Getenv("DISPLAY") != "" || os.Getenv("WAYLAND_DISPLAY") != ""
+}
+
+// openBrowser opens url in the user's browser ($BROWSER first), detached;
+// failure is not an error, the URL is printed anyway.
+func openBrowser(url string) {
+	var cmd *exec.Cmd
+	switch {
+	case os.Getenv("BROWSER") != "":
+		fields := strings.Fields(os.Getenv("BROWSER"))
+		cmd = exec.Command(fields[0], append(fields[1:], url)...)
+	case runtime.GOOS == "darwin":
+		cmd = exec.Command("open", url)
+	case runtime.GOOS == "windows":
+		cmd = exec.Command("rundll32", "url.dll,FileProtocolHandler", url)
+	default:
+		cmd = exec.Command("xdg-open", url)
+	}
+	if cmd.Start() == nil {
+		go cmd.Wait()
+	}
+}
+
+func (e *env) logout(args []string) error {
+	fs := flag.NewFlagSet("logout", flag.ContinueOnError)
+	profile := fs.String("profile", "", "log out of the sso-session of this profile")
+	session := fs.String("sso-session", "", "log out of this sso-session")
+	if _, err := parse(fs, args, e.stderr, 0, "logout [--profile P | --sso-session S]"); err != nil {
+		return err
+	}
+	if (*profile == "") == (*session == "") {
+		return usageError{"logout needs one of --profile P or --sso-session S"}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
+	defer cancel()
+	var resp protocol.OKResponse
+	if err := e.do(ctx, protocol.PathLogout, protocol.LogoutRequest{Profile: *profile, SSOSession: *session}, &resp); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, resp.Message)
+	return nil
+}
