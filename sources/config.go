@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -270,4 +271,256 @@ func (c *Config) Profiles() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// SSOConfig is how to reach IAM Identity Center for a profile or an
+// sso-session.
+type SSOConfig struct {
+	// Session is the sso-session name; "" for a legacy profile (one with
+	// sso_start_url and sso_region in the profile itself).
+	Session  string
+	StartURL string
+	Region   string
+	// Scopes are the session's sso_registration_scopes (comma-separated in
+	// the file), DefaultSSOScopes when it has none; nil for a legacy profile.
+	Scopes []string
+	// AccountID and RoleName are the role to get credentials for; empty when
+	// describing a bare sso-session (for login).
+	AccountID string
+	RoleName  string
+}
+
+// DefaultSSOScopes are the registration scopes of an sso-session without
+// sso_registration_scopes (the AWS CLI's default for its PKCE login).
+var DefaultSSOScopes = []string{"sso:account:access"}
+
+// CacheKey is the key of the AWS CLI token cache file
+// (~/.aws/sso/cache/<sha1 hex of the key>.json): the session name, else the
+// start URL exactly as written.
+func (s *SSOConfig) CacheKey() string {
+	if s.Session != "" {
+		return s.Session
+	}
+	return s.StartURL
+}
+
+// ssoKeys are the profile keys that make a profile an sso profile, in the
+// order an error names the first one present.
+var ssoKeys = []string{"sso_session", "sso_start_url", "sso_account_id", "sso_role_name", "sso_region"}
+
+// ssoKey is the first sso key the profile has, or "".
+func (p *profile) ssoKey() string {
+	for _, k := range ssoKeys {
+		if p.has(k) {
+			return k
+		}
+	}
+	return ""
+}
+
+// ssoSessionSection returns [sso-session NAME] of the config file with its
+// file's [DEFAULT] keys (botocore reads sso-sessions from the config file
+// only), or nil.
+func (c *Config) ssoSessionSection(name string) *profile {
+	if c.ConfigFile == nil {
+		return nil
+	}
+	sec := c.ConfigFile.Find(awsini.KindSSOSession, name)
+	if sec == nil {
+		return nil
+	}
+	sp := &profile{name: name, file: c.Files.Config, line: sec.Line, keys: map[string]value{}}
+	addKeys(sp.keys, c.Files.Config, defaultsOf(c.ConfigFile))
+	addKeys(sp.keys, c.Files.Config, sec)
+	return sp
+}
+
+// SSOSessions lists the names of the config file's [sso-session] sections,
+// sorted.
+func (c *Config) SSOSessions() []string {
+	if c.ConfigFile == nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	var names []string
+	for _, s := range c.ConfigFile.Sections {
+		if s.Kind == awsini.KindSSOSession && !seen[s.Name] {
+			seen[s.Name] = true
+			names = append(names, s.Name)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// SSOSession is the configuration of [sso-session NAME], for a login with no
+// profile: AccountID and RoleName are empty. An unknown session is a
+// CodeUnknownProfile error naming the config file and its sessions; one
+// without sso_start_url or sso_region is a CodeBadConfig error.
+func (c *Config) SSOSession(name string) (*SSOConfig, error) {
+	sp := c.ssoSessionSection(name)
+	if sp == nil {
+		near, list := c.sessionHint(name)
+		hint := ", which has no [sso-session] sections"
+		if list != "" {
+			hint = ", which has sso-sessions " + list
+		}
+		if near != "" {
+			hint += "; did you mean " + near + "?"
+		}
+		return nil, &protocol.Error{Code: protocol.CodeUnknownProfile,
+			Message: fmt.Sprintf("sso-session %s is not in %s%s", name, c.Files.Config, hint),
+			Remedy:  "add [sso-session " + name + "] to ~/.aws/config (or $AWS_CONFIG_FILE), or fix the name after --sso-session"}
+	}
+	return c.sessionConfig(sp, "", "")
+}
+
+// sessionHint is what to say about the config file's sso-sessions after
+// "sso-session NAME is not there": a close name, else the list.
+func (c *Config) sessionHint(name string) (closeName string, list string) {
+	names := c.SSOSessions()
+	return closest(names, name), strings.Join(names, ", ")
+}
+
+// sessionConfig reads an sso-session section. forProfile, when not "", is
+// the profile that uses it (named in errors, which are reported for
+// requested).
+func (c *Config) sessionConfig(sp *profile, forProfile, requested string) (*SSOConfig, error) {
+	url, hasURL := sp.get("sso_start_url")
+	region, hasRegion := sp.get("sso_region")
+	if !hasURL || !hasRegion {
+		var missing, add []string
+		if !hasURL {
+			missing, add = append(missing, "sso_start_url"), append(add, "sso_start_url = https://YOUR-PORTAL.awsapps.com/start")
+		}
+		if !hasRegion {
+			missing, add = append(missing, "sso_region"), append(add, "sso_region = REGION")
+		}
+		user := ""
+		if forProfile != "" {
+			user = ", which profile " + forProfile + " uses"
+		}
+		return nil, badConfig(requested, "%s: sso-session %s has no %s%s; add %s to [sso-session %s]",
+			sp.at(), sp.name, strings.Join(missing, " or "), user, strings.Join(add, " and "), sp.name)
+	}
+	s := &SSOConfig{Session: sp.name, StartURL: url.v, Region: region.v}
+	if v, ok := sp.get("sso_registration_scopes"); ok {
+		// As the AWS CLI parses it: comma-separated, blanks dropped.
+		for _, scope := range strings.Split(v.v, ",") {
+			if scope = strings.TrimSpace(scope); scope != "" {
+				s.Scopes = append(s.Scopes, scope)
+			}
+		}
+	}
+	if len(s.Scopes) == 0 {
+		s.Scopes = append([]string(nil), DefaultSSOScopes...)
+	}
+	return s, nil
+}
+
+// profileSSO reads the sso configuration of profile p, as botocore and the
+// Go SDK accept it: sso_session naming an [sso-session] (sso_start_url,
+// sso_region and sso_registration_scopes in the profile must then equal the
+// session's), else legacy sso_start_url and sso_region in the profile. With
+// needRole, sso_account_id and sso_role_name are required.
+func (c *Config) profileSSO(p *profile, needRole bool) (*SSOConfig, error) {
+	var s *SSOConfig
+	if name, ok := p.get("sso_session"); ok {
+		sp := c.ssoSessionSection(name.v)
+		if sp == nil {
+			near, list := c.sessionHint(name.v)
+			hint := ""
+			switch {
+			case near != "":
+				hint = "; did you mean " + near + "?"
+			case list != "":
+				hint = " (its sso-sessions: " + list + ")"
+			}
+			return nil, badConfig(p.name, "%s: profile %s has sso_session %s, but %s has no [sso-session %s]; add the section or fix sso_session%s",
+				name.at(), p.name, name.v, c.Files.Config, name.v, hint)
+		}
+		var err error
+		if s, err = c.sessionConfig(sp, p.name, p.name); err != nil {
+			return nil, err
+		}
+		// botocore refuses a key written in both with different values;
+		// the Go SDK does the same for sso_start_url and sso_region.
+		for _, k := range []string{"sso_start_url", "sso_region", "sso_registration_scopes"} {
+			pv, ok1 := p.get(k)
+			sv, ok2 := sp.get(k)
+			if ok1 && ok2 && pv.v != sv.v {
+				return nil, badConfig(p.name, "%s: profile %s: %s %s disagrees with sso-session %s's %s (%s); remove %s from the profile or make the two match",
+					pv.at(), p.name, k, pv.v, sp.name, sv.v, sv.at(), k)
+			}
+		}
+	} else {
+		url, hasURL := p.get("sso_start_url")
+		region, hasRegion := p.get("sso_region")
+		if !hasURL || !hasRegion {
+			var missing, add []string
+			if !hasURL {
+				missing, add = append(missing, "sso_start_url"), append(add, "sso_start_url = https://YOUR-PORTAL.awsapps.com/start")
+			}
+			if !hasRegion {
+				missing, add = append(missing, "sso_region"), append(add, "sso_region = REGION")
+			}
+			return nil, badConfig(p.name, "%s: profile %s uses sso without sso_session but has no %s; add %s, or better sso_session = NAME and an [sso-session NAME] section holding sso_start_url and sso_region",
+				p.at(), p.name, strings.Join(missing, " or "), strings.Join(add, " and "))
+		}
+		s = &SSOConfig{StartURL: url.v, Region: region.v}
+	}
+	account, hasAccount := p.get("sso_account_id")
+	role, hasRole := p.get("sso_role_name")
+	if needRole && (!hasAccount || !hasRole) {
+		var missing, add []string
+		if !hasAccount {
+			missing, add = append(missing, "sso_account_id"), append(add, "sso_account_id = ACCOUNT")
+		}
+		if !hasRole {
+			missing, add = append(missing, "sso_role_name"), append(add, "sso_role_name = PERMISSION-SET")
+		}
+		return nil, badConfig(p.name, "%s: profile %s uses sso but has no %s; add %s (`aws sso list-accounts` and `aws sso list-account-roles` show yours)",
+			p.at(), p.name, strings.Join(missing, " or "), strings.Join(add, " and "))
+	}
+	s.AccountID, s.RoleName = account.v, role.v
+	return s, nil
+}
+
+// SSOFor is the sso configuration to log in for profile name (`credhelper
+// login --profile NAME`): that of the root of the profile's chain. A served
+// profile (credential_process = credhelper process --profile DEF) stands for
+// DEF, and a profile with sso keys but neither sso_account_id nor
+// sso_role_name (one `aws sso login --profile` accepts) gives its session.
+// A chain that does not start from sso is a CodeBadConfig error.
+func (c *Config) SSOFor(name string) (*SSOConfig, error) { return c.ssoFor(name, 0) }
+
+func (c *Config) ssoFor(name string, depth int) (*SSOConfig, error) {
+	p := c.profile(name)
+	if p == nil {
+		return nil, c.unknownProfile(name)
+	}
+	if cmd, ok := p.get("credential_process"); ok && servedByCredhelper(cmd.v) && depth < 4 {
+		if def := servedDefinition(cmd.v); def != "" && def != name {
+			return c.ssoFor(def, depth+1)
+		}
+	}
+	if p.ssoKey() != "" && !p.has("sso_account_id") && !p.has("sso_role_name") &&
+		!p.has("role_arn") && !p.has("source_profile") && !p.has("credential_process") &&
+		!p.has("aws_access_key_id") && !p.has("aws_secret_access_key") {
+		return c.profileSSO(p, false)
+	}
+	chain, err := c.Resolve(name)
+	if err != nil {
+		return nil, err
+	}
+	root := chain.Root()
+	if root.Kind != KindSSO {
+		why := "its credentials are " + string(root.Kind)
+		if root.Name != name {
+			why = "its chain starts from profile " + root.Name + " (" + string(root.Kind) + ")"
+		}
+		return nil, badConfig(name, "%s:%d: profile %s does not use sso: %s; give --profile a profile with sso_session, or log in with --sso-session NAME",
+			root.File, root.Line, name, why)
+	}
+	return root.SSO, nil
 }

@@ -28,6 +28,9 @@ const (
 	KindMFASession DefinitionKind = "mfa-session"
 	// KindAssumeRole: role_arn assumed with the credentials of source_profile.
 	KindAssumeRole DefinitionKind = "assume-role"
+	// KindSSO: role credentials from IAM Identity Center (GetRoleCredentials)
+	// with the access token of an sso-session or of a legacy sso profile.
+	KindSSO DefinitionKind = "sso"
 )
 
 // Defaults and limits.
@@ -72,6 +75,10 @@ type Definition struct {
 	// Environment variables override it (see STSClients.For).
 	STSEndpoint string
 
+	// SSO is the IAM Identity Center configuration of a KindSSO definition;
+	// nil for the other kinds.
+	SSO *SSOConfig
+
 	// Notes are adjustments made to the definition that credd should log
 	// ("duration_seconds 900 raised to 1800 ...").
 	Notes []string
@@ -90,8 +97,12 @@ func (c *Chain) Root() *Definition { return c.Steps[0] }
 func (c *Chain) Requested() *Definition { return c.Steps[len(c.Steps)-1] }
 
 // MFASerial is the MFA device of the chain: the first mfa_serial found
-// walking from the root up, or "".
+// walking from the root up, or "". It is always "" for a chain that starts
+// from sso (Resolve drops mfa_serial there, with a note).
 func (c *Chain) MFASerial() string {
+	if c.Root().Kind == KindSSO {
+		return ""
+	}
 	for _, d := range c.Steps {
 		if d.MFASerial != "" {
 			return d.MFASerial
@@ -101,8 +112,12 @@ func (c *Chain) MFASerial() string {
 }
 
 // MFAProcess is the credhelper-specific mfa_process command, the first found
-// walking from the requested profile down to the root, or "".
+// walking from the requested profile down to the root, or "" (always for a
+// chain that starts from sso).
 func (c *Chain) MFAProcess() string {
+	if c.Root().Kind == KindSSO {
+		return ""
+	}
 	for i := len(c.Steps) - 1; i >= 0; i-- {
 		if c.Steps[i].MFAProcess != "" {
 			return c.Steps[i].MFAProcess
@@ -123,6 +138,11 @@ func (c *Chain) Fingerprint() string {
 		}
 		fmt.Fprintf(h, "%q %q %q %q %q %d %q %d %q %q\n", d.Name, d.Kind, d.RoleARN, d.ExternalID,
 			d.RoleSessionName, d.Duration, d.MFASerial, d.MFASessionDuration, d.SourceProfile, keyID)
+		if s := d.SSO; s != nil {
+			// Only sso steps add a line: other chains keep the fingerprints
+			// their cached credentials were stored under.
+			fmt.Fprintf(h, "sso %q %q %q %q %q %q\n", s.Session, s.StartURL, s.Region, strings.Join(s.Scopes, ","), s.AccountID, s.RoleName)
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
@@ -183,13 +203,24 @@ func (c *Config) Resolve(name string) (*Chain, error) {
 	if root.Kind == KindAssumeRole {
 		return nil, fmt.Errorf("internal: chain of %s does not start from keys", name)
 	}
-	if err := c.mfaSessionDuration(name, root); err != nil {
+	if root.Kind == KindSSO {
+		// Identity Center does its own MFA at sign-in, and role credentials
+		// cannot start an MFA session (GetSessionToken wants an IAM user).
+		for _, d := range steps {
+			if d.MFASerial != "" {
+				d.Notes = append(d.Notes, fmt.Sprintf("mfa_serial %s ignored: the chain starts from sso profile %s, whose sign-in does its own mfa",
+					d.MFASerial, root.Name))
+				d.MFASerial = ""
+			}
+		}
+	} else if err := c.mfaSessionDuration(name, root); err != nil {
 		return nil, err
 	}
-	// A role assumed with role credentials lasts at most an hour (STS
-	// rejects a longer DurationSeconds).
+	// A role assumed with role credentials (those of another role, or sso
+	// role credentials) lasts at most an hour (STS rejects a longer
+	// DurationSeconds).
 	for i := 1; i < len(steps); i++ {
-		if d := steps[i]; steps[i-1].Kind == KindAssumeRole && d.Duration > MaxChainedDuration {
+		if d := steps[i]; (steps[i-1].Kind == KindAssumeRole || steps[i-1].Kind == KindSSO) && d.Duration > MaxChainedDuration {
 			d.Notes = append(d.Notes, fmt.Sprintf("duration_seconds %d lowered to %d: a role assumed with another role's credentials lasts at most an hour",
 				int(d.Duration.Seconds()), int(MaxChainedDuration.Seconds())))
 			d.Duration = MaxChainedDuration
@@ -218,13 +249,7 @@ func (c *Config) definition(p *profile, requested bool) (*Definition, error) {
 	src, hasSource := p.get("source_profile")
 	cmd, hasProcess := p.get("credential_process")
 	hasKeys := p.has("aws_access_key_id") || p.has("aws_secret_access_key")
-	ssoKey := ""
-	for _, k := range []string{"sso_session", "sso_start_url", "sso_account_id", "sso_role_name", "sso_region"} {
-		if p.has(k) {
-			ssoKey = k
-			break
-		}
-	}
+	ssoKey := p.ssoKey()
 	_, hasCredSource := p.get("credential_source")
 	webIdentity, hasWebIdentity := p.get("web_identity_token_file")
 
@@ -275,8 +300,6 @@ func (c *Config) definition(p *profile, requested bool) (*Definition, error) {
 	case hasCredSource:
 		v := p.keys["credential_source"]
 		return nil, badConfig(p.name, "%s: profile %s uses credential_source, which credhelper does not support yet; use source_profile with long-term keys", v.at(), p.name)
-	case ssoKey != "":
-		return nil, badConfig(p.name, "%s: profile %s uses sso (%s), which credhelper does not support yet; use the sdk's own sso support for it", p.keys[ssoKey].at(), p.name, ssoKey)
 	case hasProcess:
 		return nil, badConfig(p.name, "%s: profile %s uses credential_process, which credhelper does not support yet as a source; give it long-term keys or a role_arn", cmd.at(), p.name)
 	case hasRole && !hasSource:
@@ -292,6 +315,14 @@ func (c *Config) definition(p *profile, requested bool) (*Definition, error) {
 	}
 	if v, ok := p.get("mfa_process"); ok {
 		d.MFAProcess = v.v
+	}
+	if ssoKey != "" {
+		sso, err := c.profileSSO(p, true)
+		if err != nil {
+			return nil, err
+		}
+		d.Kind, d.SSO = KindSSO, sso
+		return d, nil
 	}
 	if hasKeys {
 		id, ok1 := p.get("aws_access_key_id")
@@ -420,6 +451,15 @@ func servedByCredhelper(cmd string) bool {
 // definitionHint names the definition profile a served profile's command
 // points at, when that is another profile.
 func definitionHint(cmd, served string) string {
+	if v := servedDefinition(cmd); v != "" && v != served {
+		return " (" + v + ", which its credential_process names)"
+	}
+	return " (e.g. " + served + "-src)"
+}
+
+// servedDefinition is the profile after --profile in a credhelper
+// credential_process command, or "".
+func servedDefinition(cmd string) string {
 	fields := strings.Fields(cmd)
 	for i, f := range fields {
 		var v string
@@ -431,11 +471,11 @@ func definitionHint(cmd, served string) string {
 		default:
 			continue
 		}
-		if v = strings.Trim(v, `"'`); v != "" && v != served {
-			return " (" + v + ", which its credential_process names)"
+		if v = strings.Trim(v, `"'`); v != "" {
+			return v
 		}
 	}
-	return " (e.g. " + served + "-src)"
+	return ""
 }
 
 func (c *Config) unknownProfile(name string) error {
@@ -445,8 +485,16 @@ func (c *Config) unknownProfile(name string) error {
 
 // suggest returns "; did you mean X?" for a profile name close to name.
 func (c *Config) suggest(name string) string {
+	if best := closest(c.Profiles(), name); best != "" {
+		return "; did you mean " + best + "?"
+	}
+	return ""
+}
+
+// closest is the candidate nearest to name by edit distance, if near enough.
+func closest(candidates []string, name string) string {
 	best, bestDist := "", 3
-	for _, p := range c.Profiles() {
+	for _, p := range candidates {
 		d := editDistance(strings.ToLower(p), strings.ToLower(name))
 		if d < bestDist || d == bestDist && best == "" && d <= 2 {
 			if d <= 2 || d <= len(name)/4 {
@@ -454,10 +502,7 @@ func (c *Config) suggest(name string) string {
 			}
 		}
 	}
-	if best == "" {
-		return ""
-	}
-	return "; did you mean " + best + "?"
+	return best
 }
 
 func editDistance(a, b string) int {
