@@ -142,7 +142,8 @@ func (t *SSOToken) UnmarshalJSON(data []byte) error {
 		return errors.New("not a json object")
 	}
 	*t = SSOToken{}
-	for k, raw := range fields {
+	for _, k := range slices.Sorted(maps.Keys(fields)) { // errors in a stable order
+		raw := fields[k]
 		var dst *string
 		var tdst *time.Time
 		switch k {
