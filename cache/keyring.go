@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -74,7 +75,7 @@ func (c KeyringConfig) String() string {
 func (c KeyringConfig) GoString() string { return c.String() }
 
 // LogValue hides the passphrase from log/slog.
-func (c KeyringConfig) LogValue() string { return c.String() }
+func (c KeyringConfig) LogValue() slog.Value { return slog.StringValue(c.String()) }
 
 // KeyringConfigFromEnv reads the CREDHELPER_KEYRING_* variables.
 func KeyringConfigFromEnv() KeyringConfig {

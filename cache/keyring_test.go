@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -486,5 +487,16 @@ func TestItemKey(t *testing.T) {
 		if m, ok := parseItemKey("credhelper", bad); ok {
 			t.Errorf("parseItemKey(%q) = %+v, want rejected", bad, m)
 		}
+	}
+}
+
+// The passphrase never reaches a log, whatever the handler.
+func TestKeyringConfigLogsNoPassphrase(t *testing.T) {
+	cfg := KeyringConfig{Backend: BackendFile, Passphrase: "hunter2-EXAMPLE"}
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("open", "keyring", cfg)
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("open", "keyring", cfg)
+	if strings.Contains(logged.String(), "hunter2") || !strings.Contains(logged.String(), "file") {
+		t.Errorf("logged %s", logged.String())
 	}
 }

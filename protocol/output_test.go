@@ -1,8 +1,11 @@
 package protocol
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -70,7 +73,10 @@ func TestNewProcessOutputFormat(t *testing.T) {
 
 func TestCredentialsNeverPrintSecrets(t *testing.T) {
 	c := Credentials{AccessKeyID: "ASIAEXAMPLE1234567", SecretAccessKey: "TOPSECRETVALUE", SessionToken: "SESSIONTOKENVALUE", Expiration: now}
-	for _, s := range []string{c.String(), c.GoString(), c.LogValue()} {
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("fetched", "creds", c)
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("fetched", "creds", c)
+	for _, s := range []string{c.String(), c.GoString(), fmt.Sprintf("%v %+v", c, c), logged.String()} {
 		if strings.Contains(s, "TOPSECRET") || strings.Contains(s, "SESSIONTOKEN") || strings.Contains(s, "ASIAEXAMPLE1234567") {
 			t.Errorf("credentials printed a secret or the whole key id: %s", s)
 		}
