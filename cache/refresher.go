@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -286,16 +287,21 @@ func (r *Refresher) runFlight(ctx context.Context, p *servedProfile) (Entry, err
 		return Entry{}, err
 	}
 	p.lastErr, p.failures, p.retryAt = nil, 0, time.Time{}
+	unchanged := false
 	if current {
+		if c, ok := r.memory[slot{e.Kind, e.Profile}]; ok {
+			unchanged = c.entry.Fingerprint == e.Fingerprint && c.entry.Credentials == e.Credentials && bytes.Equal(c.entry.Blob, e.Blob)
+		}
 		r.remember(e)
 	}
 	r.mu.Unlock()
 	log.Info("fetched credentials", "kind", e.Kind, "expires", e.Credentials.Expiration)
 
 	// Long-term keys stay in memory: the refresher never copies them to the
-	// keyring. A failed save still serves what was fetched (an MFA code cannot
+	// keyring, nor an entry it already holds (a fetch may hand back the same
+	// SSO token that only the user can renew). A failed save still serves what was fetched (an MFA code cannot
 	// be typed twice), and shows in States.
-	if current && e.Credentials.Temporary() {
+	if current && e.Credentials.Temporary() && !unchanged {
 		if err := r.store.Save(ctx, e); err != nil {
 			log.Error("saving fetched credentials failed", "err", err)
 			r.mu.Lock()

@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -33,6 +34,7 @@ environment:
   CREDHELPER_KEYRING_DIR          directory of the file backend
   CREDHELPER_KEYRING_PASSPHRASE   passphrase of the file backend (there is no built-in one)
   CREDHELPER_MFA_SESSION_DURATION default MFA session length (e.g. 12h)
+  CREDHELPER_SSO_CACHE=aws-cli    also write refreshed SSO tokens to ~/.aws/sso/cache for plain SDK profiles
   AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_STS
 `
 
@@ -139,21 +141,39 @@ func serve(socket string, log *slog.Logger) error {
 	}
 	files := sources.FilesFromEnv()
 	stsClients := sources.NewSTSClients(sources.STSOptions{})
+	ssoClients := map[[2]string]*sources.SSO{}
+	var ssoMu sync.Mutex
 	broker := daemon.NewBroker(daemon.BrokerOptions{
 		Config: sources.NewLoader(files),
 		Store:  store,
 		STS: func(ctx context.Context, chain *sources.Chain) (sources.STS, error) {
 			return stsClients.For(ctx, files, chain)
 		},
-		Log:    log,
-		Policy: cache.DefaultPolicy(),
+		SSO: func(ctx context.Context, cfg *sources.SSOConfig) (daemon.SSOClient, error) {
+			// One client per region and session: each keeps its connections.
+			key := [2]string{cfg.Region, cfg.Session}
+			ssoMu.Lock()
+			defer ssoMu.Unlock()
+			if c := ssoClients[key]; c != nil {
+				return c, nil
+			}
+			c, err := sources.NewSSO(sources.SSOOptions{Region: cfg.Region, Session: cfg.Session})
+			if err != nil {
+				return nil, err
+			}
+			ssoClients[key] = c
+			return c, nil
+		},
+		WriteSSOCache: os.Getenv(daemon.EnvSSOCache) == "aws-cli",
+		Log:           log,
+		Policy:        cache.DefaultPolicy(),
 	})
 	started := time.Now()
 	srv := &daemon.Server{Broker: broker, Log: log, Status: func() protocol.StatusResponse {
 		return protocol.StatusResponse{Version: buildinfo.String(), PID: os.Getpid(), Started: started, Socket: socket,
 			KeyringBackend: backend, ConfigFile: files.Config, CredsFile: files.Credentials}
 	}}
-	go broker.Refresher().Run(ctx)
+	go broker.Run(ctx)
 	log.Info("credd started", "version", buildinfo.String(), "pid", os.Getpid(), "socket", socket,
 		"keyring", backend, "config", files.Config, "credentials", files.Credentials)
 	err = srv.Serve(ctx, l)

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -43,6 +44,8 @@ type Broker struct {
 	log     *slog.Logger
 	refresh *cache.Refresher
 
+	sso ssoState
+
 	mu     sync.Mutex
 	leases map[string]*mfaLease // by root profile
 	mfaMu  map[string]*sync.Mutex
@@ -69,6 +72,12 @@ type BrokerOptions struct {
 	// KeepFreshFor: profiles served within this long are refreshed ahead of
 	// expiry in the background.
 	KeepFreshFor time.Duration
+	// SSO returns the IAM Identity Center client for an SSO configuration.
+	SSO func(ctx context.Context, cfg *sources.SSOConfig) (SSOClient, error)
+	// SSOCacheDir is the AWS CLI's token cache (default ~/.aws/sso/cache);
+	// WriteSSOCache writes refreshed tokens back to it.
+	SSOCacheDir   string
+	WriteSSOCache bool
 }
 
 // NewBroker wires a broker and its refresher.
@@ -81,14 +90,32 @@ func NewBroker(o BrokerOptions) *Broker {
 	}
 	b := &Broker{config: o.Config, store: o.Store, sts: o.STS, clock: o.Clock, log: o.Log,
 		leases: map[string]*mfaLease{}, mfaMu: map[string]*sync.Mutex{}, notes: map[string]bool{}}
-	b.refresh = cache.NewRefresher(o.Store, b.fetch, cache.Options{
-		Clock: o.Clock, Policy: o.Policy, KeepFreshFor: o.KeepFreshFor, Logger: o.Log,
-	})
+	opts := cache.Options{Clock: o.Clock, Policy: o.Policy, KeepFreshFor: o.KeepFreshFor, Logger: o.Log}
+	b.refresh = cache.NewRefresher(o.Store, b.fetch, opts)
+	// An SSO access token only has to outlive the portal call it signs: it is
+	// used down to a minute before expiry, and refreshed well before that.
+	tokenOpts := opts
+	tokenOpts.Policy = cmp.Or(o.Policy, cache.DefaultPolicy())
+	tokenOpts.Policy.MinServe = time.Minute
+	if o.SSOCacheDir == "" {
+		o.SSOCacheDir = sources.SSOCacheDir()
+	}
+	b.sso = ssoState{client: o.SSO, cacheDir: o.SSOCacheDir, writeCLI: o.WriteSSOCache,
+		tokens:  cache.NewRefresher(o.Store, b.fetchToken, tokenOpts),
+		configs: map[string]*sources.SSOConfig{}, flows: map[string]*loginFlow{},
+		flowByID: map[string]*loginFlow{}, regs: map[string]*sources.SSOToken{}}
 	return b
 }
 
-// Refresher is the broker's refresher, for the keep-fresh loop and status.
+// Refresher is the broker's refresher of profiles' credentials, for status.
 func (b *Broker) Refresher() *cache.Refresher { return b.refresh }
+
+// Run keeps served profiles' credentials and SSO tokens fresh until ctx is
+// done.
+func (b *Broker) Run(ctx context.Context) {
+	go b.sso.tokens.Run(ctx)
+	b.refresh.Run(ctx)
+}
 
 // resolve loads the config and resolves profile into its chain.
 func (b *Broker) resolve(profile string) (*sources.Chain, error) {
@@ -129,6 +156,8 @@ func (b *Broker) request(chain *sources.Chain) cache.Request {
 		req.Kind = cache.KindAssumeRole
 	case sources.KindMFASession:
 		req.Kind, req.Fingerprint = cache.KindMFASession, mfaFingerprint(chain)
+	case sources.KindSSO:
+		req.Kind = cache.KindSSO
 	default:
 		req.Kind = cache.KindLongTerm
 	}
@@ -370,7 +399,13 @@ func (b *Broker) mfaSession(ctx context.Context, chain *sources.Chain, margin ti
 // session when the chain uses a device, then one AssumeRole per role.
 func (b *Broker) chainCredentials(ctx context.Context, chain *sources.Chain) (protocol.Credentials, error) {
 	var creds protocol.Credentials
-	if chain.MFASerial() != "" {
+	if root := chain.Root(); root.Kind == sources.KindSSO {
+		c, err := b.ssoCredentials(ctx, root, chain.Requested().Name)
+		if err != nil {
+			return creds, err
+		}
+		creds = c
+	} else if chain.MFASerial() != "" {
 		e, err := b.mfaSession(ctx, chain, sourceMargin)
 		if err != nil {
 			return creds, err
