@@ -155,7 +155,7 @@ func (b *Broker) fetchToken(ctx context.Context, key string) (cache.Entry, error
 	cur := b.newestToken(ctx, cfg)
 	switch {
 	case cur == nil:
-		return cache.Entry{}, needsLogin(cfg, "", "has no token: log in first")
+		return cache.Entry{}, needsLogin(cfg, "", "is not logged in")
 	case cur.ExpiresAt.Sub(now) > tokenFreshFor:
 		// Newer than what the refresher had (another login, or the AWS CLI's).
 		return tokenEntry(cfg, cur, now)
