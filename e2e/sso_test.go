@@ -286,3 +286,46 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestSSOProcessLogsInOnATerminal: `process` calls that find the session
+// logged out, run from a terminal (each its own pty, as script(1) makes),
+// share one login: one browser tab, one authorization; all then print
+// credentials. Without a terminal, the same call fails with the command.
+func TestSSOProcessLogsInOnATerminal(t *testing.T) {
+	scriptBin, err := exec.LookPath("script")
+	if err != nil {
+		testenv.Missing(t, "script(1) from util-linux is needed for a pty")
+	}
+	w, fake, browserRuns := ssoWorld(t, fakesso.Options{}, "1")
+	w.startCredd()
+	var wg sync.WaitGroup
+	outs := make([]string, 3)
+	for i := range outs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmd := exec.Command(scriptBin, "-qec", bins.credhelper+" process --profile dev-src", "/dev/null")
+			cmd.Env = w.env
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Errorf("process %d on a terminal: %v\n%s", i, err, out)
+			}
+			outs[i] = string(out)
+		}()
+	}
+	wg.Wait()
+	for i, out := range outs {
+		j := strings.Index(out, "{")
+		if j < 0 {
+			t.Fatalf("process %d printed no credentials:\n%s", i, out)
+		}
+		w.parseOutput(strings.TrimSpace(out[j:]))
+	}
+	if !strings.Contains(strings.Join(outs, ""), "needs a login to corp") {
+		t.Errorf("no caller said why it logs in:\n%s", strings.Join(outs, "\n"))
+	}
+	if browserRuns() != 1 || fake.Calls(fakesso.OpAuthorize) != 1 || fake.Calls(fakesso.OpRegisterClient) != 1 {
+		t.Errorf("browser %d, authorizations %d, registrations %d: want 1 each",
+			browserRuns(), fake.Calls(fakesso.OpAuthorize), fake.Calls(fakesso.OpRegisterClient))
+	}
+}

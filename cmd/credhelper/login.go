@@ -40,6 +40,19 @@ func (e *env) login(args []string) error {
 	if err := e.do(ctx, protocol.PathLogin, req, &flow); err != nil {
 		return err
 	}
+	e.announceLogin(flow, *noBrowser)
+	done, err := e.waitForLogin(ctx, flow)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "logged in to %s; credd keeps the token fresh (it expires %s unless refreshed)\n",
+		flow.Session, done.TokenExpiresAt.Local().Format("2006-01-02 15:04 MST"))
+	return nil
+}
+
+// announceLogin says how to complete the flow and opens the browser, unless
+// another caller already did or the user said not to.
+func (e *env) announceLogin(flow protocol.LoginResponse, noBrowser bool) {
 	url := flow.AuthorizeURL
 	switch {
 	case flow.Joined:
@@ -55,16 +68,9 @@ func (e *env) login(args []string) error {
 	default:
 		fmt.Fprintf(e.stderr, "to log in to %s, open (if your browser does not)\n  %s\n", flow.Session, flow.AuthorizeURL)
 	}
-	if url != "" && !*noBrowser && canOpenBrowser() {
+	if url != "" && !noBrowser && canOpenBrowser() {
 		openBrowser(url)
 	}
-	done, err := e.waitForLogin(ctx, flow)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "logged in to %s; credd keeps the token fresh (it expires %s unless refreshed)\n",
-		flow.Session, done.TokenExpiresAt.Local().Format("2006-01-02 15:04 MST"))
-	return nil
 }
 
 // waitForLogin waits for the flow, showing the time left on a terminal.

@@ -59,7 +59,7 @@ func (e *env) process(args []string) error {
 
 // credentials asks credd, starting it if needed, and answers MFA prompts.
 func (e *env) credentials(ctx context.Context, req protocol.CredentialsRequest) (protocol.Credentials, error) {
-	started := false
+	started, loggedIn := false, false
 	for attempt := 0; ; attempt++ {
 		creds, err := e.client.Credentials(ctx, req)
 		var pe *protocol.Error
@@ -70,6 +70,13 @@ func (e *env) credentials(ctx context.Context, req protocol.CredentialsRequest) 
 		case pe.Code == protocol.CodeDaemonDown && !started:
 			started = true
 			if err := e.client.EnsureRunning(ctx); err != nil {
+				return creds, err
+			}
+		case pe.Code == protocol.CodeNeedsLogin && req.Interactive && !loggedIn:
+			// A person is at the terminal: log in now, in the one flow credd
+			// runs for the session, then ask again.
+			loggedIn = true
+			if err := e.loginFromProcess(ctx, req.Profile); err != nil {
 				return creds, err
 			}
 		case pe.Code == protocol.CodeMFAPrompt && attempt < 4:
@@ -154,4 +161,23 @@ func runMFAProcess(ctx context.Context, line string) (string, error) {
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return strings.TrimSpace(lines[len(lines)-1])
+}
+
+// loginFromProcess runs an IAM Identity Center login for profile's session,
+// talking to the user on the terminal: stdout and stderr belong to the SDK.
+func (e *env) loginFromProcess(ctx context.Context, profile string) error {
+	tty, err := prompt.Terminal()
+	if err != nil {
+		return err
+	}
+	defer tty.Close()
+	term := &env{stdin: e.stdin, stdout: tty, stderr: tty, client: e.client}
+	var flow protocol.LoginResponse
+	if err := e.client.Do(ctx, protocol.PathLogin, protocol.LoginRequest{Profile: profile, DeviceCode: !canOpenBrowser()}, &flow); err != nil {
+		return err
+	}
+	fmt.Fprintf(tty, "credhelper: profile %s needs a login to %s\n", profile, flow.Session)
+	term.announceLogin(flow, false)
+	_, err = term.waitForLogin(ctx, flow)
+	return err
 }

@@ -27,6 +27,16 @@ func Available() bool {
 	return true
 }
 
+// Terminal opens the controlling terminal for messages that must reach the
+// user even when stdout and stderr belong to a program (an SDK) running us.
+func Terminal() (*os.File, error) {
+	f, err := os.OpenFile(TTYPath, os.O_RDWR, 0)
+	if err != nil {
+		return nil, ErrNoTerminal
+	}
+	return f, nil
+}
+
 // Line shows question on the terminal and reads one line, echoed.
 func Line(question string) (string, error) { return ask(question, true) }
 
