@@ -68,12 +68,16 @@ type ssoState struct {
 // loginFlow is one authorization in progress; every caller for the session
 // shares it.
 type loginFlow struct {
-	id   string
-	key  string
-	resp protocol.LoginResponse
-	done chan struct{}
-	tok  *sources.SSOToken
-	err  error
+	id  string
+	key string
+	// ready is closed once resp (or startErr) is set: a caller joining a
+	// flow that is still registering waits for it.
+	ready    chan struct{}
+	resp     protocol.LoginResponse
+	startErr error
+	done     chan struct{}
+	tok      *sources.SSOToken
+	err      error
 }
 
 // sessionName is how errors name an SSO config: its sso-session, or the
@@ -293,22 +297,33 @@ func (b *Broker) Login(ctx context.Context, req protocol.LoginRequest) (protocol
 	b.sso.mu.Lock()
 	if f := b.sso.flows[key]; f != nil {
 		b.sso.mu.Unlock()
+		select {
+		case <-f.ready:
+		case <-ctx.Done():
+			return protocol.LoginResponse{}, ctx.Err()
+		}
+		if f.startErr != nil {
+			return protocol.LoginResponse{}, f.startErr
+		}
 		resp := f.resp
 		resp.Joined = true
 		return resp, nil
 	}
-	f := &loginFlow{id: randomID(), key: key, done: make(chan struct{})}
+	f := &loginFlow{id: randomID(), key: key, ready: make(chan struct{}), done: make(chan struct{})}
 	b.sso.flows[key] = f
 	b.sso.flowByID[f.id] = f
 	b.sso.mu.Unlock()
 
 	resp, run, err := b.startFlow(ctx, cfg, req.DeviceCode)
 	if err != nil {
+		f.startErr = err
+		close(f.ready)
 		b.finishFlow(f, cfg, nil, err)
 		return protocol.LoginResponse{}, err
 	}
 	resp.FlowID = f.id
 	f.resp = resp
+	close(f.ready)
 	go func() {
 		tok, err := run()
 		b.finishFlow(f, cfg, tok, err)
