@@ -3,8 +3,6 @@ package sources
 import (
 	"cmp"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,7 +12,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sso"
 	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
@@ -84,41 +81,14 @@ func newSSOClient(o SSOOptions, service, configured string) (ssoClient, error) {
 	if o.Region == "" {
 		return c, c.errorf(protocol.CodeBadConfig, "%s has no sso_region", c.label())
 	}
-	httpClient, err := ssoHTTPClient(o.HTTPClient)
+	hc, err := httpClient(o.HTTPClient)
 	if err != nil {
 		return c, c.errorf(protocol.CodeBadConfig, "%v", err)
 	}
 	// No credentials: every SSO and SSO OIDC operation is unsigned.
-	c.cfg = aws.Config{Region: o.Region, RetryMaxAttempts: o.MaxAttempts, HTTPClient: httpClient}
+	c.cfg = aws.Config{Region: o.Region, RetryMaxAttempts: o.MaxAttempts, HTTPClient: hc}
 	c.endpoint = ssoEndpoint(service, configured)
 	return c, nil
-}
-
-// ssoHTTPClient is given, or the SDK's default with AWS_CA_BUNDLE's
-// certificates as its roots.
-func ssoHTTPClient(given config.HTTPClient) (config.HTTPClient, error) {
-	if given != nil {
-		return given, nil
-	}
-	client := awshttp.NewBuildableClient()
-	bundle := os.Getenv("AWS_CA_BUNDLE")
-	if bundle == "" {
-		return client, nil
-	}
-	pem, err := os.ReadFile(bundle)
-	if err != nil {
-		return nil, fmt.Errorf("AWS_CA_BUNDLE: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("AWS_CA_BUNDLE %s holds no PEM certificate", bundle)
-	}
-	return client.WithTransportOptions(func(tr *http.Transport) {
-		if tr.TLSClientConfig == nil {
-			tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-		}
-		tr.TLSClientConfig.RootCAs = pool
-	}), nil
 }
 
 // ssoEndpoint is the endpoint as the SDKs pick it for service ("SSO_OIDC"

@@ -3,11 +3,8 @@ package sources
 import (
 	"cmp"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -15,7 +12,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -116,32 +112,16 @@ func (s *STSClients) For(ctx context.Context, files Files, chain *Chain) (STS, e
 func (s *STSClients) load(def *Definition) (aws.Config, error) {
 	// The environment's region wins over the profile's, as in the SDKs.
 	region := cmp.Or(os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"), def.Region, "us-east-1")
+	client, err := httpClient(s.opts.HTTPClient)
+	if err != nil {
+		return aws.Config{}, protocol.Errorf(protocol.CodeBadConfig, def.Name, "%v", err)
+	}
 	cfg := aws.Config{
 		Region:           region,
 		RetryMaxAttempts: s.opts.MaxAttempts,
 		// Each call gets its own credentials (see client).
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDPLACEHOLDER", "placeholder", ""),
-		HTTPClient:  s.opts.HTTPClient,
-	}
-	if cfg.HTTPClient == nil {
-		client := awshttp.NewBuildableClient()
-		if bundle := os.Getenv("AWS_CA_BUNDLE"); bundle != "" {
-			pem, err := os.ReadFile(bundle)
-			if err != nil {
-				return aws.Config{}, protocol.Errorf(protocol.CodeBadConfig, def.Name, "AWS_CA_BUNDLE: %v", err)
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return aws.Config{}, protocol.Errorf(protocol.CodeBadConfig, def.Name, "AWS_CA_BUNDLE %s holds no PEM certificate", bundle)
-			}
-			client = client.WithTransportOptions(func(tr *http.Transport) {
-				if tr.TLSClientConfig == nil {
-					tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-				}
-				tr.TLSClientConfig.RootCAs = pool
-			})
-		}
-		cfg.HTTPClient = client
+		HTTPClient:  client,
 	}
 	return cfg, nil
 }
