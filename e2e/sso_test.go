@@ -97,6 +97,16 @@ func TestSSOLoginThenSDKs(t *testing.T) {
 		t.Errorf("GetRoleCredentials called %d times", fake.Calls(fakesso.OpGetRoleCredentials))
 	}
 
+	t.Run("aws-cli-v1", func(t *testing.T) {
+		// The CLI signs GetCallerIdentity (moto) with what credhelper printed.
+		r := w.run("aws", "sts", "get-caller-identity", "--profile", "dev", "--output", "json")
+		if r.code != 0 || !strings.Contains(r.stdout, `"Arn"`) {
+			t.Fatalf("aws sts get-caller-identity: %s", r)
+		}
+		if got := w.moto.Last("GetCallerIdentity"); got == nil {
+			t.Error("the CLI made no STS call")
+		}
+	})
 	t.Run("botocore", func(t *testing.T) {
 		r := w.run("python3", "-c", `
 import json, botocore.session
