@@ -1,0 +1,169 @@
+// Package doctor diagnoses the AWS credential chain on a machine: every cause
+// in the classic "Unable to locate credentials" / "token expired" checklist as
+// an automatic check with a verdict and the exact fix. Standard library only:
+// it runs inside the tiny credhelper binary.
+package doctor
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// Verdict is a check's outcome.
+type Verdict string
+
+const (
+	OK      Verdict = "ok"
+	Warning Verdict = "warning"
+	Problem Verdict = "problem"
+	// Info states a fact (which source an SDK would pick) without judging.
+	Info Verdict = "info"
+)
+
+// Sections, in the order the report shows them.
+const (
+	SectionEnvironment = "environment"
+	SectionFiles       = "files"
+	SectionProcess     = "credential_process"
+	SectionClock       = "clock"
+	SectionSSO         = "sso"
+	SectionPlatform    = "platform"
+	SectionPrecedence  = "precedence"
+)
+
+var sectionOrder = []string{SectionEnvironment, SectionFiles, SectionProcess, SectionClock, SectionSSO, SectionPlatform, SectionPrecedence}
+
+// Check is one line of the report. Detail never holds a secret.
+type Check struct {
+	Section string  `json:"section"`
+	Name    string  `json:"name"` // short id, e.g. "env-keys-pair"
+	Verdict Verdict `json:"verdict"`
+	Detail  string  `json:"detail"`
+	Fix     string  `json:"fix,omitempty"` // what to run or change; set on warnings and problems
+	File    string  `json:"file,omitempty"`
+	Line    int     `json:"line,omitempty"`
+}
+
+// SchemaVersion of the --json output.
+const SchemaVersion = 1
+
+// Report is every check made.
+type Report struct {
+	Checks []Check
+}
+
+// Add appends checks.
+func (r *Report) Add(c ...Check) { r.Checks = append(r.Checks, c...) }
+
+// Count returns how many checks have verdict v.
+func (r *Report) Count(v Verdict) int {
+	n := 0
+	for _, c := range r.Checks {
+		if c.Verdict == v {
+			n++
+		}
+	}
+	return n
+}
+
+// WriteJSON writes the report for scripts.
+func (r *Report) WriteJSON(w io.Writer) error {
+	checks := r.Checks
+	if checks == nil {
+		checks = []Check{}
+	}
+	out := struct {
+		SchemaVersion int     `json:"schemaVersion"`
+		Problems      int     `json:"problems"`
+		Warnings      int     `json:"warnings"`
+		Checks        []Check `json:"checks"`
+	}{SchemaVersion, r.Count(Problem), r.Count(Warning), checks}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+// WriteText writes the report grouped by section, one line per check, the fix
+// under each warning and problem; colour only when color is true.
+func (r *Report) WriteText(w io.Writer, color bool) {
+	mark := map[Verdict]string{OK: "ok", Warning: "warning", Problem: "problem", Info: "info"}
+	paint := func(v Verdict, s string) string {
+		if !color {
+			return s
+		}
+		switch v {
+		case OK:
+			return "\033[32m" + s + "\033[0m"
+		case Warning:
+			return "\033[33m" + s + "\033[0m"
+		case Problem:
+			return "\033[31m" + s + "\033[0m"
+		}
+		return s
+	}
+	for _, sec := range sectionOrder {
+		first := true
+		for _, c := range r.Checks {
+			if c.Section != sec {
+				continue
+			}
+			if first {
+				fmt.Fprintf(w, "%s\n", sec)
+				first = false
+			}
+			where := ""
+			if c.File != "" {
+				where = " (" + c.File
+				if c.Line > 0 {
+					where += fmt.Sprintf(":%d", c.Line)
+				}
+				where += ")"
+			}
+			fmt.Fprintf(w, "  %-9s %s%s\n", paint(c.Verdict, mark[c.Verdict]), oneLine(c.Detail), where)
+			if c.Fix != "" && (c.Verdict == Warning || c.Verdict == Problem) {
+				fmt.Fprintf(w, "            fix: %s\n", oneLine(c.Fix))
+			}
+		}
+	}
+	fmt.Fprintf(w, "%d problem(s), %d warning(s)\n", r.Count(Problem), r.Count(Warning))
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// Env is the machine as the checks see it; tests give each check its own.
+type Env struct {
+	Getenv func(string) string
+	Home   string
+	UID    int
+	Now    func() time.Time
+	// Profile limits profile checks to one profile ("" for all).
+	Profile string
+	// IMDS allows contacting the instance metadata service.
+	IMDS bool
+}
+
+// ConfigFile and CredentialsFile are where the SDKs read, honouring
+// AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE.
+func (e Env) ConfigFile() string {
+	if p := e.Getenv("AWS_CONFIG_FILE"); p != "" {
+		return expandHome(p, e.Home)
+	}
+	return e.Home + "/.aws/config"
+}
+
+func (e Env) CredentialsFile() string {
+	if p := e.Getenv("AWS_SHARED_CREDENTIALS_FILE"); p != "" {
+		return expandHome(p, e.Home)
+	}
+	return e.Home + "/.aws/credentials"
+}
+
+func expandHome(p, home string) string {
+	if p == "~" || strings.HasPrefix(p, "~/") {
+		return home + p[1:]
+	}
+	return p
+}
