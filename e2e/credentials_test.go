@@ -104,12 +104,7 @@ print(json.dumps({"method": c.method, "key": f.access_key, "secret": f.secret_ke
 	})
 
 	t.Run("go-sdk", func(t *testing.T) {
-		for _, kv := range w.env {
-			k, v, _ := strings.Cut(kv, "=")
-			if k == "PATH" || k == "CREDHELPER_SOCKET" || k == "CREDHELPER_NO_AUTOSTART" {
-				t.Setenv(k, v)
-			}
-		}
+		w.shareEnv(t, "PATH", "CREDHELPER_SOCKET", "CREDHELPER_NO_AUTOSTART")
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		cfg, err := config.LoadDefaultConfig(ctx,

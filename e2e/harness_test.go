@@ -223,6 +223,14 @@ func (w *world) credhelper(args ...string) result {
 	return w.run(bins.credhelper, args...)
 }
 
+// shareEnv gives this test process the world's values of keys, for SDK
+// clients that run in-process (they read the environment themselves).
+func (w *world) shareEnv(t *testing.T, keys ...string) {
+	for _, k := range keys {
+		t.Setenv(k, w.getenv(k))
+	}
+}
+
 // addKeys stores long-term keys for profile with `credhelper add --env`.
 func (w *world) addKeys(profile, id, secret string) {
 	w.t.Helper()

@@ -123,12 +123,7 @@ print(json.dumps({"method": c.method, "key": c.get_frozen_credentials().access_k
 		}
 	})
 	t.Run("go-sdk", func(t *testing.T) {
-		for _, kv := range w.env {
-			k, v, _ := strings.Cut(kv, "=")
-			if k == "PATH" || k == "CREDHELPER_SOCKET" || k == "CREDHELPER_NO_AUTOSTART" {
-				t.Setenv(k, v)
-			}
-		}
+		w.shareEnv(t, "PATH", "CREDHELPER_SOCKET", "CREDHELPER_NO_AUTOSTART")
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		cfg, err := config.LoadDefaultConfig(ctx, config.WithSharedConfigProfile("dev"),
@@ -266,12 +261,7 @@ func TestSSOAWSCLICache(t *testing.T) {
 	})
 
 	// The Go SDK's own sso-session provider, on the file credd wrote.
-	for _, kv := range w.env {
-		k, v, _ := strings.Cut(kv, "=")
-		if k == "HOME" || strings.HasPrefix(k, "AWS_ENDPOINT_URL_SSO") {
-			t.Setenv(k, v)
-		}
-	}
+	w.shareEnv(t, "HOME", "AWS_ENDPOINT_URL_SSO", "AWS_ENDPOINT_URL_SSO_OIDC")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cfg, err := config.LoadDefaultConfig(ctx, config.WithSharedConfigProfile("dev-src"),
