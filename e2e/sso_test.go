@@ -243,6 +243,7 @@ func TestSSOAWSCLICache(t *testing.T) {
 	w, fake, _ := ssoWorld(t, fakesso.Options{AccessTokenTTL: 90 * time.Second}, "0")
 	w.setenv("CREDHELPER_SSO_CACHE=aws-cli")
 	s := fake.IssueSession()
+	w.noteSecret(s.AccessToken, s.RefreshToken, s.ClientSecret) // never in credd's log
 	dir := filepath.Join(w.home.Dir, ".aws", "sso", "cache")
 	seeded := &sources.SSOToken{StartURL: "https://corp.awsapps.example/start", Region: "eu-west-1",
 		AccessToken: s.AccessToken, ExpiresAt: s.ExpiresAt, RefreshToken: s.RefreshToken,
@@ -257,7 +258,11 @@ func TestSSOAWSCLICache(t *testing.T) {
 	}
 	waitUntil(t, "the token is refreshed and written back", func() bool {
 		tok, err := sources.ReadSSOCache(dir, "corp")
-		return err == nil && tok.AccessToken != s.AccessToken
+		if err == nil && tok.AccessToken != s.AccessToken {
+			w.noteSecret(tok.AccessToken, tok.RefreshToken)
+			return true
+		}
+		return false
 	})
 
 	// The Go SDK's own sso-session provider, on the file credd wrote.
