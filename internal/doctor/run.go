@@ -1,0 +1,55 @@
+package doctor
+
+import (
+	"slices"
+	"sync"
+)
+
+// Group is one family of checks (the environment, the files, SSO...): it
+// looks at env and returns its checks, OK ones included so the report shows
+// what was looked at. Groups run concurrently and must only read env;
+// any network or process call inside one carries its own short timeout.
+type Group func(env Env) []Check
+
+// groups are the registered check groups, in registration order. Each
+// group's file registers it from its own init (package-level variables are
+// initialised before any init runs, so appending there is safe).
+var groups []Group
+
+// Register adds check groups to every Run. Call it from an init function.
+func Register(g ...Group) { groups = append(groups, g...) }
+
+// Run runs every registered group and returns the checks sorted by section
+// (in report order), keeping each group's own order inside a section.
+func Run(env Env) Report {
+	return RunGroups(env, groups...)
+}
+
+// RunGroups runs the given groups only (tests use it to isolate a group).
+func RunGroups(env Env, gs ...Group) Report {
+	results := make([][]Check, len(gs))
+	var wg sync.WaitGroup
+	for i, g := range gs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = g(env)
+		}()
+	}
+	wg.Wait()
+	var r Report
+	for _, cs := range results {
+		r.Add(cs...)
+	}
+	slices.SortStableFunc(r.Checks, func(a, b Check) int {
+		return sectionRank(a.Section) - sectionRank(b.Section)
+	})
+	return r
+}
+
+func sectionRank(s string) int {
+	if i := slices.Index(sectionOrder, s); i >= 0 {
+		return i
+	}
+	return len(sectionOrder)
+}
