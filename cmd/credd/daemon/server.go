@@ -33,6 +33,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET "+protocol.PathStatus, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.Status())
 	})
+	mux.HandleFunc("GET "+protocol.PathState, s.handleState)
 	mux.HandleFunc("POST "+protocol.PathCredentials, handle(s, s.Broker.Credentials))
 	mux.HandleFunc("POST "+protocol.PathMFA, handle(s, s.Broker.StartMFA))
 	mux.HandleFunc("POST "+protocol.PathKeys, handle(s, s.Broker.AddKeys))
