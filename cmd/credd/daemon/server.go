@@ -41,6 +41,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST "+protocol.PathLogin, handle(s, s.Broker.Login))
 	mux.HandleFunc("POST "+protocol.PathLoginWait, handle(s, s.Broker.LoginWait))
 	mux.HandleFunc("POST "+protocol.PathLogout, handle(s, s.Broker.Logout))
+	mux.Handle("POST /v1/probe/", s.probes())
 	return s.guard(mux)
 }
 

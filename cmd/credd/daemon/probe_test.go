@@ -1,0 +1,103 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/credhelper/credhelper/cache"
+	"github.com/credhelper/credhelper/protocol"
+	"github.com/credhelper/credhelper/protocol/client"
+)
+
+// fakeSTSDate stands in for STS's Date header on loopback.
+func fakeSTSDate(t *testing.T, offset time.Duration) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Date", time.Now().Add(offset).UTC().Format(http.TimeFormat))
+		w.WriteHeader(http.StatusBadRequest) // STS's answer to a bare GET
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestProbeClock(t *testing.T) {
+	srv := fakeSTSDate(t, 7*time.Minute)
+	t.Setenv("AWS_ENDPOINT_URL_STS", srv.URL)
+	e := startDaemon(t, "[profile dev]\naws_access_key_id = "+baseKeyID+"\naws_secret_access_key = "+baseSecret+"\n")
+	// Through the route table, as credhelper doctor asks.
+	var resp protocol.ClockProbeResponse
+	if err := client.New(e.socket).Do(context.Background(), protocol.PathProbeClock, protocol.ClockProbeRequest{Profile: "dev"}, &resp); err != nil {
+		t.Fatal(err)
+	}
+	if resp.Endpoint != srv.URL || resp.Skew < 6*time.Minute || resp.Skew > 8*time.Minute {
+		t.Errorf("got %+v", resp)
+	}
+}
+
+func TestProbeClockEndpointFromProfile(t *testing.T) {
+	srv := fakeSTSDate(t, 0)
+	e := newBrokerEnv(t, "[profile dev]\nregion = eu-west-1\nendpoint_url = "+srv.URL+"\naws_access_key_id = "+baseKeyID+"\naws_secret_access_key = "+baseSecret+"\n")
+	resp, err := e.broker.ProbeClock(context.Background(), protocol.ClockProbeRequest{Profile: "dev"})
+	if err != nil || resp.Endpoint != srv.URL || resp.Skew.Abs() > 2*time.Second {
+		t.Fatalf("got %+v, %v", resp, err)
+	}
+	// Without a configured endpoint the SDK's regional one is used
+	// (resolved only, never contacted here).
+	if u, err := stsURL(context.Background(), "eu-west-1", ""); err != nil || u != "https://sts.eu-west-1.amazonaws.com" {
+		t.Errorf("regional endpoint: %q, %v", u, err)
+	}
+	t.Setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")
+	if u, _ := stsURL(context.Background(), "us-east-1", srv.URL); u != "https://sts.us-east-1.amazonaws.com" {
+		t.Errorf("ignored endpoint: %q", u)
+	}
+}
+
+func TestProbeClockFailures(t *testing.T) {
+	noDate := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header()["Date"] = nil
+	}))
+	defer noDate.Close()
+	e := newBrokerEnv(t, "[profile dev]\naws_access_key_id = "+baseKeyID+"\naws_secret_access_key = "+baseSecret+"\n")
+	t.Setenv("AWS_ENDPOINT_URL_STS", noDate.URL)
+	_, err := e.broker.ProbeClock(context.Background(), protocol.ClockProbeRequest{Profile: "dev"})
+	var pe *protocol.Error
+	if !errors.As(err, &pe) || pe.Code != protocol.CodeUnavailable || !strings.Contains(pe.Message, "without a valid Date") {
+		t.Errorf("no Date: %v", err)
+	}
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	t.Setenv("AWS_ENDPOINT_URL_STS", closed.URL)
+	_, err = e.broker.ProbeClock(context.Background(), protocol.ClockProbeRequest{})
+	if !errors.As(err, &pe) || pe.Code != protocol.CodeUnavailable || !strings.Contains(pe.Message, "cannot reach sts") {
+		t.Errorf("closed: %v", err)
+	}
+	_, err = e.broker.ProbeClock(context.Background(), protocol.ClockProbeRequest{Profile: "nope"})
+	if !errors.As(err, &pe) || pe.Code != protocol.CodeUnknownProfile {
+		t.Errorf("unknown profile: %v", err)
+	}
+}
+
+type failingList struct {
+	cache.Store
+}
+
+func (failingList) List(context.Context) ([]cache.Meta, error) {
+	return nil, &protocol.Error{Code: protocol.CodeKeyring, Message: "the keyring is locked"}
+}
+
+func TestProbeKeyring(t *testing.T) {
+	e := newBrokerEnv(t, "")
+	if _, err := e.broker.ProbeKeyring(context.Background(), protocol.KeyringProbeRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	locked := newBrokerEnvOver(t, "", func(s cache.Store) cache.Store { return failingList{s} })
+	_, err := locked.broker.ProbeKeyring(context.Background(), protocol.KeyringProbeRequest{})
+	if pe := asProtocolError(err); pe.Code != protocol.CodeKeyring {
+		t.Errorf("got %v", err)
+	}
+}
