@@ -119,6 +119,8 @@ func (sf sharedFiles) profilesToCheck(env Env) []string {
 	return sf.profileNames()
 }
 
+func init() { Register(PrecedenceChecks) }
+
 // PrecedenceChecks says, for env.Profile, which credential source each SDK
 // family would use and why (see AWS-FACTS.md: the order inside a profile
 // differs between botocore, the Go SDK and the JS SDK). The verdict is info,

@@ -23,11 +23,14 @@ import (
 // as a hang instead of blocking doctor.
 var processTimeout = 20 * time.Second
 
+func init() { Register(ProcessChecks) }
+
 // ProcessChecks finds the credential_process of env.Profile (or of every
 // profile), checks that its command exists, runs it with stdin closed and
 // judges its output as botocore, the Go SDK and the JS SDK would. Output is
 // never shown: it holds secrets.
-func ProcessChecks(ctx context.Context, env Env) []Check {
+func ProcessChecks(env Env) []Check {
+	ctx := context.Background()
 	sf := readSharedFiles(env)
 	var out []Check
 	for _, name := range sf.profilesToCheck(env) {

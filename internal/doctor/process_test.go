@@ -1,7 +1,6 @@
 package doctor
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -95,7 +94,7 @@ func TestProcessChecks(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := script(t, bin, strings.ReplaceAll(tt.name, " ", "-"), tt.body)
 			env := fixtureEnv(t, "[profile p]\ncredential_process = "+p+"\n", "", map[string]string{"PATH": "/usr/bin:/bin"})
-			c := only(t, ProcessChecks(context.Background(), env), tt.check)
+			c := only(t, ProcessChecks(env), tt.check)
 			if c.Verdict != tt.verdict || !strings.Contains(c.Detail, tt.detail) || !strings.Contains(c.Fix, tt.fix) {
 				t.Errorf("got %s %q fix %q; want %s with %q, fix with %q", c.Verdict, c.Detail, c.Fix, tt.verdict, tt.detail, tt.fix)
 			}
@@ -116,7 +115,7 @@ func TestProcessHang(t *testing.T) {
 	p := script(t, t.TempDir(), "hang", "sleep 30")
 	env := fixtureEnv(t, "[profile p]\ncredential_process = "+p+"\n", "", nil)
 	start := time.Now()
-	c := only(t, ProcessChecks(context.Background(), env), "process-run")
+	c := only(t, ProcessChecks(env), "process-run")
 	if c.Verdict != Problem || !strings.Contains(c.Detail, "did not finish within 300ms with stdin closed") || !strings.Contains(c.Fix, "/dev/tty") {
 		t.Errorf("got %+v", c)
 	}
@@ -147,7 +146,7 @@ func TestProcessCommand(t *testing.T) {
 	}
 	for _, tt := range tests {
 		env := fixtureEnv(t, "[profile p]\ncredential_process = "+tt.line+"\n", "", map[string]string{"PATH": bin})
-		c := only(t, ProcessChecks(context.Background(), env), tt.check)
+		c := only(t, ProcessChecks(env), tt.check)
 		if c.Verdict != tt.verdict || !strings.Contains(c.Detail, tt.detail) || !strings.Contains(c.Fix, tt.fix) {
 			t.Errorf("%s: got %s %q fix %q", tt.line, c.Verdict, c.Detail, c.Fix)
 		}
@@ -161,12 +160,12 @@ func TestProcessProfiles(t *testing.T) {
 	// The credentials file's value wins, as botocore merges the files.
 	env := fixtureEnv(t, "[profile a]\ncredential_process = "+bad+"\n[profile b]\nregion = x\n",
 		"[a]\ncredential_process = "+ok+"\n", nil)
-	checks := ProcessChecks(context.Background(), env)
+	checks := ProcessChecks(env)
 	if len(checks) != 1 || checks[0].Verdict != OK || !strings.HasPrefix(checks[0].Detail, "profile a:") || checks[0].File != env.CredentialsFile() {
 		t.Fatalf("got %+v", checks)
 	}
 	env.Profile = "b"
-	if checks := ProcessChecks(context.Background(), env); len(checks) != 0 {
+	if checks := ProcessChecks(env); len(checks) != 0 {
 		t.Errorf("profile b has no credential_process: %+v", checks)
 	}
 }

@@ -1,0 +1,77 @@
+package doctor
+
+import (
+	"encoding/json"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/credhelper/credhelper/protocol"
+)
+
+// fakeCredd answers the clock probe on a unix socket with skew, recording
+// the profile asked for.
+func fakeCredd(t *testing.T, skew time.Duration, asked *string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "dc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	sock := filepath.Join(dir, "credd.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req protocol.ClockProbeRequest
+		json.NewDecoder(r.Body).Decode(&req)
+		*asked = req.Profile
+		w.Header().Set(protocol.HeaderAPIVersion, protocol.APIVersion)
+		json.NewEncoder(w).Encode(protocol.ClockProbeResponse{Endpoint: "http://127.0.0.1:1", Skew: skew})
+	})}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return sock
+}
+
+func TestClockChecks(t *testing.T) {
+	tests := []struct {
+		skew    time.Duration
+		verdict Verdict
+		detail  string
+	}{
+		{10 * time.Second, OK, "agrees with STS"},
+		{-3 * time.Minute, Warning, "3m ahead of STS"},
+		{7 * time.Minute, Problem, "7m behind STS"},
+	}
+	for _, tt := range tests {
+		var asked string
+		sock := fakeCredd(t, tt.skew, &asked)
+		env := fixtureEnv(t, "[profile served]\ncredential_process = credhelper process --profile dev\n[profile dev]\nregion = eu-west-1\n", "",
+			map[string]string{protocol.EnvSocket: sock, "AWS_PROFILE": "served"})
+		c := only(t, ClockChecks(env), "clock-skew")
+		if c.Verdict != tt.verdict || !strings.Contains(c.Detail, tt.detail) || (tt.verdict != OK) != strings.Contains(c.Fix, "timedatectl") {
+			t.Errorf("%v: got %+v", tt.skew, c)
+		}
+		if asked != "dev" {
+			t.Errorf("credd was asked for %q, want the definition dev", asked)
+		}
+	}
+}
+
+func TestClockCreddDown(t *testing.T) {
+	env := fixtureEnv(t, "", "", map[string]string{protocol.EnvSocket: filepath.Join(t.TempDir(), "none.sock")})
+	c := only(t, ClockChecks(env), "clock-skew")
+	if c.Verdict != Warning || !strings.Contains(c.Detail, "not checked: credd is not running") || !strings.Contains(c.Fix, "credd run") {
+		t.Errorf("got %+v", c)
+	}
+	// Not started by doctor.
+	if _, err := os.Stat(env.Getenv(protocol.EnvSocket)); err == nil {
+		t.Error("doctor started credd")
+	}
+}
