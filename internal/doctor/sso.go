@@ -1,0 +1,146 @@
+package doctor
+
+import (
+	"crypto/sha1"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/credhelper/credhelper/internal/awsini"
+)
+
+func init() { Register(SSOChecks) }
+
+// ssoRefreshWindow: botocore refreshes a token inside its last 15 minutes.
+const ssoRefreshWindow = 15 * time.Minute
+
+// SSOChecks looks at each sso profile's settings and at the AWS CLI token
+// cache file its SDKs read. Token values are never shown.
+func SSOChecks(env Env) []Check {
+	sf := readSharedFiles(env)
+	var out []Check
+	seen := map[string]bool{}
+	for _, name := range sf.profilesToCheck(env) {
+		sess, hasSess := sf.lookup(name, "sso_session")
+		url, hasURL := sf.lookup(name, "sso_start_url")
+		if !hasSess && !hasURL {
+			continue
+		}
+		key, login := url.value, "aws sso login --profile "+name
+		at := url
+		if hasSess {
+			key, login, at = sess.value, "aws sso login --sso-session "+sess.value, sess
+			sec := (*awsini.Section)(nil)
+			if sf.config != nil {
+				sec = sf.config.Find(awsini.KindSSOSession, sess.value)
+			}
+			if sec == nil {
+				out = append(out, Check{Section: SectionSSO, Name: "sso-session", Verdict: Problem, File: sess.file, Line: sess.line,
+					Detail: fmt.Sprintf("profile %s names sso-session %s, which %s does not define", name, sess.value, sf.configPath),
+					Fix:    fmt.Sprintf("add [sso-session %s] with sso_start_url and sso_region to %s", sess.value, sf.configPath)})
+				continue
+			}
+			for _, k := range []string{"sso_start_url", "sso_region"} {
+				pv, inProfile := sf.lookup(name, k)
+				sv, inSession := sec.Get(k)
+				switch {
+				case !inSession:
+					out = append(out, Check{Section: SectionSSO, Name: "sso-session", Verdict: Problem, File: sf.configPath, Line: sec.Line,
+						Detail: fmt.Sprintf("[sso-session %s] has no %s", sess.value, k), Fix: fmt.Sprintf("add %s to [sso-session %s]", k, sess.value)})
+				case inProfile && pv.value != sv.Value:
+					out = append(out, Check{Section: SectionSSO, Name: "sso-session", Verdict: Problem, File: pv.file, Line: pv.line,
+						Detail: fmt.Sprintf("profile %s has %s %s but its sso-session %s has %s: botocore refuses the profile", name, k, pv.value, sess.value, sv.Value),
+						Fix:    fmt.Sprintf("remove %s from profile %s (the sso-session's applies)", k, name)})
+				}
+			}
+		}
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		out = append(out, checkSSOToken(env, key, hasSess, login, at))
+	}
+	return out
+}
+
+// ssoCacheFile is the AWS CLI's token cache file for key (the sso-session
+// name, or a legacy profile's start URL).
+func ssoCacheFile(home, key string) string {
+	sum := sha1.Sum([]byte(key))
+	return filepath.Join(home, ".aws", "sso", "cache", hex.EncodeToString(sum[:])+".json")
+}
+
+func checkSSOToken(env Env, key string, session bool, login string, at setting) Check {
+	c := Check{Section: SectionSSO, Name: "sso-token", File: at.file, Line: at.line}
+	what := "sso-session " + key
+	if !session {
+		what = "start URL " + key
+	}
+	path := ssoCacheFile(env.Home, key)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		c.Verdict, c.Fix = Problem, "run `"+login+"`"
+		c.Detail = fmt.Sprintf("%s: no cached token (%s): not logged in", what, path)
+		return c
+	}
+	var tok struct {
+		AccessToken           string `json:"accessToken"`
+		ExpiresAt             string `json:"expiresAt"`
+		RefreshToken          string `json:"refreshToken"`
+		ClientID              string `json:"clientId"`
+		ClientSecret          string `json:"clientSecret"`
+		RegistrationExpiresAt string `json:"registrationExpiresAt"`
+	}
+	if err := json.Unmarshal(b, &tok); err != nil || tok.AccessToken == "" {
+		c.Verdict, c.Fix = Problem, "delete "+path+" and run `"+login+"`"
+		c.Detail = fmt.Sprintf("%s: the cached token %s is not a JSON object with an accessToken", what, path)
+		return c
+	}
+	now := env.Now()
+	exp, ok := parseTokenTime(tok.ExpiresAt)
+	if !ok {
+		c.Verdict, c.Fix = Problem, "run `"+login+"`"
+		c.Detail = fmt.Sprintf("%s: the cached token's expiresAt %q is not a time", what, tok.ExpiresAt)
+		return c
+	}
+	regExp, regOK := parseTokenTime(tok.RegistrationExpiresAt)
+	refreshable := session && tok.RefreshToken != "" && tok.ClientID != "" && tok.ClientSecret != "" && regOK && regExp.After(now)
+	refresh := "no refresh token"
+	switch {
+	case !session:
+		refresh = "a legacy profile's token is never refreshed"
+	case tok.RefreshToken != "" && regOK && !regExp.After(now):
+		refresh = "refresh token present but the client registration expired " + tok.RegistrationExpiresAt
+	case refreshable:
+		refresh = "refresh token present"
+	}
+	left := exp.Sub(now)
+	switch {
+	case left <= 0 && refreshable:
+		c.Verdict = OK
+		c.Detail = fmt.Sprintf("%s: token expired %s ago; the SDKs refresh it with its refresh token on next use", what, roundDuration(-left))
+	case left <= 0:
+		c.Verdict, c.Fix = Problem, "run `"+login+"`"
+		c.Detail = fmt.Sprintf("%s: token expired %s ago (%s)", what, roundDuration(-left), refresh)
+	case left < ssoRefreshWindow && !refreshable:
+		c.Verdict, c.Fix = Warning, "run `"+login+"` now"
+		c.Detail = fmt.Sprintf("%s: token expires in %s (%s)", what, roundDuration(left), refresh)
+	default:
+		c.Verdict = OK
+		c.Detail = fmt.Sprintf("%s: token valid for %s (%s)", what, roundDuration(left), refresh)
+	}
+	return c
+}
+
+// parseTokenTime reads the CLI's, the Go SDK's and the JS SDK's formats.
+func parseTokenTime(s string) (time.Time, bool) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05UTC"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
