@@ -22,6 +22,8 @@ usage:
   credhelper login --sso-session S   log in to IAM Identity Center (or --profile P;
                    [--device-code] [--no-browser]   the browser opens once; credd keeps the token fresh)
   credhelper logout --sso-session S  forget the session's token (or --profile P)
+  credhelper status [--profile P]    every served profile at a glance (or P in detail)
+                   [--json] [--check]   JSON for scripts; --check exits 4 when one needs you
   credhelper version                 print the version
 
 A served profile in ~/.aws/config:
@@ -60,6 +62,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = e.login(rest)
 	case "logout":
 		err = e.logout(rest)
+	case "status":
+		return e.status(rest)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "credhelper", versionString())
 		return protocol.ExitOK
