@@ -1,10 +1,11 @@
 package doctor
 
 import (
-	"crypto/sha1"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"time"
@@ -69,7 +70,7 @@ func SSOChecks(env Env) []Check {
 // ssoCacheFile is the AWS CLI's token cache file for key (the sso-session
 // name, or a legacy profile's start URL).
 func ssoCacheFile(home, key string) string {
-	sum := sha1.Sum([]byte(key))
+	sum := sha1Sum([]byte(key))
 	return filepath.Join(home, ".aws", "sso", "cache", hex.EncodeToString(sum[:])+".json")
 }
 
@@ -143,4 +144,46 @@ func parseTokenTime(s string) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
+}
+
+// sha1Sum is SHA-1 by hand: crypto/sha1 pulls Go's whole FIPS crypto module
+// (300 KB) into credhelper, for a file name with no security role.
+func sha1Sum(msg []byte) [20]byte {
+	h := [5]uint32{0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0}
+	n := len(msg)
+	msg = append(append([]byte(nil), msg...), 0x80)
+	for len(msg)%64 != 56 {
+		msg = append(msg, 0)
+	}
+	msg = binary.BigEndian.AppendUint64(msg, uint64(n)*8)
+	var w [80]uint32
+	for ; len(msg) > 0; msg = msg[64:] {
+		for i := 0; i < 16; i++ {
+			w[i] = binary.BigEndian.Uint32(msg[i*4:])
+		}
+		for i := 16; i < 80; i++ {
+			w[i] = bits.RotateLeft32(w[i-3]^w[i-8]^w[i-14]^w[i-16], 1)
+		}
+		a, b, c, d, e := h[0], h[1], h[2], h[3], h[4]
+		for i := 0; i < 80; i++ {
+			var f, k uint32
+			switch {
+			case i < 20:
+				f, k = b&c|^b&d, 0x5A827999
+			case i < 40:
+				f, k = b^c^d, 0x6ED9EBA1
+			case i < 60:
+				f, k = b&c|b&d|c&d, 0x8F1BBCDC
+			default:
+				f, k = b^c^d, 0xCA62C1D6
+			}
+			a, b, c, d, e = bits.RotateLeft32(a, 5)+f+e+k+w[i], a, bits.RotateLeft32(b, 30), c, d
+		}
+		h[0], h[1], h[2], h[3], h[4] = h[0]+a, h[1]+b, h[2]+c, h[3]+d, h[4]+e
+	}
+	var out [20]byte
+	for i, v := range h {
+		binary.BigEndian.PutUint32(out[i*4:], v)
+	}
+	return out
 }

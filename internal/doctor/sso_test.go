@@ -1,6 +1,7 @@
 package doctor
 
 import (
+	"crypto/sha1"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,6 +69,15 @@ func TestSSOLegacyAndSessionSettings(t *testing.T) {
 	} {
 		if !strings.Contains(all, want) {
 			t.Errorf("missing %q in\n%s", want, all)
+		}
+	}
+}
+
+func TestSHA1(t *testing.T) {
+	for n := 0; n < 200; n++ {
+		msg := []byte(strings.Repeat("https://x.awsapps.com/start", 8)[:n])
+		if sha1Sum(msg) != sha1.Sum(msg) {
+			t.Fatalf("length %d differs from crypto/sha1", n)
 		}
 	}
 }
