@@ -24,6 +24,8 @@ usage:
   credhelper logout --sso-session S  forget the session's token (or --profile P)
   credhelper status [--profile P]    every served profile at a glance (or P in detail)
                    [--json] [--check]   JSON for scripts; --check exits 4 when one needs you
+  credhelper doctor [--profile P]    diagnose the whole credential chain, with the fix for each
+                   [--json] [--imds]    problem (exit 0 only when there is none)
   credhelper version                 print the version
 
 A served profile in ~/.aws/config:
@@ -64,6 +66,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = e.logout(rest)
 	case "status":
 		return e.status(rest)
+	case "doctor":
+		return e.doctor(rest)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "credhelper", versionString())
 		return protocol.ExitOK
