@@ -94,12 +94,12 @@ func EnvironmentChecks(env Env) []Check {
 				v.name, v.value, pf.config.shown, pf.creds.shown), fix)
 	}
 	switch {
-	case missing:
 	case awsProfile != "" && defaultProfile != "" && awsProfile != defaultProfile:
 		add("env-profile", Warning,
 			fmt.Sprintf("AWS_PROFILE=%s and AWS_DEFAULT_PROFILE=%s disagree: botocore (AWS CLI, Python) uses %s, the Go and JS SDKs use %s",
 				awsProfile, defaultProfile, defaultProfile, awsProfile),
 			"unset AWS_DEFAULT_PROFILE (AWS_PROFILE is the one every SDK reads)")
+	case missing:
 	case awsProfile == "" && defaultProfile != "":
 		add("env-profile", Warning,
 			fmt.Sprintf("AWS_DEFAULT_PROFILE=%s is set without AWS_PROFILE: botocore and the Go SDK use %s, the JS SDK ignores it and uses default",

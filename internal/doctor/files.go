@@ -334,7 +334,7 @@ func (fc *fileChecker) syntax(f *parsedFile) {
 	case !f.exists():
 		fc.add("file-present", OK, nil, 0, fmt.Sprintf("%s does not exist (no profiles there)", f.shown), "")
 	case len(f.syntax) == 0:
-		fc.add("file-syntax", OK, f, 0, fmt.Sprintf("%s parses as botocore reads it", f.shown), "")
+		fc.add("file-syntax", OK, nil, 0, fmt.Sprintf("%s parses as botocore reads it", f.shown), "")
 	}
 	for _, is := range f.syntax {
 		fc.add(is.name, Problem, f, is.line, is.detail, is.fix)
@@ -568,7 +568,12 @@ func (fc *fileChecker) profiles() {
 			continue
 		}
 		p := profileView{name: name, config: fc.pf.configSection(name), creds: fc.pf.credsSection(name), pf: fc.pf}
-		n += fc.keyPair(p) + fc.shadowed(p) + fc.mixed(p) + fc.plainText(p)
+		n += fc.keyPair(p) + fc.mixed(p)
+		if s := fc.shadowed(p); s > 0 {
+			n += s // its fix covers the keys in plain text
+		} else {
+			n += fc.plainText(p)
+		}
 	}
 	if n == 0 && len(fc.pf.profileNames()) > 0 {
 		fc.add("profiles", OK, nil, 0, "every profile has one kind of credentials, none shadowed, no long-term keys in plain text", "")
@@ -776,7 +781,7 @@ func (fc *fileChecker) mode(f *parsedFile) {
 			fmt.Sprintf("sudo chown %d %s", fc.env.UID, shellPath(f.shown)))
 	}
 	if !bad {
-		fc.add("file-mode", OK, f, 0, fmt.Sprintf("%s is yours, mode %04o", f.shown, f.info.Mode().Perm()), "")
+		fc.add("file-mode", OK, nil, 0, fmt.Sprintf("%s is yours, mode %04o", f.shown, f.info.Mode().Perm()), "")
 	}
 }
 
