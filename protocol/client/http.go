@@ -18,6 +18,17 @@ type response struct {
 	body   []byte
 }
 
+// ReadResponse reads one HTTP/1.1 response from r (credhelper doctor's
+// probes of plain-HTTP endpoints use it too): the status code, the headers
+// with lower-case names, and the body.
+func ReadResponse(r *bufio.Reader) (status int, header map[string]string, body []byte, err error) {
+	resp, err := readResponse(r)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	return resp.status, resp.header, resp.body, nil
+}
+
 // readResponse reads one HTTP/1.1 response: status line, headers, and a body
 // delimited by Content-Length, chunked encoding, or the end of the connection.
 func readResponse(r *bufio.Reader) (*response, error) {
