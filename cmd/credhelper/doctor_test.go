@@ -29,7 +29,9 @@ func doctorHome(t *testing.T, config string) {
 		t.Setenv(k, "")
 	}
 	t.Setenv("CREDHELPER_SOCKET", filepath.Join(home, "no-credd.sock"))
-	t.Setenv("CREDHELPER_NO_AUTOSTART", "1")
+	// doctor never starts credd (and these configs run no credential_process):
+	// with auto-start on, a stopped credd is no problem.
+	t.Setenv("CREDHELPER_NO_AUTOSTART", "")
 }
 
 func TestDoctorExitCode(t *testing.T) {
