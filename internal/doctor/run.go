@@ -39,6 +39,12 @@ func RunGroups(env Env, gs ...Group) Report {
 	wg.Wait()
 	var r Report
 	for _, cs := range results {
+		for i := range cs {
+			// Every group names files the same way: ~ for the home directory.
+			if cs[i].File != "" {
+				cs[i].File = shownPath(env, cs[i].File)
+			}
+		}
 		r.Add(cs...)
 	}
 	slices.SortStableFunc(r.Checks, func(a, b Check) int {
