@@ -105,14 +105,10 @@ func OneLine(s string) string { return oneLine(s) }
 // serves: the profile after --profile when the command runs credhelper, else
 // "" (the command is not credhelper's, or names no profile).
 func ServedDefinition(credentialProcess string) string {
+	if !ServedByCredhelper(credentialProcess) {
+		return ""
+	}
 	fields := strings.Fields(credentialProcess)
-	if len(fields) == 0 {
-		return ""
-	}
-	exe := strings.Trim(fields[0], `"'`)
-	if base := strings.ToLower(filepath.Base(strings.ReplaceAll(exe, `\`, "/"))); base != "credhelper" && base != "credhelper.exe" {
-		return ""
-	}
 	for i, f := range fields {
 		var v string
 		switch {
@@ -128,4 +124,20 @@ func ServedDefinition(credentialProcess string) string {
 		}
 	}
 	return ""
+}
+
+// ServedByCredhelper reports whether a credential_process command runs
+// credhelper (by any path, on any OS).
+func ServedByCredhelper(credentialProcess string) bool {
+	fields := strings.Fields(credentialProcess)
+	if len(fields) == 0 {
+		return false
+	}
+	return IsCredhelper(strings.Trim(fields[0], `"'`))
+}
+
+// IsCredhelper reports whether an executable path names credhelper.
+func IsCredhelper(exe string) bool {
+	base := strings.ToLower(filepath.Base(strings.ReplaceAll(exe, `\`, "/")))
+	return base == "credhelper" || base == "credhelper.exe"
 }

@@ -499,8 +499,8 @@ func (c *Config) ssoFor(name string, depth int) (*SSOConfig, error) {
 	if p == nil {
 		return nil, c.unknownProfile(name)
 	}
-	if cmd, ok := p.get("credential_process"); ok && servedByCredhelper(cmd.v) && depth < 4 {
-		if def := servedDefinition(cmd.v); def != "" && def != name {
+	if cmd, ok := p.get("credential_process"); ok && protocol.ServedByCredhelper(cmd.v) && depth < 4 {
+		if def := protocol.ServedDefinition(cmd.v); def != "" && def != name {
 			return c.ssoFor(def, depth+1)
 		}
 	}

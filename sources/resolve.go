@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/user"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -188,7 +187,7 @@ func (c *Config) Resolve(name string) (*Chain, error) {
 			return nil, badConfig(name, "%s: profile %s has source_profile %s, which is in neither %s nor %s; add [profile %s] or fix source_profile%s",
 				src.at(), cur.name, d.SourceProfile, c.Files.Config, c.Files.Credentials, d.SourceProfile, c.suggest(d.SourceProfile))
 		}
-		if cmd, ok := next.get("credential_process"); ok && servedByCredhelper(cmd.v) {
+		if cmd, ok := next.get("credential_process"); ok && protocol.ServedByCredhelper(cmd.v) {
 			return nil, badConfig(name, "%s: profile %s has source_profile %s, which is served by credhelper itself; set source_profile to %s's definition profile%s",
 				cur.source().at(), cur.name, next.name, next.name, definitionHint(cmd.v, next.name))
 		}
@@ -253,7 +252,7 @@ func (c *Config) definition(p *profile, requested bool) (*Definition, error) {
 	_, hasCredSource := p.get("credential_source")
 	webIdentity, hasWebIdentity := p.get("web_identity_token_file")
 
-	if hasProcess && servedByCredhelper(cmd.v) {
+	if hasProcess && protocol.ServedByCredhelper(cmd.v) {
 		if requested {
 			return nil, badConfig(p.name, "%s: profile %s is served by credhelper itself; point --profile at its definition profile%s",
 				cmd.at(), p.name, definitionHint(cmd.v, p.name))
@@ -436,46 +435,13 @@ func SessionName(user string) string {
 	return string(b)
 }
 
-// servedByCredhelper reports whether a credential_process command runs
-// credhelper (then the profile is a served profile, not a definition).
-func servedByCredhelper(cmd string) bool {
-	fields := strings.Fields(cmd)
-	if len(fields) == 0 {
-		return false
-	}
-	exe := strings.Trim(fields[0], `"'`)
-	base := strings.ToLower(filepath.Base(strings.ReplaceAll(exe, `\`, "/")))
-	return base == "credhelper" || base == "credhelper.exe"
-}
-
 // definitionHint names the definition profile a served profile's command
 // points at, when that is another profile.
 func definitionHint(cmd, served string) string {
-	if v := servedDefinition(cmd); v != "" && v != served {
+	if v := protocol.ServedDefinition(cmd); v != "" && v != served {
 		return " (" + v + ", which its credential_process names)"
 	}
 	return " (e.g. " + served + "-src)"
-}
-
-// servedDefinition is the profile after --profile in a credhelper
-// credential_process command, or "".
-func servedDefinition(cmd string) string {
-	fields := strings.Fields(cmd)
-	for i, f := range fields {
-		var v string
-		switch {
-		case f == "--profile" && i+1 < len(fields):
-			v = fields[i+1]
-		case strings.HasPrefix(f, "--profile="):
-			v = strings.TrimPrefix(f, "--profile=")
-		default:
-			continue
-		}
-		if v = strings.Trim(v, `"'`); v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 func (c *Config) unknownProfile(name string) error {

@@ -278,25 +278,14 @@ func findExecutable(name string, env Env) (string, error) {
 	return "", fmt.Errorf("the command %s is not on PATH", name)
 }
 
-// servedByCredhelper reports whether a credential_process runs credhelper
-// itself.
+// servedByCredhelper and servedDefinition read shell-split words the way
+// protocol's functions read a command line.
 func servedByCredhelper(words []string) bool {
-	base := strings.ToLower(filepath.Base(strings.ReplaceAll(words[0], `\`, "/")))
-	return base == "credhelper" || base == "credhelper.exe"
+	return len(words) > 0 && protocol.IsCredhelper(words[0])
 }
 
-// servedDefinition is the profile after --profile in credhelper's
-// credential_process, or "".
 func servedDefinition(words []string) string {
-	for i, w := range words {
-		switch {
-		case w == "--profile" && i+1 < len(words):
-			return words[i+1]
-		case strings.HasPrefix(w, "--profile="):
-			return strings.TrimPrefix(w, "--profile=")
-		}
-	}
-	return ""
+	return protocol.ServedDefinition(strings.Join(words, " "))
 }
 
 // shellWords splits s as Python's shlex.split (POSIX mode) does, which is
