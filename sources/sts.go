@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -298,4 +299,44 @@ func lastCause(err error) string {
 		}
 		err = next
 	}
+}
+
+// STSDate reads the Date header of the STS endpoint that def's calls go to
+// (def nil: the environment's), for credhelper doctor's clock check: AWS
+// rejects signatures from a clock more than five minutes off. local is the
+// local time halfway through the round trip.
+func STSDate(ctx context.Context, def *Definition) (endpoint string, server, local time.Time, err error) {
+	if def == nil {
+		def = &Definition{}
+	}
+	region := cmp.Or(os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"), def.Region, "us-east-1")
+	params := sts.EndpointParameters{Region: aws.String(region)}
+	if e := endpointFor(def); e != "" {
+		params.Endpoint = aws.String(e)
+	}
+	ep, err := sts.NewDefaultEndpointResolverV2().ResolveEndpoint(ctx, params)
+	if err != nil {
+		return "", server, local, protocol.Errorf(protocol.CodeBadConfig, def.Name, "resolving the sts endpoint: %v", err)
+	}
+	endpoint = ep.URI.String()
+	client, err := httpClient(nil)
+	if err != nil {
+		return endpoint, server, local, protocol.Errorf(protocol.CodeBadConfig, def.Name, "%v", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint, nil)
+	if err != nil {
+		return endpoint, server, local, protocol.Errorf(protocol.CodeBadConfig, def.Name, "sts endpoint %s: %v", endpoint, err)
+	}
+	start := time.Now()
+	resp, err := client.Do(req)
+	if err != nil {
+		return endpoint, server, local, protocol.Errorf(protocol.CodeUnavailable, def.Name, "cannot reach sts at %s: %v", endpoint, lastCause(err))
+	}
+	resp.Body.Close()
+	local = start.Add(time.Since(start) / 2)
+	server, err = http.ParseTime(resp.Header.Get("Date"))
+	if err != nil {
+		return endpoint, server, local, protocol.Errorf(protocol.CodeUnavailable, def.Name, "sts at %s answered without a valid Date header", endpoint)
+	}
+	return endpoint, server.UTC(), local.UTC(), nil
 }

@@ -1,20 +1,12 @@
 package daemon
 
 import (
-	"cmp"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"fmt"
 	"net/http"
-	"os"
-	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
-
 	"github.com/credhelper/credhelper/protocol"
+	"github.com/credhelper/credhelper/sources"
 )
 
 // probeTimeout bounds each probe: doctor waits for it.
@@ -33,93 +25,22 @@ func (s *Server) probes() http.Handler {
 // so doctor can tell a skewed clock (AWS rejects signatures more than five
 // minutes off) from everything else.
 func (b *Broker) ProbeClock(ctx context.Context, req protocol.ClockProbeRequest) (protocol.ClockProbeResponse, error) {
-	region, endpoint := cmp.Or(os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION")), ""
+	var def *sources.Definition
 	if req.Profile != "" {
 		chain, err := b.resolve(req.Profile)
 		if err != nil {
 			return protocol.ClockProbeResponse{}, err
 		}
-		def := chain.Requested()
-		region, endpoint = cmp.Or(region, def.Region), def.STSEndpoint
-	}
-	url, err := stsURL(ctx, cmp.Or(region, "us-east-1"), endpoint)
-	if err != nil {
-		return protocol.ClockProbeResponse{}, protocol.Errorf(protocol.CodeBadConfig, req.Profile, "resolving the sts endpoint: %v", err)
-	}
-	client, err := probeClient()
-	if err != nil {
-		return protocol.ClockProbeResponse{}, protocol.Errorf(protocol.CodeBadConfig, req.Profile, "%v", err)
+		def = chain.Requested()
 	}
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	endpoint, server, local, err := sources.STSDate(ctx, def)
 	if err != nil {
-		return protocol.ClockProbeResponse{}, protocol.Errorf(protocol.CodeBadConfig, req.Profile, "sts endpoint %s: %v", url, err)
+		return protocol.ClockProbeResponse{}, err
 	}
-	start := time.Now()
-	resp, err := client.Do(hreq)
-	if err != nil {
-		return protocol.ClockProbeResponse{}, protocol.Errorf(protocol.CodeUnavailable, req.Profile, "cannot reach sts at %s: %v", url, lastCause(err))
-	}
-	resp.Body.Close()
-	rtt := time.Since(start)
-	date, err := http.ParseTime(resp.Header.Get("Date"))
-	if err != nil {
-		return protocol.ClockProbeResponse{}, protocol.Errorf(protocol.CodeUnavailable, req.Profile, "sts at %s answered without a valid Date header", url)
-	}
-	local := start.Add(rtt / 2)
-	return protocol.ClockProbeResponse{Endpoint: url, ServerTime: date.UTC(), LocalTime: local.UTC(),
-		Skew: date.Sub(local.Truncate(time.Second))}, nil
-}
-
-// stsURL is the endpoint as sources' STS clients resolve it (see
-// sources/sts.go endpointFor and load): AWS_ENDPOINT_URL_STS, then
-// AWS_ENDPOINT_URL, then the profile's own, none when
-// AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true; else the SDK's regional
-// endpoint.
-func stsURL(ctx context.Context, region, profileEndpoint string) (string, error) {
-	endpoint := cmp.Or(os.Getenv("AWS_ENDPOINT_URL_STS"), os.Getenv("AWS_ENDPOINT_URL"), profileEndpoint)
-	if strings.EqualFold(os.Getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"), "true") {
-		endpoint = ""
-	}
-	params := sts.EndpointParameters{Region: aws.String(region)}
-	if endpoint != "" {
-		params.Endpoint = aws.String(endpoint)
-	}
-	ep, err := sts.NewDefaultEndpointResolverV2().ResolveEndpoint(ctx, params)
-	if err != nil {
-		return "", err
-	}
-	return ep.URI.String(), nil
-}
-
-// probeClient trusts AWS_CA_BUNDLE as the STS clients do, and follows no
-// redirect: only the endpoint's own Date counts.
-func probeClient() (*http.Client, error) {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	if bundle := os.Getenv("AWS_CA_BUNDLE"); bundle != "" {
-		pem, err := os.ReadFile(bundle)
-		if err != nil {
-			return nil, fmt.Errorf("AWS_CA_BUNDLE: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("AWS_CA_BUNDLE %s holds no PEM certificate", bundle)
-		}
-		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool}
-	}
-	return &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}, nil
-}
-
-// lastCause is the innermost error text ("connection refused").
-func lastCause(err error) string {
-	for {
-		u, ok := err.(interface{ Unwrap() error })
-		if !ok || u.Unwrap() == nil {
-			return err.Error()
-		}
-		err = u.Unwrap()
-	}
+	return protocol.ClockProbeResponse{Endpoint: endpoint, ServerTime: server, LocalTime: local,
+		Skew: server.Sub(local.Truncate(time.Second))}, nil
 }
 
 // ProbeKeyring lists the store: that needs the keyring reachable and

@@ -46,15 +46,6 @@ func TestProbeClockEndpointFromProfile(t *testing.T) {
 	if err != nil || resp.Endpoint != srv.URL || resp.Skew.Abs() > 2*time.Second {
 		t.Fatalf("got %+v, %v", resp, err)
 	}
-	// Without a configured endpoint the SDK's regional one is used
-	// (resolved only, never contacted here).
-	if u, err := stsURL(context.Background(), "eu-west-1", ""); err != nil || u != "https://sts.eu-west-1.amazonaws.com" {
-		t.Errorf("regional endpoint: %q, %v", u, err)
-	}
-	t.Setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")
-	if u, _ := stsURL(context.Background(), "us-east-1", srv.URL); u != "https://sts.us-east-1.amazonaws.com" {
-		t.Errorf("ignored endpoint: %q", u)
-	}
 }
 
 func TestProbeClockFailures(t *testing.T) {
