@@ -250,27 +250,7 @@ func findConfigProfile(f *awsini.File, name string) *awsini.Section {
 
 // Profiles lists every profile name in either file, sorted.
 func (c *Config) Profiles() []string {
-	seen := map[string]bool{}
-	if c.ConfigFile != nil {
-		for _, s := range c.ConfigFile.Sections {
-			if s.Kind == awsini.KindProfile || s.Kind == awsini.KindDefault {
-				seen[s.Name] = true
-			}
-		}
-	}
-	if c.CredentialsFile != nil {
-		for _, s := range c.CredentialsFile.Sections {
-			if s.Kind != awsini.KindDefaults {
-				seen[s.Header] = true
-			}
-		}
-	}
-	names := make([]string, 0, len(seen))
-	for n := range seen {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	return awsini.ProfileNames(c.ConfigFile, c.CredentialsFile)
 }
 
 // SSOConfig is how to reach IAM Identity Center for a profile or an

@@ -12,6 +12,7 @@ package awsini
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"unicode"
 )
@@ -251,7 +252,7 @@ func (p *parser) header(n int, header string) error {
 			if !strings.HasPrefix(header, t.word) {
 				continue
 			}
-			if parts, ok := shellSplit(header); ok && len(parts) == 2 && parts[0] == t.word {
+			if parts, ok := ShellSplit(header); ok && len(parts) == 2 && parts[0] == t.word {
 				s.Kind, s.Name = t.kind, parts[1]
 			}
 			break
@@ -304,17 +305,21 @@ func cutInlineComment(v string) (string, string) {
 	return v, ""
 }
 
-// shellSplit splits s into words as Python's shlex.split does for the
-// simple cases botocore meets in headers: whitespace, quotes, backslashes.
-func shellSplit(s string) ([]string, bool) {
+// ShellSplit splits s as Python's shlex.split (POSIX mode) does, which is
+// how botocore reads credential_process: whitespace separates words, quotes
+// group them, a backslash escapes the next character outside single quotes.
+func ShellSplit(s string) ([]string, bool) {
 	var words []string
 	var cur strings.Builder
-	inWord := false
+	inWord, escaped := false, false
 	var quote rune
-	escaped := false
 	for _, r := range s {
 		switch {
 		case escaped:
+			// Inside double quotes a backslash escapes only these.
+			if quote == '"' && !strings.ContainsRune("\\\"$`", r) {
+				cur.WriteRune('\\')
+			}
 			cur.WriteRune(r)
 			escaped = false
 		case quote == '\'':
@@ -324,11 +329,12 @@ func shellSplit(s string) ([]string, bool) {
 				cur.WriteRune(r)
 			}
 		case quote == '"':
-			if r == '"' {
+			switch r {
+			case '"':
 				quote = 0
-			} else if r == '\\' {
+			case '\\':
 				escaped = true
-			} else {
+			default:
 				cur.WriteRune(r)
 			}
 		case r == '\\':
@@ -353,4 +359,31 @@ func shellSplit(s string) ([]string, bool) {
 		words = append(words, cur.String())
 	}
 	return words, true
+}
+
+// ProfileNames lists the profiles of a config file and a credentials file
+// (either may be nil), sorted: [profile x] and [default] in the config
+// file, every section but [DEFAULT] in the credentials file.
+func ProfileNames(config, credentials *File) []string {
+	seen := map[string]bool{}
+	if config != nil {
+		for _, s := range config.Sections {
+			if s.Kind == KindProfile || s.Kind == KindDefault {
+				seen[s.Name] = true
+			}
+		}
+	}
+	if credentials != nil {
+		for _, s := range credentials.Sections {
+			if s.Kind != KindDefaults {
+				seen[s.Header] = true
+			}
+		}
+	}
+	names := make([]string, 0, len(seen))
+	for n := range seen {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }

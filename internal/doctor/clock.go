@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/credhelper/credhelper/internal/awsini"
 	"os"
 	"path/filepath"
 	"time"
@@ -37,7 +38,7 @@ func ClockChecks(env Env) []Check {
 	}
 	// A served profile's calls are made for its definition profile.
 	if cmd, ok := sf.lookup(profile, "credential_process"); ok {
-		if words, ok := shellWords(cmd.value); ok && len(words) > 0 && servedByCredhelper(words) {
+		if words, ok := awsini.ShellSplit(cmd.value); ok && len(words) > 0 && servedByCredhelper(words) {
 			profile = servedDefinition(words)
 		}
 	}

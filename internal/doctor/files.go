@@ -820,7 +820,7 @@ func isServed(cmd string) bool { served, _ := servedCommand(cmd); return served 
 // servedCommand reports whether credential_process cmd runs credhelper, and
 // the definition profile it names ("" when none).
 func servedCommand(cmd string) (bool, string) {
-	words, ok := shellWords(cmd)
+	words, ok := awsini.ShellSplit(cmd)
 	if !ok || len(words) == 0 || !servedByCredhelper(words) {
 		return false, ""
 	}

@@ -3,7 +3,6 @@ package doctor
 import (
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 
 	"github.com/credhelper/credhelper/internal/awsini"
@@ -83,27 +82,7 @@ func (sf sharedFiles) lookup(name, key string) (setting, bool) {
 
 // profileNames lists the profiles of both files, sorted.
 func (sf sharedFiles) profileNames() []string {
-	seen := map[string]bool{}
-	if sf.config != nil {
-		for _, s := range sf.config.Sections {
-			if s.Kind == awsini.KindProfile || s.Kind == awsini.KindDefault {
-				seen[s.Name] = true
-			}
-		}
-	}
-	if sf.creds != nil {
-		for _, s := range sf.creds.Sections {
-			if s.Kind != awsini.KindDefaults {
-				seen[s.Header] = true
-			}
-		}
-	}
-	names := make([]string, 0, len(seen))
-	for n := range seen {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	return awsini.ProfileNames(sf.config, sf.creds)
 }
 
 // exists reports whether either file has profile name.

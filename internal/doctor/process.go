@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/credhelper/credhelper/internal/awsini"
 	"io"
 	"os"
 	"os/exec"
@@ -13,7 +14,6 @@ import (
 	"runtime"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/credhelper/credhelper/protocol"
 )
@@ -48,7 +48,7 @@ func checkProcess(ctx context.Context, env Env, profile string, cmd setting) []C
 		return Check{Section: SectionProcess, Name: name, Verdict: v, Detail: "profile " + profile + ": " + detail,
 			Fix: fix, File: cmd.file, Line: cmd.line}
 	}
-	words, ok := shellWords(cmd.value)
+	words, ok := awsini.ShellSplit(cmd.value)
 	if !ok || len(words) == 0 {
 		return []Check{mk("process-command", Problem, "credential_process is empty or has an unclosed quote",
 			"write the command as you would in a shell, quotes closed")}
@@ -286,60 +286,4 @@ func servedByCredhelper(words []string) bool {
 
 func servedDefinition(words []string) string {
 	return protocol.ServedDefinition(strings.Join(words, " "))
-}
-
-// shellWords splits s as Python's shlex.split (POSIX mode) does, which is
-// how botocore reads credential_process: whitespace separates words, quotes
-// group them, a backslash escapes the next character outside single quotes.
-func shellWords(s string) ([]string, bool) {
-	var words []string
-	var cur strings.Builder
-	inWord, escaped := false, false
-	var quote rune
-	for _, r := range s {
-		switch {
-		case escaped:
-			// Inside double quotes a backslash escapes only these.
-			if quote == '"' && !strings.ContainsRune("\\\"$`", r) {
-				cur.WriteRune('\\')
-			}
-			cur.WriteRune(r)
-			escaped = false
-		case quote == '\'':
-			if r == '\'' {
-				quote = 0
-			} else {
-				cur.WriteRune(r)
-			}
-		case quote == '"':
-			switch r {
-			case '"':
-				quote = 0
-			case '\\':
-				escaped = true
-			default:
-				cur.WriteRune(r)
-			}
-		case r == '\\':
-			escaped, inWord = true, true
-		case r == '\'' || r == '"':
-			quote, inWord = r, true
-		case unicode.IsSpace(r):
-			if inWord {
-				words = append(words, cur.String())
-				cur.Reset()
-				inWord = false
-			}
-		default:
-			cur.WriteRune(r)
-			inWord = true
-		}
-	}
-	if quote != 0 || escaped {
-		return nil, false
-	}
-	if inWord {
-		words = append(words, cur.String())
-	}
-	return words, true
 }

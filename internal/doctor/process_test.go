@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/credhelper/credhelper/internal/awsini"
 )
 
 // fixtureEnv is a HOME in a temp dir with the given config file and
@@ -181,12 +183,12 @@ func TestShellWords(t *testing.T) {
 		{`credhelper process --profile=dev`, []string{"credhelper", "process", "--profile=dev"}},
 	}
 	for _, tt := range tests {
-		got, ok := shellWords(tt.in)
+		got, ok := awsini.ShellSplit(tt.in)
 		if !ok || strings.Join(got, "|") != strings.Join(tt.want, "|") {
 			t.Errorf("%s: got %q", tt.in, got)
 		}
 	}
-	if _, ok := shellWords(`a "b`); ok {
+	if _, ok := awsini.ShellSplit(`a "b`); ok {
 		t.Error("an unclosed quote was accepted")
 	}
 }
