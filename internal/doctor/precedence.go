@@ -113,8 +113,8 @@ func PrecedenceChecks(env Env) []Check {
 	p := env.Profile
 	if !sf.exists(p) {
 		return []Check{{Section: SectionPrecedence, Name: "precedence", Verdict: Problem,
-			Detail: fmt.Sprintf("profile %s is in neither %s nor %s, so no SDK can use it", p, sf.configPath, sf.credsPath),
-			Fix:    fmt.Sprintf("add [profile %s] to %s, or pick an existing profile", p, sf.configPath)}}
+			Detail: fmt.Sprintf("profile %s is in neither %s nor %s, so no SDK can use it", p, shownPath(env, sf.configPath), shownPath(env, sf.credsPath)),
+			Fix:    fmt.Sprintf("add [profile %s] to %s, or pick an existing profile", p, shownPath(env, sf.configPath))}}
 	}
 	in := precedenceInput{
 		envKeys:      env.Getenv("AWS_ACCESS_KEY_ID") != "" && env.Getenv("AWS_SECRET_ACCESS_KEY") != "",

@@ -73,7 +73,7 @@ region = us-east-1
 }
 
 func TestGolden(t *testing.T) {
-	r := RunGroups(mixedFixture(t), EnvironmentChecks, FileChecks)
+	r := RunGroups(mixedFixture(t), EnvironmentChecks, FileChecks, SSOChecks)
 	var text bytes.Buffer
 	r.WriteText(&text, false)
 	goldenFile(t, "mixed.golden", text.String())

@@ -40,8 +40,8 @@ func SSOChecks(env Env) []Check {
 			}
 			if sec == nil {
 				out = append(out, Check{Section: SectionSSO, Name: "sso-session", Verdict: Problem, File: sess.file, Line: sess.line,
-					Detail: fmt.Sprintf("profile %s names sso-session %s, which %s does not define", name, sess.value, sf.configPath),
-					Fix:    fmt.Sprintf("add [sso-session %s] with sso_start_url and sso_region to %s", sess.value, sf.configPath)})
+					Detail: fmt.Sprintf("profile %s names sso-session %s, which %s does not define", name, sess.value, shownPath(env, sf.configPath)),
+					Fix:    fmt.Sprintf("add [sso-session %s] with sso_start_url and sso_region to %s", sess.value, shownPath(env, sf.configPath))})
 				continue
 			}
 			for _, k := range []string{"sso_start_url", "sso_region"} {
