@@ -228,3 +228,35 @@ aws_secret_access_key = ` + baseSecret + `
 		t.Errorf("long-term output %+v", keys)
 	}
 }
+
+// TestAddFromCredentialsFile: `credhelper add P --from-credentials-file`
+// moves the file's keys into the keyring; once they are deleted from the
+// file, the profile keeps working from the keyring.
+func TestAddFromCredentialsFile(t *testing.T) {
+	const config = `[profile ops-src]
+role_arn = arn:aws:iam::333333333333:role/Ops
+source_profile = filekeys
+`
+	const credentials = `[filekeys]
+aws_access_key_id = ` + baseKeyID + `
+aws_secret_access_key = ` + baseSecret + `
+`
+	w := newWorld(t, config, credentials)
+	w.startCredd()
+	w.noteSecret(baseSecret)
+	r := w.credhelper("add", "filekeys", "--from-credentials-file")
+	if r.code != 0 || !strings.Contains(r.stdout, "stored the keys of profile filekeys") || !strings.Contains(r.stdout, "now delete aws_access_key_id") {
+		t.Fatalf("add --from-credentials-file: %s", r)
+	}
+	if strings.Contains(r.stdout+r.stderr, baseSecret) {
+		t.Fatal("the secret key was printed")
+	}
+	if err := os.WriteFile(w.home.CredentialsFile, []byte("[filekeys]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w.process("ops-src")
+	if got := w.moto.Last("AssumeRole").Get("RoleArn"); got != "arn:aws:iam::333333333333:role/Ops" {
+		t.Errorf("AssumeRole for %q", got)
+	}
+	wantOneLineError(t, w.credhelper("add", "nope", "--from-credentials-file"), 2, "no [nope] section")
+}

@@ -5,9 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/credhelper/credhelper/internal/awsini"
 	"github.com/credhelper/credhelper/internal/prompt"
 	"github.com/credhelper/credhelper/protocol"
 )
@@ -19,13 +21,22 @@ const commandTimeout = 30 * time.Second
 func (e *env) add(args []string) error {
 	fs := flag.NewFlagSet("add", flag.ContinueOnError)
 	fromEnv := fs.Bool("env", false, "read AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY from the environment")
-	pos, err := parse(fs, args, e.stderr, 1, "add PROFILE [--env]")
+	fromFile := fs.Bool("from-credentials-file", false, "take the keys from the profile's section in ~/.aws/credentials")
+	pos, err := parse(fs, args, e.stderr, 1, "add PROFILE [--env | --from-credentials-file]")
 	if err != nil {
 		return err
 	}
 	profile := pos[0]
 	req := protocol.AddKeysRequest{Profile: profile}
-	if *fromEnv {
+	var file string
+	switch {
+	case *fromEnv && *fromFile:
+		return usageError{"add takes --env or --from-credentials-file, not both"}
+	case *fromFile:
+		if file, req.AccessKeyID, req.SecretAccessKey, err = keysFromCredentialsFile(profile); err != nil {
+			return err
+		}
+	case *fromEnv:
 		req.AccessKeyID = os.Getenv("AWS_ACCESS_KEY_ID")
 		req.SecretAccessKey = os.Getenv("AWS_SECRET_ACCESS_KEY")
 		if req.AccessKeyID == "" || req.SecretAccessKey == "" {
@@ -34,7 +45,7 @@ func (e *env) add(args []string) error {
 		if os.Getenv("AWS_SESSION_TOKEN") != "" {
 			return usageError{"AWS_SESSION_TOKEN is set: these are temporary credentials, and add stores long-term keys; unset it and give the IAM user's access key"}
 		}
-	} else {
+	default:
 		if !prompt.Available() {
 			return usageError{"add needs a terminal to ask for the keys: run it in one, or use --env with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY set"}
 		}
@@ -59,7 +70,43 @@ func (e *env) add(args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "stored the keys of profile %s (%s) in the keyring\n", profile, protocol.MaskKeyID(req.AccessKeyID))
+	if file != "" {
+		fmt.Fprintf(e.stdout, "now delete aws_access_key_id and aws_secret_access_key from [%s] in %s: while they are there, every SDK (and credd) uses them\n", profile, file)
+	}
 	return nil
+}
+
+// keysFromCredentialsFile reads profile's long-term keys from the shared
+// credentials file, as the SDKs find it.
+func keysFromCredentialsFile(profile string) (file, id, secret string, err error) {
+	file = os.Getenv("AWS_SHARED_CREDENTIALS_FILE")
+	if file == "" {
+		home, herr := os.UserHomeDir()
+		if herr != nil {
+			return "", "", "", herr
+		}
+		file = filepath.Join(home, ".aws", "credentials")
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return file, "", "", usageError{fmt.Sprintf("cannot read the credentials file: %v", err)}
+	}
+	ini, err := awsini.Parse(file, data)
+	if err != nil {
+		return file, "", "", usageError{err.Error() + ": fix the file first (`credhelper doctor` points at the line)"}
+	}
+	sec := ini.ByHeader(profile)
+	if sec == nil {
+		return file, "", "", usageError{fmt.Sprintf("%s has no [%s] section", file, profile)}
+	}
+	id, secret = sec.Value("aws_access_key_id"), sec.Value("aws_secret_access_key")
+	switch {
+	case id == "" || secret == "":
+		return file, "", "", usageError{fmt.Sprintf("[%s] in %s lacks aws_access_key_id or aws_secret_access_key", profile, file)}
+	case sec.Value("aws_session_token") != "":
+		return file, "", "", usageError{fmt.Sprintf("[%s] in %s holds temporary credentials (aws_session_token); add stores an IAM user's long-term keys", profile, file)}
+	}
+	return file, id, secret, nil
 }
 
 func checkKeyID(id string) error {

@@ -16,7 +16,8 @@ const usage = `credhelper — AWS credentials for credential_process, kept fresh
 
 usage:
   credhelper process --profile P     print P's credentials as credential_process JSON
-  credhelper add P [--env]           store P's long-term keys in the keyring
+  credhelper add P [--env | --from-credentials-file]
+                                     store P's long-term keys in the keyring
   credhelper remove P                forget P's keys and cached credentials
   credhelper mfa P [--code N]        start P's MFA session now
   credhelper login --sso-session S   log in to IAM Identity Center (or --profile P;

@@ -742,7 +742,7 @@ func (fc *fileChecker) plainText(p profileView) int {
 		fc.add("plaintext-keys", Warning, sf.f, id.Line,
 			fmt.Sprintf("profile %s keeps long-term keys (%s) in plain text: anyone who reads the file can use them until they are rotated",
 				p.name, protocol.MaskKeyID(id.Value)),
-			fmt.Sprintf("run `credhelper add %s` to store the keys in the keyring, then delete aws_access_key_id and aws_secret_access_key from [%s] in %s",
+			fmt.Sprintf("run `credhelper add %s --from-credentials-file` to store the keys in the keyring, then delete aws_access_key_id and aws_secret_access_key from [%s] in %s",
 				p.name, sf.s.Header, sf.f.shown))
 	}
 	return n

@@ -66,7 +66,7 @@ func TestFileChecks(t *testing.T) {
 			fix: "delete the keys of [prod] from ~/.aws/credentials; if credhelper should use them, store them first with `credhelper add prod-src`", file: "~/.aws/credentials", line: 1},
 		{name: "plain-text keys", credentials: "[base]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = " + secretValue + "\n",
 			check: "plaintext-keys", verdict: Warning, detail: "profile base keeps long-term keys (AKIA…MPLE) in plain text",
-			fix: "run `credhelper add base` to store the keys in the keyring, then delete aws_access_key_id and aws_secret_access_key from [base] in ~/.aws/credentials", line: 2},
+			fix: "run `credhelper add base --from-credentials-file` to store the keys in the keyring, then delete aws_access_key_id and aws_secret_access_key from [base] in ~/.aws/credentials", line: 2},
 		{name: "temporary keys are not long-term", credentials: "[tmp]\naws_access_key_id = ASIAIOSFODNN7EXAMPLE\naws_secret_access_key = x\naws_session_token = y\n",
 			check: "plaintext-keys"},
 		{name: "half a key pair", credentials: "[base]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n",
