@@ -362,20 +362,25 @@ func (c *Config) sessionHint(name string) (closeName string, list string) {
 	return closest(names, name), strings.Join(names, ", ")
 }
 
+// missingSSOKeys names which of sso_start_url and sso_region p lacks, and
+// the lines that would add them.
+func missingSSOKeys(p *profile) (missing, add []string) {
+	if !p.has("sso_start_url") {
+		missing, add = append(missing, "sso_start_url"), append(add, "sso_start_url = https://YOUR-PORTAL.awsapps.com/start")
+	}
+	if !p.has("sso_region") {
+		missing, add = append(missing, "sso_region"), append(add, "sso_region = REGION")
+	}
+	return missing, add
+}
+
 // sessionConfig reads an sso-session section. forProfile, when not "", is
 // the profile that uses it (named in errors, which are reported for
 // requested).
 func (c *Config) sessionConfig(sp *profile, forProfile, requested string) (*SSOConfig, error) {
-	url, hasURL := sp.get("sso_start_url")
-	region, hasRegion := sp.get("sso_region")
-	if !hasURL || !hasRegion {
-		var missing, add []string
-		if !hasURL {
-			missing, add = append(missing, "sso_start_url"), append(add, "sso_start_url = https://YOUR-PORTAL.awsapps.com/start")
-		}
-		if !hasRegion {
-			missing, add = append(missing, "sso_region"), append(add, "sso_region = REGION")
-		}
+	url, _ := sp.get("sso_start_url")
+	region, _ := sp.get("sso_region")
+	if missing, add := missingSSOKeys(sp); len(missing) > 0 {
 		user := ""
 		if forProfile != "" {
 			user = ", which profile " + forProfile + " uses"
@@ -434,16 +439,9 @@ func (c *Config) profileSSO(p *profile, needRole bool) (*SSOConfig, error) {
 			}
 		}
 	} else {
-		url, hasURL := p.get("sso_start_url")
-		region, hasRegion := p.get("sso_region")
-		if !hasURL || !hasRegion {
-			var missing, add []string
-			if !hasURL {
-				missing, add = append(missing, "sso_start_url"), append(add, "sso_start_url = https://YOUR-PORTAL.awsapps.com/start")
-			}
-			if !hasRegion {
-				missing, add = append(missing, "sso_region"), append(add, "sso_region = REGION")
-			}
+		url, _ := p.get("sso_start_url")
+		region, _ := p.get("sso_region")
+		if missing, add := missingSSOKeys(p); len(missing) > 0 {
 			return nil, badConfig(p.name, "%s: profile %s uses sso without sso_session but has no %s; add %s, or better sso_session = NAME and an [sso-session NAME] section holding sso_start_url and sso_region",
 				p.at(), p.name, strings.Join(missing, " or "), strings.Join(add, " and "))
 		}
