@@ -27,6 +27,7 @@ usage:
                    [--json] [--check]   JSON for scripts; --check exits 4 when one needs you
   credhelper doctor [--profile P]    diagnose the whole credential chain, with the fix for each
                    [--json] [--imds]    problem (exit 0 only when there is none)
+  credhelper completion bash|zsh|fish  print a shell completion script (profiles complete from the config)
   credhelper version                 print the version
 
 A served profile in ~/.aws/config:
@@ -65,6 +66,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = e.login(rest)
 	case "logout":
 		err = e.logout(rest)
+	case "completion":
+		err = e.completion(rest)
+	case "__profiles", "__sso-sessions":
+		err = e.completeNames(cmd == "__sso-sessions")
 	case "status":
 		return e.status(rest)
 	case "doctor":

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/credhelper/credhelper/internal/awsini"
+)
+
+// Completion scripts. Profile and sso-session names come from the config
+// at completion time, through the hidden __profiles and __sso-sessions
+// commands, so a new profile completes at once.
+const bashCompletion = `# credhelper completion for bash: source <(credhelper completion bash)
+_credhelper() {
+	local cur prev cmd
+	cur="${COMP_WORDS[COMP_CWORD]}"
+	prev="${COMP_WORDS[COMP_CWORD-1]}"
+	cmd="${COMP_WORDS[1]}"
+	if [ "$COMP_CWORD" -eq 1 ]; then
+		COMPREPLY=($(compgen -W "process add remove mfa login logout status doctor completion version help" -- "$cur"))
+		return
+	fi
+	case "$prev" in
+	--profile) COMPREPLY=($(compgen -W "$(credhelper __profiles 2>/dev/null)" -- "$cur")); return ;;
+	--sso-session) COMPREPLY=($(compgen -W "$(credhelper __sso-sessions 2>/dev/null)" -- "$cur")); return ;;
+	--code) return ;;
+	esac
+	local flags=""
+	case "$cmd" in
+	process) flags="--profile" ;;
+	add) flags="--env --from-credentials-file" ;;
+	mfa) flags="--code" ;;
+	login) flags="--profile --sso-session --device-code --no-browser" ;;
+	logout) flags="--profile --sso-session" ;;
+	status) flags="--profile --json --check" ;;
+	doctor) flags="--profile --json --imds" ;;
+	completion) COMPREPLY=($(compgen -W "bash zsh fish" -- "$cur")); return ;;
+	esac
+	case "$cmd" in
+	add|remove|mfa)
+		if [ "$COMP_CWORD" -eq 2 ] && [[ "$cur" != -* ]]; then
+			COMPREPLY=($(compgen -W "$(credhelper __profiles 2>/dev/null)" -- "$cur"))
+			return
+		fi ;;
+	esac
+	COMPREPLY=($(compgen -W "$flags" -- "$cur"))
+}
+complete -F _credhelper credhelper
+`
+
+const zshCompletion = `#compdef credhelper
+# credhelper completion for zsh: source <(credhelper completion zsh)
+autoload -U +X bashcompinit && bashcompinit
+` + bashCompletion
+
+const fishCompletion = `# credhelper completion for fish: credhelper completion fish | source
+set -l cmds process add remove mfa login logout status doctor completion version help
+complete -c credhelper -f
+complete -c credhelper -n "not __fish_seen_subcommand_from $cmds" -a "$cmds"
+complete -c credhelper -n "__fish_seen_subcommand_from process status doctor login logout" -l profile -x -a "(credhelper __profiles 2>/dev/null)"
+complete -c credhelper -n "__fish_seen_subcommand_from login logout" -l sso-session -x -a "(credhelper __sso-sessions 2>/dev/null)"
+complete -c credhelper -n "__fish_seen_subcommand_from add remove mfa" -a "(credhelper __profiles 2>/dev/null)"
+complete -c credhelper -n "__fish_seen_subcommand_from add" -l env -l from-credentials-file
+complete -c credhelper -n "__fish_seen_subcommand_from mfa" -l code -x
+complete -c credhelper -n "__fish_seen_subcommand_from login" -l device-code -l no-browser
+complete -c credhelper -n "__fish_seen_subcommand_from status" -l json -l check
+complete -c credhelper -n "__fish_seen_subcommand_from doctor" -l json -l imds
+complete -c credhelper -n "__fish_seen_subcommand_from completion" -a "bash zsh fish"
+`
+
+func (e *env) completion(args []string) error {
+	if len(args) != 1 {
+		return usageError{"usage: credhelper completion bash|zsh|fish"}
+	}
+	switch args[0] {
+	case "bash":
+		fmt.Fprint(e.stdout, bashCompletion)
+	case "zsh":
+		fmt.Fprint(e.stdout, zshCompletion)
+	case "fish":
+		fmt.Fprint(e.stdout, fishCompletion)
+	default:
+		return usageError{fmt.Sprintf("no completion for %q: use bash, zsh or fish", args[0])}
+	}
+	return nil
+}
+
+// completeNames prints the config's profile (or sso-session) names, one a
+// line, for the completion scripts; a missing or broken file prints nothing.
+func (e *env) completeNames(sessions bool) error {
+	file := os.Getenv("AWS_CONFIG_FILE")
+	creds := os.Getenv("AWS_SHARED_CREDENTIALS_FILE")
+	if home, err := os.UserHomeDir(); err == nil {
+		if file == "" {
+			file = filepath.Join(home, ".aws", "config")
+		}
+		if creds == "" {
+			creds = filepath.Join(home, ".aws", "credentials")
+		}
+	}
+	parse := func(name string) *awsini.File {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			return nil
+		}
+		f, err := awsini.Parse(name, data)
+		if err != nil {
+			return nil
+		}
+		return f
+	}
+	cfg := parse(file)
+	var names []string
+	if sessions {
+		if cfg != nil {
+			for _, s := range cfg.Sections {
+				if s.Kind == awsini.KindSSOSession {
+					names = append(names, s.Name)
+				}
+			}
+		}
+	} else {
+		names = awsini.ProfileNames(cfg, parse(creds))
+	}
+	for _, n := range names {
+		fmt.Fprintln(e.stdout, n)
+	}
+	return nil
+}
