@@ -26,6 +26,8 @@ const usage = `credd — keeps AWS credentials fresh for credhelper
 
 usage:
   credd run [--socket PATH] [--log-file FILE] [--log-level debug|info|warn] [--log-format text|json]
+  credd install [--system] [--no-start]   run credd as a service (systemd user unit, launchd agent, Windows service)
+  credd uninstall|start|stop|restart|status [--system]
   credd version
 
 environment:
@@ -46,6 +48,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "run":
 		return runDaemon(args[1:], stderr)
+	case "install", "uninstall", "start", "stop", "restart", "status":
+		return runService(args[0], args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "credd", buildinfo.String())
 		return protocol.ExitOK

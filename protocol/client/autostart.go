@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/credhelper/credhelper/protocol"
@@ -30,6 +31,13 @@ func (c *Client) EnsureRunning(ctx context.Context) error {
 	var pe *protocol.Error
 	if err == nil || !errors.As(err, &pe) || pe.Code != protocol.CodeDaemonDown {
 		return err
+	}
+	if unit, start := installedService(); unit != "" {
+		// The service manager owns credd then: a second, auto-started one
+		// would fight the service for the socket.
+		return &protocol.Error{Code: protocol.CodeDaemonDown,
+			Message: "credd is installed as a service but not running (nothing answers on " + c.Socket + ")",
+			Remedy:  "start it with `credd start` (or `" + start + "`)"}
 	}
 	if os.Getenv(EnvNoAutostart) == "1" {
 		pe.Remedy = "start it with `credd run` or `credd start` (auto-start is off: " + EnvNoAutostart + "=1)"
@@ -67,6 +75,38 @@ func (c *Client) EnsureRunning(ctx context.Context) error {
 		}
 		time.Sleep(wait)
 	}
+}
+
+// UserServiceFile is where `credd install` puts credd's per-user service on
+// this platform: a systemd user unit or a launchd agent ("" elsewhere).
+func UserServiceFile() string {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ""
+	}
+	switch runtime.GOOS {
+	case "linux":
+		return filepath.Join(home, ".config", "systemd", "user", "credd.service")
+	case "darwin":
+		return filepath.Join(home, "Library", "LaunchAgents", "credd.plist")
+	}
+	return ""
+}
+
+// installedService returns the per-user service file if it exists, and the
+// service manager's command that starts it.
+func installedService() (unit, start string) {
+	unit = UserServiceFile()
+	if unit == "" {
+		return "", ""
+	}
+	if _, err := os.Stat(unit); err != nil {
+		return "", ""
+	}
+	if runtime.GOOS == "darwin" {
+		return unit, "launchctl load " + unit
+	}
+	return unit, "systemctl --user start credd"
 }
 
 // creddPath finds credd: $CREDHELPER_CREDD, beside this executable, then $PATH.
