@@ -28,6 +28,7 @@ usage:
   credd run [--socket PATH] [--log-file FILE] [--log-level debug|info|warn] [--log-format text|json]
   credd install [--system] [--no-start]   run credd as a service (systemd user unit, launchd agent, Windows service)
   credd uninstall|start|stop|restart|status [--system]
+  credd completion bash|zsh|fish   print a shell completion script
   credd version
 
 environment:
@@ -50,6 +51,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runDaemon(args[1:], stderr)
 	case "install", "uninstall", "start", "stop", "restart", "status":
 		return runService(args[0], args[1:], stdout, stderr)
+	case "completion":
+		return completion(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "credd", buildinfo.String())
 		return protocol.ExitOK
