@@ -77,8 +77,8 @@ func TestInstallNoStartWritesUnitAndLink(t *testing.T) {
 		t.Errorf("result %+v", res)
 	}
 	unitPath := filepath.Join(home, ".config/systemd/user/credd.service")
-	if s.File != unitPath || client.UserServiceFile() != unitPath {
-		t.Errorf("unit at %q, credhelper looks at %q, want %q", s.File, client.UserServiceFile(), unitPath)
+	if s.File != unitPath || client.UserServiceFile(os.Getenv("HOME")) != unitPath {
+		t.Errorf("unit at %q, credhelper looks at %q, want %q", s.File, client.UserServiceFile(os.Getenv("HOME")), unitPath)
 	}
 	b, err := os.ReadFile(unitPath)
 	if err != nil {

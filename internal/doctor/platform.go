@@ -101,19 +101,16 @@ func socketChecks(env Env, socket string) []Check {
 	return checks
 }
 
-// serviceState says whether credd is installed as a user service.
+// serviceState says whether credd is installed as a user service (where
+// `credd install` puts it, which is where credhelper looks before starting
+// credd itself).
 func serviceState(env Env) string {
-	var unit string
-	switch runtime.GOOS {
-	case "darwin":
-		unit = filepath.Join(env.Home, "Library", "LaunchAgents", "credd.plist")
-	case "linux":
-		unit = filepath.Join(env.Home, ".config", "systemd", "user", "credd.service")
-	default:
+	unit := client.UserServiceFile(env.Home)
+	if unit == "" {
 		return "service installation is not checked on " + runtime.GOOS
 	}
 	if _, err := os.Stat(unit); err == nil {
-		return "credd is installed as a user service (" + unit + ")"
+		return "credd is installed as a user service (" + shownPath(env, unit) + ")"
 	}
 	return "credd is not installed as a service; credhelper starts it when needed"
 }

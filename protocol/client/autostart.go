@@ -78,10 +78,9 @@ func (c *Client) EnsureRunning(ctx context.Context) error {
 }
 
 // UserServiceFile is where `credd install` puts credd's per-user service on
-// this platform: a systemd user unit or a launchd agent ("" elsewhere).
-func UserServiceFile() string {
-	home, err := os.UserHomeDir()
-	if err != nil {
+// this platform, under home: a systemd user unit or a launchd agent ("" elsewhere).
+func UserServiceFile(home string) string {
+	if home == "" {
 		return ""
 	}
 	switch runtime.GOOS {
@@ -96,7 +95,8 @@ func UserServiceFile() string {
 // installedService returns the per-user service file if it exists, and the
 // service manager's command that starts it.
 func installedService() (unit, start string) {
-	unit = UserServiceFile()
+	home, _ := os.UserHomeDir()
+	unit = UserServiceFile(home)
 	if unit == "" {
 		return "", ""
 	}
