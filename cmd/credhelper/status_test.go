@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credhelper/credhelper/internal/testenv"
 	"github.com/credhelper/credhelper/protocol"
 	"github.com/credhelper/credhelper/protocol/client"
 )
@@ -162,27 +162,14 @@ func TestStateJSONFieldsAreStable(t *testing.T) {
 // socket's path.
 func fakeCredd(t *testing.T, st protocol.StateResponse) string {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "st")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	sock := filepath.Join(dir, "credd.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return testenv.ServeUnix(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set(protocol.HeaderAPIVersion, protocol.APIVersion)
 		if r.Method != "GET" || r.URL.Path != protocol.PathState {
 			w.WriteHeader(http.StatusNotFound)
 			return
 		}
 		json.NewEncoder(w).Encode(st)
-	})}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return sock
+	}))
 }
 
 func TestStatusCommand(t *testing.T) {

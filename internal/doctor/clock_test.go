@@ -2,7 +2,6 @@ package doctor
 
 import (
 	"encoding/json"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -10,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credhelper/credhelper/internal/testenv"
 	"github.com/credhelper/credhelper/protocol"
 )
 
@@ -17,26 +17,13 @@ import (
 // the profile asked for.
 func fakeCredd(t *testing.T, skew time.Duration, asked *string) string {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "dc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	sock := filepath.Join(dir, "credd.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return testenv.ServeUnix(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req protocol.ClockProbeRequest
 		json.NewDecoder(r.Body).Decode(&req)
 		*asked = req.Profile
 		w.Header().Set(protocol.HeaderAPIVersion, protocol.APIVersion)
 		json.NewEncoder(w).Encode(protocol.ClockProbeResponse{Endpoint: "http://127.0.0.1:1", Skew: skew})
-	})}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return sock
+	}))
 }
 
 func TestClockChecks(t *testing.T) {

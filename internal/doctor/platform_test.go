@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/credhelper/credhelper/internal/testenv"
 	"github.com/credhelper/credhelper/protocol"
 )
 
@@ -27,18 +28,6 @@ func findCheck(t *testing.T, checks []Check, name string) Check {
 // fakeCredd answers credd's status and keyring probe on a unix socket.
 func fakeCreddProbes(t *testing.T, keyringErr bool) string {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "dp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o700)
-	socket := filepath.Join(dir, "credd.sock")
-	l, err := net.Listen("unix", socket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.Chmod(socket, 0o600)
 	mux := http.NewServeMux()
 	reply := func(w http.ResponseWriter, status int, v any) {
 		w.Header().Set(protocol.HeaderAPIVersion, protocol.APIVersion)
@@ -55,10 +44,7 @@ func fakeCreddProbes(t *testing.T, keyringErr bool) string {
 		}
 		reply(w, 200, protocol.KeyringProbeResponse{Backend: "file", Items: 3})
 	})
-	srv := &http.Server{Handler: mux}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return socket
+	return testenv.ServeUnix(t, mux)
 }
 
 func platformEnv(t *testing.T, vars map[string]string) Env {

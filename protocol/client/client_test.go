@@ -3,14 +3,13 @@ package client
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/credhelper/credhelper/internal/testenv"
 	"github.com/credhelper/credhelper/protocol"
 )
 
@@ -18,20 +17,7 @@ import (
 // other side as credd has it.
 func serve(t *testing.T, handler http.HandlerFunc) string {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "cl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	path := filepath.Join(dir, "s.sock")
-	l, err := net.Listen("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: handler}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return path
+	return testenv.ServeUnix(t, handler)
 }
 
 func TestDoRoundTrip(t *testing.T) {
