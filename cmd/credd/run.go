@@ -109,7 +109,7 @@ func newLogger(stderr io.Writer, file, level, format string) (*slog.Logger, func
 		}
 		w, closer = f, func() { f.Close() }
 	}
-	opts := &slog.HandlerOptions{Level: lv}
+	opts := &slog.HandlerOptions{Level: lv, ReplaceAttr: redactCredentials}
 	switch strings.ToLower(format) {
 	case "json":
 		return slog.New(slog.NewJSONHandler(w, opts)), closer, nil
@@ -118,6 +118,22 @@ func newLogger(stderr io.Writer, file, level, format string) (*slog.Logger, func
 	}
 	closer()
 	return nil, nil, fmt.Errorf("--log-format %q: use text or json", format)
+}
+
+// redactCredentials keeps credentials passed to a log call from printing
+// their secret parts, in the text and JSON formats alike (the JSON handler
+// would marshal every field). It lives here rather than as a LogValue method
+// on protocol.Credentials: that would pull log/slog, 40 KB, into credhelper.
+func redactCredentials(_ []string, a slog.Attr) slog.Attr {
+	switch c := a.Value.Any().(type) {
+	case protocol.Credentials:
+		a.Value = slog.StringValue(c.String())
+	case *protocol.Credentials:
+		if c != nil {
+			a.Value = slog.StringValue(c.String())
+		}
+	}
+	return a
 }
 
 // serve runs the daemon until SIGINT or SIGTERM.

@@ -47,9 +47,17 @@ func RunGroups(env Env, gs ...Group) Report {
 		}
 		r.Add(cs...)
 	}
-	slices.SortStableFunc(r.Checks, func(a, b Check) int {
-		return sectionRank(a.Section) - sectionRank(b.Section)
-	})
+	// Group by section, keeping each group's order: a bucket pass rather
+	// than a generic stable sort, whose instantiation costs credhelper ~20 KB.
+	byRank := make([][]Check, len(sectionOrder)+1)
+	for _, c := range r.Checks {
+		rank := sectionRank(c.Section)
+		byRank[rank] = append(byRank[rank], c)
+	}
+	r.Checks = r.Checks[:0]
+	for _, cs := range byRank {
+		r.Checks = append(r.Checks, cs...)
+	}
 	return r
 }
 
