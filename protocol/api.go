@@ -20,6 +20,8 @@ const (
 	PathLogin       = "/v1/login"
 	PathLoginWait   = "/v1/login/wait"
 	PathLogout      = "/v1/logout"
+	PathRenameKeys  = "/v1/keys/rename"
+	PathSSOAccounts = "/v1/sso/accounts"
 )
 
 // CredentialsRequest asks for a profile's credentials (POST PathCredentials).
@@ -135,4 +137,36 @@ type LoginWaitResponse struct {
 type LogoutRequest struct {
 	SSOSession string `json:"ssoSession,omitempty"`
 	Profile    string `json:"profile,omitempty"`
+}
+
+// RenameKeysRequest moves a profile's long-term keys in the keyring to another
+// profile name (POST PathRenameKeys): `credhelper setup` renames the profile
+// holding them. credd answers CodeMissingKeys when From has no keys there, and
+// refuses when To has keys already. What was cached for either name is
+// forgotten.
+type RenameKeysRequest struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
+// SSOAccountsRequest lists the accounts and roles an sso-session's user can
+// reach (POST PathSSOAccounts), with the session's current token. credd
+// answers CodeNeedsLogin when the session is not logged in.
+type SSOAccountsRequest struct {
+	SSOSession string `json:"ssoSession"`
+}
+
+// SSOAccountsResponse lists them, accounts in the portal's order.
+type SSOAccountsResponse struct {
+	StartURL string       `json:"startUrl"`
+	Region   string       `json:"region"`
+	Accounts []SSOAccount `json:"accounts"`
+}
+
+// SSOAccount is one account and the roles (permission sets) the user has in it.
+type SSOAccount struct {
+	AccountID    string   `json:"accountId"`
+	AccountName  string   `json:"accountName"`
+	EmailAddress string   `json:"emailAddress,omitempty"`
+	Roles        []string `json:"roles"`
 }
