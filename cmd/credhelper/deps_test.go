@@ -25,6 +25,7 @@ func TestStdlibOnly(t *testing.T) {
 		"github.com/credhelper/credhelper/internal/buildinfo",
 		"github.com/credhelper/credhelper/internal/awsini",
 		"github.com/credhelper/credhelper/internal/doctor",
+		"github.com/credhelper/credhelper/install/configedit",
 		"github.com/credhelper/credhelper/cmd/credhelper",
 	}
 	for _, pkg := range strings.Fields(string(out)) {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"os"
 	"time"
@@ -14,7 +13,7 @@ import (
 // [--json] [--imds]`. It exits 0 only when no check found a problem
 // (warnings do not count), else ExitConfig.
 func (e *env) doctor(args []string) int {
-	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
+	fs := newFlagSet("doctor")
 	profile := fs.String("profile", "", "check profile `P` only, and say which source each SDK would pick for it")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	imds := fs.Bool("imds", false, "also contact the instance metadata service (1-second timeout)")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -19,7 +18,7 @@ const commandTimeout = 30 * time.Second
 // add stores a profile's long-term keys in the keyring through credd. The
 // secret comes from a no-echo prompt or the environment, never from argv.
 func (e *env) add(args []string) error {
-	fs := flag.NewFlagSet("add", flag.ContinueOnError)
+	fs := newFlagSet("add")
 	fromEnv := fs.Bool("env", false, "read AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY from the environment")
 	fromFile := fs.Bool("from-credentials-file", false, "take the keys from the profile's section in ~/.aws/credentials")
 	pos, err := parse(fs, args, e.stderr, 1, "add PROFILE [--env | --from-credentials-file]")
@@ -120,7 +119,7 @@ func checkKeyID(id string) error {
 }
 
 func (e *env) remove(args []string) error {
-	fs := flag.NewFlagSet("remove", flag.ContinueOnError)
+	fs := newFlagSet("remove")
 	pos, err := parse(fs, args, e.stderr, 1, "remove PROFILE")
 	if err != nil {
 		return err
@@ -137,7 +136,7 @@ func (e *env) remove(args []string) error {
 
 // mfa starts a new MFA session for the profile's chain ahead of time.
 func (e *env) mfa(args []string) error {
-	fs := flag.NewFlagSet("mfa", flag.ContinueOnError)
+	fs := newFlagSet("mfa")
 	code := fs.String("code", "", "the 6-digit code (asked on the terminal when absent)")
 	pos, err := parse(fs, args, e.stderr, 1, "mfa PROFILE [--code N]")
 	if err != nil {

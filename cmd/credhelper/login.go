@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -22,7 +21,7 @@ const loginWait = 20 * time.Second
 // however many terminals ask at once there is one authorization: the first
 // caller opens the browser, the others wait for the same result.
 func (e *env) login(args []string) error {
-	fs := flag.NewFlagSet("login", flag.ContinueOnError)
+	fs := newFlagSet("login")
 	profile := fs.String("profile", "", "log in to the sso-session of this profile")
 	session := fs.String("sso-session", "", "log in to this sso-session")
 	device := fs.Bool("device-code", false, "use the device-code flow (the default over SSH or without a display)")
@@ -157,7 +156,7 @@ func openBrowser(url string) {
 }
 
 func (e *env) logout(args []string) error {
-	fs := flag.NewFlagSet("logout", flag.ContinueOnError)
+	fs := newFlagSet("logout")
 	profile := fs.String("profile", "", "log out of the sso-session of this profile")
 	session := fs.String("sso-session", "", "log out of this sso-session")
 	if _, err := parse(fs, args, e.stderr, 0, "logout [--profile P | --sso-session S]"); err != nil {

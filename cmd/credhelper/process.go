@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -26,7 +25,7 @@ const (
 )
 
 func (e *env) process(args []string) error {
-	fs := flag.NewFlagSet("process", flag.ContinueOnError)
+	fs := newFlagSet("process")
 	profile := fs.String("profile", "", "the definition profile to serve")
 	if _, err := parse(fs, args, e.stderr, 0, "process --profile PROFILE"); err != nil {
 		return err

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -27,6 +26,10 @@ usage:
                    [--json] [--check]   JSON for scripts; --check exits 4 when one needs you
   credhelper doctor [--profile P]    diagnose the whole credential chain, with the fix for each
                    [--json] [--imds]    problem (exit 0 only when there is none)
+  credhelper setup P [--dry-run]     make profile P served by credhelper, its definition becoming P-src
+                   [--definition NAME]   (another definition name); setup --undo P puts P back byte for byte
+  credhelper setup --sso-session S   a served profile for every role S reaches, named by --name
+                   [--name '{account_name}-{role_name}'] [--region R] [--dry-run]
   credhelper completion bash|zsh|fish  print a shell completion script (profiles complete from the config)
   credhelper version                 print the version
 
@@ -66,6 +69,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = e.login(rest)
 	case "logout":
 		err = e.logout(rest)
+	case "setup":
+		err = e.setup(rest)
 	case "completion":
 		err = e.completion(rest)
 	case "__profiles", "__sso-sessions":
@@ -110,7 +115,7 @@ func report(stderr io.Writer, err error) int {
 	case errors.As(err, &ue):
 		fmt.Fprintln(stderr, "credhelper: "+ue.msg)
 		return protocol.ExitUsage
-	case errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, errHelp):
 		return protocol.ExitUsage
 	case errors.Is(err, context.DeadlineExceeded):
 		fmt.Fprintln(stderr, "credhelper: credd did not answer in time: try again; if it keeps happening, restart credd")
@@ -118,26 +123,4 @@ func report(stderr io.Writer, err error) int {
 	}
 	fmt.Fprintln(stderr, "credhelper: "+strings.ReplaceAll(err.Error(), "\n", " "))
 	return protocol.ExitInternal
-}
-
-// parse parses a subcommand's flags, allowing flags after positional arguments
-// ("credhelper add base --env"), and checks the number of positional ones.
-func parse(fs *flag.FlagSet, args []string, stderr io.Writer, positional int, what string) ([]string, error) {
-	fs.SetOutput(stderr)
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			break
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
-	if len(pos) != positional {
-		return nil, usageError{fmt.Sprintf("usage: credhelper %s", what)}
-	}
-	return pos, nil
 }

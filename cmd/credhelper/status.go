@@ -4,13 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,7 +25,7 @@ const statusTimeout = 10 * time.Second
 // nothing yet. It returns the exit code itself, as --check and a stopped
 // credd exit non-zero after printing.
 func (e *env) status(args []string) int {
-	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	fs := newFlagSet("status")
 	profile := fs.String("profile", "", "show one served profile in detail")
 	asJSON := fs.Bool("json", false, "print the state as JSON (with schemaVersion) for scripts")
 	check := fs.Bool("check", false, "print only the profiles that need you, and exit 4 when there are any")
@@ -153,10 +152,14 @@ func stateFromConfig(name string, stderr io.Writer) protocol.StateResponse {
 			byName[s.Name] = def
 		}
 	}
-	for served, def := range byName {
-		st.Profiles = append(st.Profiles, protocol.ProfileState{Served: served, Definition: def, State: protocol.StateUnknown})
+	names := make([]string, 0, len(byName))
+	for served := range byName {
+		names = append(names, served)
 	}
-	sort.Slice(st.Profiles, func(i, j int) bool { return st.Profiles[i].Served < st.Profiles[j].Served })
+	slices.Sort(names)
+	for _, served := range names {
+		st.Profiles = append(st.Profiles, protocol.ProfileState{Served: served, Definition: byName[served], State: protocol.StateUnknown})
+	}
 	return st
 }
 

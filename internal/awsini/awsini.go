@@ -12,7 +12,7 @@ package awsini
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -384,6 +384,6 @@ func ProfileNames(config, credentials *File) []string {
 	for n := range seen {
 		names = append(names, n)
 	}
-	sort.Strings(names)
+	slices.Sort(names)
 	return names
 }

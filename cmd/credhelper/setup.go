@@ -1,0 +1,269 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/credhelper/credhelper/install/configedit"
+	"github.com/credhelper/credhelper/internal/awsini"
+	"github.com/credhelper/credhelper/protocol"
+)
+
+const setupUsage = "setup PROFILE [--definition NAME] [--dry-run] | setup --undo PROFILE [--dry-run] [--force] | setup --sso-session S [--name TEMPLATE] [--region R] [--dry-run]"
+
+// now is the clock of backups' names; tests set it.
+var now = time.Now
+
+// setup edits ~/.aws/config so that profiles are served by credhelper:
+// one existing profile (setup P), back again (setup --undo P), or one
+// served profile per role an sso-session's user can reach.
+func (e *env) setup(args []string) error {
+	fs := newFlagSet("setup")
+	undo := fs.Bool("undo", false, "put a profile set up with `credhelper setup` back as it was")
+	dryRun := fs.Bool("dry-run", false, "print the change as a unified diff and change nothing")
+	force := fs.Bool("force", false, "with --undo: undo even though the served profile was edited since (the edit is lost)")
+	def := fs.String("definition", "", "name of the definition profile (default `PROFILE-src`)")
+	session := fs.String("sso-session", "", "write a served profile for every role the user of sso-session `S` can reach")
+	nameTmpl := fs.String("name", defaultNameTemplate, "with --sso-session: the served profiles' names, from {account_name}, {account_id}, {role_name} and {session}")
+	region := fs.String("region", "", "with --sso-session: the region the served profiles give tools")
+	positional := 1
+	for _, a := range args {
+		if a == "--sso-session" || a == "-sso-session" || strings.HasPrefix(a, "--sso-session=") || strings.HasPrefix(a, "-sso-session=") {
+			positional = 0
+		}
+	}
+	pos, err := parse(fs, args, e.stderr, positional, setupUsage)
+	if err != nil {
+		return err
+	}
+	switch {
+	case *session != "":
+		if *undo || *def != "" || *force {
+			return usageError{"setup --sso-session takes --name, --region and --dry-run only"}
+		}
+		return e.setupSSO(*session, *nameTmpl, *region, *dryRun)
+	case *undo:
+		if *def != "" {
+			return usageError{"setup --undo takes no --definition: the served profile names its definition"}
+		}
+		return e.setupUndo(pos[0], *force, *dryRun)
+	case *force:
+		return usageError{"--force goes with --undo"}
+	}
+	return e.setupServe(pos[0], *def, *dryRun)
+}
+
+// configDoc reads and parses the config file; a file with a syntax error is
+// refused with its line, before anything changes.
+func configDoc() (path string, data []byte, doc *configedit.Doc, err error) {
+	path = configFile()
+	data, err = os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return path, nil, nil, &protocol.Error{Code: protocol.CodeBadConfig,
+			Message: "there is no config file at " + path,
+			Remedy:  "write your profiles there first (see `credhelper help`), or set AWS_CONFIG_FILE"}
+	}
+	if err != nil {
+		return path, nil, nil, &protocol.Error{Code: protocol.CodeBadConfig, Message: "cannot read " + path + ": " + err.Error()}
+	}
+	doc, err = configedit.Parse(path, data)
+	if err != nil {
+		return path, nil, nil, &protocol.Error{Code: protocol.CodeBadConfig, Message: err.Error(),
+			Remedy: "fix that line first; nothing was changed (`credhelper doctor` lists every problem)"}
+	}
+	return path, data, doc, nil
+}
+
+func badSetup(profile, format string, args ...any) *protocol.Error {
+	return &protocol.Error{Code: protocol.CodeBadConfig, Profile: profile, Message: fmt.Sprintf(format, args...)}
+}
+
+// keysRoot reports whether s holds (or would hold) long-term keys rather
+// than naming a role or an SSO permission set: its keys then live in the
+// keyring under its name.
+func keysRoot(s *awsini.Section) bool {
+	for _, k := range []string{"role_arn", "source_profile", "sso_session", "sso_start_url", "sso_account_id", "sso_role_name", "credential_process", "credential_source", "web_identity_token_file"} {
+		if _, ok := s.Get(k); ok {
+			return false
+		}
+	}
+	return true
+}
+
+func (e *env) setupServe(profile, def string, dryRun bool) error {
+	path, data, doc, err := configDoc()
+	if err != nil {
+		return err
+	}
+	if def == "" {
+		def = profile + "-src"
+	}
+	if !configedit.ValidName(def) || def == profile {
+		return usageError{fmt.Sprintf("--definition %q: use another name of letters, digits and -_.@+=,/", def)}
+	}
+	// Keys in the credentials file win over credential_process in every SDK:
+	// serving the profile would change nothing until they are gone.
+	if cf := credentialsFile(); cf != "" {
+		if cdata, err := os.ReadFile(cf); err == nil {
+			cini, err := awsini.Parse(cf, cdata)
+			if err != nil {
+				return &protocol.Error{Code: protocol.CodeBadConfig, Message: err.Error(),
+					Remedy: "fix that line first; nothing was changed (`credhelper doctor` lists every problem)"}
+			}
+			if s := cini.ByHeader(profile); s != nil {
+				if k, ok := s.Get("aws_access_key_id"); ok {
+					return &protocol.Error{Code: protocol.CodeBadConfig, Profile: profile,
+						Message: fmt.Sprintf("%s:%d: profile %s keeps long-term keys in the credentials file, which every SDK uses before a credential_process", cf, k.Line, profile),
+						Remedy:  fmt.Sprintf("move them into the keyring with `credhelper add %s --from-credentials-file`, delete them from %s, then run `credhelper setup %s` again", profile, cf, profile)}
+				}
+			}
+		}
+	}
+	s := doc.Profile(profile)
+	if s == nil {
+		return &protocol.Error{Code: protocol.CodeUnknownProfile, Profile: profile,
+			Message: fmt.Sprintf("%s has no %s", path, configedit.Header(profile)), Remedy: protocol.CodeUnknownProfile.Remedy(profile)}
+	}
+	if cmd, ok := s.Get("credential_process"); ok {
+		if d := protocol.ServedDefinition(cmd.Value); d != "" {
+			fmt.Fprintf(e.stdout, "profile %s is already served by credhelper from profile %s; nothing to do\n", profile, d)
+			return nil
+		}
+		return badSetup(profile, "%s:%d: profile %s gets its credentials from credential_process `%s`, which credhelper cannot serve in its place", path, cmd.Line, profile, cmd.Value)
+	}
+	for _, k := range []string{"aws_access_key_id", "aws_secret_access_key"} {
+		if kv, ok := s.Get(k); ok {
+			return &protocol.Error{Code: protocol.CodeBadConfig, Profile: profile,
+				Message: fmt.Sprintf("%s:%d: profile %s keeps long-term keys in the config file, where every SDK uses them before a credential_process", path, kv.Line, profile),
+				Remedy:  fmt.Sprintf("store them in the keyring with `credhelper add %s`, delete them from %s, then run `credhelper setup %s` again", profile, path, profile)}
+		}
+	}
+	for _, k := range []string{"credential_source", "web_identity_token_file"} {
+		if kv, ok := s.Get(k); ok {
+			return badSetup(profile, "%s:%d: profile %s uses %s, which credhelper does not serve yet; it keeps working as it is", path, kv.Line, profile, k)
+		}
+	}
+	keys := keysRoot(s)
+	if err := doc.Serve(profile, def); err != nil {
+		return badSetup(profile, "%v", err)
+	}
+	updated := doc.Bytes()
+	if dryRun {
+		fmt.Fprint(e.stdout, configedit.Diff(shownPath(path), data, updated))
+		if keys {
+			fmt.Fprintf(e.stderr, "and profile %s's long-term keys in the keyring would move to %s\n", profile, def)
+		}
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
+	defer cancel()
+	if keys {
+		err := e.do(ctx, protocol.PathRenameKeys, protocol.RenameKeysRequest{From: profile, To: def}, &protocol.OKResponse{})
+		var pe *protocol.Error
+		if errors.As(err, &pe) && pe.Code == protocol.CodeMissingKeys {
+			return &protocol.Error{Code: protocol.CodeMissingKeys, Profile: profile,
+				Message: fmt.Sprintf("profile %s has nothing to serve: no role_arn, no sso_session, and no long-term keys in the keyring", profile),
+				Remedy:  fmt.Sprintf("store its keys with `credhelper add %s` and run setup again; nothing was changed", profile)}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	backup, err := configedit.Write(path, data, updated, now())
+	if err != nil {
+		if keys {
+			e.do(ctx, protocol.PathRenameKeys, protocol.RenameKeysRequest{From: def, To: profile}, &protocol.OKResponse{})
+		}
+		return err
+	}
+	fmt.Fprintf(e.stdout, "profile %s is now served by credhelper (credential_process = %s); its definition is [profile %s]\n", profile, configedit.Command(def), def)
+	if keys {
+		fmt.Fprintf(e.stdout, "moved its long-term keys in the keyring to %s\n", def)
+	}
+	fmt.Fprintf(e.stdout, "backup of the old file: %s\n", shownPath(backup))
+	fmt.Fprintf(e.stdout, "check: credhelper status --profile %s; undo: credhelper setup --undo %s\n", profile, profile)
+	return nil
+}
+
+func (e *env) setupUndo(profile string, force, dryRun bool) error {
+	path, data, doc, err := configDoc()
+	if err != nil {
+		return err
+	}
+	if doc.Profile(profile) == nil {
+		return &protocol.Error{Code: protocol.CodeUnknownProfile, Profile: profile,
+			Message: fmt.Sprintf("%s has no %s", path, configedit.Header(profile)), Remedy: "nothing to undo"}
+	}
+	keys := false
+	if def := doc.ServedBy(profile); def != "" {
+		if ds := doc.Profile(def); ds != nil {
+			keys = keysRoot(ds)
+		}
+	}
+	def, err := doc.Unserve(profile, force)
+	if err != nil {
+		return badSetup(profile, "%v", err)
+	}
+	updated := doc.Bytes()
+	if dryRun {
+		fmt.Fprint(e.stdout, configedit.Diff(shownPath(path), data, updated))
+		if keys {
+			fmt.Fprintf(e.stderr, "and the long-term keys in the keyring would move back from %s to %s\n", def, profile)
+		}
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
+	defer cancel()
+	moved := false
+	if keys {
+		err := e.do(ctx, protocol.PathRenameKeys, protocol.RenameKeysRequest{From: def, To: profile}, &protocol.OKResponse{})
+		var pe *protocol.Error
+		switch {
+		case errors.As(err, &pe) && pe.Code == protocol.CodeMissingKeys:
+			// Nothing to move back (forgotten with `credhelper remove`).
+		case err != nil:
+			return err
+		default:
+			moved = true
+		}
+	}
+	backup, err := configedit.Write(path, data, updated, now())
+	if err != nil {
+		if moved {
+			e.do(ctx, protocol.PathRenameKeys, protocol.RenameKeysRequest{From: profile, To: def}, &protocol.OKResponse{})
+		}
+		return err
+	}
+	fmt.Fprintf(e.stdout, "profile %s is back as it was before `credhelper setup`; [profile %s] is gone\n", profile, def)
+	if moved {
+		fmt.Fprintf(e.stdout, "moved its long-term keys in the keyring back to %s\n", profile)
+	}
+	fmt.Fprintf(e.stdout, "backup of the old file: %s\n", shownPath(backup))
+	return nil
+}
+
+// credentialsFile is the shared credentials file the SDKs read.
+func credentialsFile() string {
+	if f := os.Getenv("AWS_SHARED_CREDENTIALS_FILE"); f != "" {
+		return f
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(home, ".aws", "credentials")
+}
+
+// shownPath writes the home directory as ~.
+func shownPath(p string) string {
+	if home, err := os.UserHomeDir(); err == nil && home != "" && strings.HasPrefix(p, home+string(filepath.Separator)) {
+		return "~" + p[len(home):]
+	}
+	return p
+}

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/credhelper/credhelper/install/configedit"
+	"github.com/credhelper/credhelper/internal/awsini"
+	"github.com/credhelper/credhelper/protocol"
+)
+
+const defaultNameTemplate = "{account_name}-{role_name}"
+
+// profileName fills template's fields and makes the result a profile name
+// every SDK reads the same way: characters other than letters, digits and
+// -_.@+=,/ become "-" (account names often hold spaces), runs of "-" fold.
+func profileName(template string, acct protocol.SSOAccount, role, session string) (string, error) {
+	var b strings.Builder
+	rest := template
+	for rest != "" {
+		i := strings.IndexByte(rest, '{')
+		if i < 0 {
+			b.WriteString(rest)
+			break
+		}
+		b.WriteString(rest[:i])
+		j := strings.IndexByte(rest[i:], '}')
+		if j < 0 {
+			return "", usageError{fmt.Sprintf("--name %q: a { without its }", template)}
+		}
+		switch field := rest[i+1 : i+j]; field {
+		case "account_name":
+			b.WriteString(acct.AccountName)
+		case "account_id":
+			b.WriteString(acct.AccountID)
+		case "role_name":
+			b.WriteString(role)
+		case "session":
+			b.WriteString(session)
+		default:
+			return "", usageError{fmt.Sprintf("--name %q: unknown field {%s}; use {account_name}, {account_id}, {role_name} and {session}", template, field)}
+		}
+		rest = rest[i+j+1:]
+	}
+	out := []byte(b.String())
+	n := 0
+	for _, c := range out {
+		if !configedit.NameByte(c) {
+			c = '-'
+		}
+		if c == '-' && n > 0 && out[n-1] == '-' {
+			continue
+		}
+		out[n] = c
+		n++
+	}
+	name := strings.Trim(string(out[:n]), "-")
+	if !configedit.ValidName(name) {
+		return "", usageError{fmt.Sprintf("--name %q gives no usable profile name for role %s in account %s", template, role, acct.AccountID)}
+	}
+	return name, nil
+}
+
+// setupSSO writes, for every role the user of sso-session session can reach,
+// a served profile (named by template) and its definition, skipping roles
+// that a profile of the file already serves or defines, and names taken.
+func (e *env) setupSSO(session, template, region string, dryRun bool) error {
+	path, data, doc, err := configDoc()
+	if err != nil {
+		return err
+	}
+	if doc.SSOSession(session) == nil {
+		var known []string
+		for _, s := range doc.File().Sections {
+			if s.Kind == awsini.KindSSOSession {
+				known = append(known, s.Name)
+			}
+		}
+		msg := fmt.Sprintf("%s has no [sso-session %s]", path, session)
+		if len(known) > 0 {
+			msg += " (it has: " + strings.Join(known, ", ") + ")"
+		}
+		return &protocol.Error{Code: protocol.CodeUnknownProfile, Message: msg,
+			Remedy: "add the [sso-session] section (sso_start_url, sso_region, sso_registration_scopes = sso:account:access) or fix the name"}
+	}
+	if region != "" && !validRegion(region) {
+		return usageError{fmt.Sprintf("--region %q does not look like a region (e.g. eu-west-1)", region)}
+	}
+	// Validate the template before asking credd.
+	if _, err := profileName(template, protocol.SSOAccount{AccountID: "111111111111", AccountName: "a"}, "r", session); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*commandTimeout)
+	defer cancel()
+	var resp protocol.SSOAccountsResponse
+	if err := e.do(ctx, protocol.PathSSOAccounts, protocol.SSOAccountsRequest{SSOSession: session}, &resp); err != nil {
+		return err
+	}
+	// Roles some profile of the file already gets from this session.
+	have := map[string]string{} // account/role → profile
+
+	for _, s := range doc.File().Sections {
+		if (s.Kind == awsini.KindProfile || s.Kind == awsini.KindDefault) && s.Value("sso_session") == session {
+			have[s.Value("sso_account_id")+"/"+s.Value("sso_role_name")] = s.Name
+		}
+	}
+	var added, skipped []string
+	total := 0
+	for _, acct := range resp.Accounts {
+		for _, r := range acct.Roles {
+			total++
+			name, err := profileName(template, acct, r, session)
+			if err != nil {
+				return err
+			}
+			switch {
+			case have[acct.AccountID+"/"+r] != "":
+				skipped = append(skipped, fmt.Sprintf("%s in %s (%s): profile %s has it", r, acct.AccountID, acct.AccountName, have[acct.AccountID+"/"+r]))
+				continue
+			case doc.Profile(name) != nil, doc.Profile(name+"-src") != nil:
+				skipped = append(skipped, fmt.Sprintf("%s in %s (%s): a profile %s exists; use another --name (e.g. with {account_id})", r, acct.AccountID, acct.AccountName, name))
+				continue
+			}
+			served := [][2]string{{"credential_process", configedit.Command(name + "-src")}}
+			if region != "" {
+				served = append(served, [2]string{"region", region})
+			}
+			comment := []string{fmt.Sprintf("%s in account %s (%s), from `credhelper setup --sso-session %s`", r, acct.AccountName, acct.AccountID, session)}
+			if err := doc.AppendSection(comment, configedit.Header(name), served); err != nil {
+				return err
+			}
+			def := [][2]string{{"sso_session", session}, {"sso_account_id", acct.AccountID}, {"sso_role_name", r}}
+			if err := doc.AppendSection(nil, configedit.Header(name+"-src"), def); err != nil {
+				return err
+			}
+			have[acct.AccountID+"/"+r] = name
+			added = append(added, name)
+		}
+	}
+	updated := doc.Bytes()
+	if dryRun {
+		fmt.Fprint(e.stdout, configedit.Diff(shownPath(path), data, updated))
+	} else if len(added) > 0 {
+		backup, err := configedit.Write(path, data, updated, now())
+		if err != nil {
+			return err
+		}
+		defer fmt.Fprintf(e.stdout, "backup of the old file: %s\n", shownPath(backup))
+	}
+	// With --dry-run stdout is the diff alone (a patch); the summary goes to stderr.
+	out, verb := e.stdout, "added"
+	if dryRun {
+		out, verb = e.stderr, "would add"
+	}
+	fmt.Fprintf(out, "sso-session %s reaches %d roles in %d accounts: %s %d served profiles", session, total, len(resp.Accounts), verb, len(added))
+	if len(added) > 0 {
+		fmt.Fprintf(out, " (%s)", strings.Join(added, ", "))
+	}
+	fmt.Fprintln(out)
+	for _, s := range skipped {
+		fmt.Fprintln(out, "skipped "+s)
+	}
+	return nil
+}
+
+func validRegion(r string) bool {
+	if len(r) < 4 || len(r) > 32 || strings.Count(r, "-") < 2 {
+		return false
+	}
+	for _, c := range r {
+		if c != '-' && (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
