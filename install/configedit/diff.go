@@ -55,12 +55,12 @@ func Diff(name string, old, new []byte) string {
 		}
 		fmt.Fprintf(&out, "@@ -%s +%s @@\n", hunkRange(aStart, aLen), hunkRange(bStart, bLen))
 		for _, op := range ops[start:end] {
-			line := op.text
+			// Lines keep their own endings ("\r\n" too), as diff(1)
+			// prints them, so patch(1) applies the diff to the file.
 			out.WriteByte(op.kind)
-			out.WriteString(content(line))
-			out.WriteByte('\n')
-			if ending(line) == "" {
-				out.WriteString("\\ No newline at end of file\n")
+			out.WriteString(op.text)
+			if ending(op.text) == "" {
+				out.WriteString("\n\\ No newline at end of file\n")
 			}
 		}
 		i = end

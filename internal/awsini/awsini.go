@@ -147,13 +147,25 @@ type ParseError struct {
 
 func (e *ParseError) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg) }
 
+// BOM is the UTF-8 byte-order mark some Windows editors put first.
+const BOM = "\ufeff"
+
+// BOMProblem says why a file starting with BOM is rejected: botocore reads
+// the mark as part of the first line, which then is no [section] header, and
+// the Go SDK does not find the profile either.
+const BOMProblem = "the file starts with a byte-order mark (saved as \"UTF-8 with BOM\"), which botocore and the Go SDK cannot read; save it as plain UTF-8"
+
 // Parse parses data read from the file name (used in errors). Like botocore
 // (configparser in strict mode) it rejects a key before any section, a line
 // that is neither a header nor "key = value", a header repeated in the file,
-// a key repeated in a section, and a nested block line without "=".
+// a key repeated in a section, a nested block line without "=", and a
+// byte-order mark.
 func Parse(name string, data []byte) (*File, error) {
 	p := parser{f: &File{Name: name}, seenSection: map[string]int{}}
-	text := strings.TrimPrefix(string(data), "\ufeff")
+	if strings.HasPrefix(string(data), BOM) {
+		return nil, p.errorf(1, BOMProblem)
+	}
+	text := string(data)
 	text = strings.ReplaceAll(text, "\r\n", "\n")
 	text = strings.ReplaceAll(text, "\r", "\n")
 	for i, line := range strings.Split(text, "\n") {

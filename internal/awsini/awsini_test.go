@@ -44,7 +44,6 @@ func TestParse(t *testing.T) {
 			[]string{" profile a|other| profile a@01", "profile|other|profile@02", "profile a b|other|profile a b@03", "profiles x|other|profiles x@04"}},
 		{"crlf", "[profile a]\r\nk = v\r\n\r\n[profile b]\r\nk2 = v2\r\n",
 			[]string{"profile a|profile|a@01", "  k=v@02", "profile b|profile|b@04", "  k2=v2@05"}},
-		{"bom", "\ufeff[default]\nk=v\n", []string{"default|default|default@01", "  k=v@02"}},
 		{"inline comments", "[profile a] # note\nregion = us-east-1 # prod\nx = a#b\ny = a;b\nz = v\t; tab\n",
 			[]string{"profile a|profile|a@01", "  region=us-east-1@02", "  x=a#b@03", "  y=a;b@04", "  z=v@05"}},
 		{"nested", "[services s]\nsts =\n  endpoint_url = http://127.0.0.1:1\n  # comment\n\n  Other = x\nregion = r\n",
@@ -126,6 +125,7 @@ func TestParseErrors(t *testing.T) {
 		{"duplicate section", "[profile a]\n\n[profile a]\n", `cfg:3: section [profile a] repeats (first at line 1); botocore rejects the file`},
 		{"duplicate key", "[a]\nk=1\nK = 2\n", `cfg:3: key k repeats in [a] (first at line 2); botocore rejects the file`},
 		{"bad nested", "[services x]\nsts =\n  endpoint_url = http://a\n  bogus\n", `cfg:4: "bogus" in the nested block of sts is not key = value`},
+		{"byte-order mark", "\ufeff[default]\nk=v\n", "cfg:1: " + BOMProblem},
 		{"crlf line numbers", "[a]\r\nk=1\r\nbad\r\n", `cfg:3: "bad" is neither a [section] header nor key = value`},
 	}
 	for _, tt := range tests {

@@ -155,11 +155,16 @@ const syntheticHeader = "credhelper-doctor-repeated-section-"
 // on each syntax error, repairs the line and parses again, so one run reports
 // every broken line and still checks the rest of the file.
 func parseRepairing(name string, data []byte) (*awsini.File, []syntaxIssue, map[*awsini.Section]bool) {
-	text := strings.TrimPrefix(string(data), "\ufeff")
+	var issues []syntaxIssue
+	text := string(data)
+	if strings.HasPrefix(text, awsini.BOM) {
+		issues = append(issues, syntaxIssue{name: "byte-order-mark", line: 1, detail: awsini.BOMProblem,
+			fix: "save the file as UTF-8 without a byte-order mark (in Notepad: Save as, Encoding UTF-8)"})
+		text = text[len(awsini.BOM):]
+	}
 	text = strings.ReplaceAll(text, "\r\n", "\n")
 	text = strings.ReplaceAll(text, "\r", "\n")
 	lines := strings.Split(text, "\n")
-	var issues []syntaxIssue
 	repaired := map[int]bool{}
 	orphans := 0 // lines before any header, reported once
 	for range 100 {

@@ -23,6 +23,8 @@ func TestFileChecks(t *testing.T) {
 			fix: "add a header above line 1", file: "~/.aws/credentials", line: 1},
 		{name: "duplicate section", config: "[profile a]\nregion = x\n[profile b]\n[profile a]\nregion = y\n",
 			check: "duplicate-section", verdict: Problem, detail: "section [profile a] repeats (first at line 1)", fix: "merge the two [profile a] sections", file: "~/.aws/config", line: 4},
+		{name: "byte-order mark", config: "\ufeff[default]\r\nregion = us-east-1\r\n",
+			check: "byte-order-mark", verdict: Problem, detail: "starts with a byte-order mark", fix: "save the file as UTF-8 without a byte-order mark", line: 1},
 		{name: "duplicate key", config: "[profile a]\nregion = x\noutput = json\nregion = y\n",
 			check: "duplicate-key", verdict: Problem, detail: "key region repeats in [profile a] (first at line 2)", fix: "keep one region line", line: 4},
 		{name: "malformed line", credentials: "[default]\naws_secret_access_key " + secretValue + "\n",

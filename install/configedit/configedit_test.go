@@ -1,0 +1,278 @@
+package configedit
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/credhelper/credhelper/internal/awsini"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// corpus lists, per real-world-looking config, the profiles to serve.
+var corpus = map[string][]string{
+	"team.config":    {"default", "base", "prod", "staging", "ci"},
+	"sso.config":     {"dev", "legacy", "admin"},
+	"windows.config": {"default", "work"},
+	"odd.config":     {"tabs", "base", "last"},
+}
+
+func readCorpus(t *testing.T, name string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", "corpus", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// golden compares got with testdata/golden/name, or rewrites it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name)
+	if *update {
+		os.MkdirAll(filepath.Dir(path), 0o755)
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update once)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file:\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+// served runs Serve on a fresh copy of the corpus file.
+func served(t *testing.T, file, profile string) (orig, out []byte) {
+	t.Helper()
+	orig = readCorpus(t, file)
+	d, err := Parse(file, orig)
+	if err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	if err := d.Serve(profile, profile+"-src"); err != nil {
+		t.Fatalf("%s: Serve(%s): %v", file, profile, err)
+	}
+	return orig, d.Bytes()
+}
+
+// Every corpus profile: the diff matches its golden file, applying that
+// diff with patch(1) gives the new file, the definition keeps every key of
+// the original section, the served profile holds credential_process and
+// the settings but no credential key, and Unserve gives back the original
+// bytes.
+func TestServeCorpus(t *testing.T) {
+	for file, profiles := range corpus {
+		for _, profile := range profiles {
+			t.Run(file+"/"+profile, func(t *testing.T) {
+				orig, out := served(t, file, profile)
+				diff := Diff(file, orig, out)
+				golden(t, file+"."+profile+".diff", []byte(diff))
+				checkPatch(t, orig, out, diff)
+
+				before, _ := awsini.Parse(file, orig)
+				after, err := awsini.Parse(file, out)
+				if err != nil {
+					t.Fatalf("the result does not parse: %v", err)
+				}
+				origSec := findProfile(before, profile)
+				def := findProfile(after, profile+"-src")
+				if def == nil || !sameKeys(origSec.Keys, def.Keys) {
+					t.Errorf("definition %s-src does not hold the original keys:\n%v\nwant\n%v", profile, def, origSec.Keys)
+				}
+				srv := findProfile(after, profile)
+				if got := srv.Value("credential_process"); got != "credhelper process --profile "+profile+"-src" {
+					t.Errorf("served credential_process = %q", got)
+				}
+				for _, k := range srv.Keys {
+					if IsSourceKey(k.Name) && k.Name != "credential_process" {
+						t.Errorf("served profile carries %s", k.Name)
+					}
+				}
+				for _, k := range origSec.Keys {
+					if got, ok := srv.Get(k.Name); !IsSourceKey(k.Name) && (!ok || got.Raw != k.Raw) {
+						t.Errorf("served profile lacks %s = %q (got %q)", k.Name, k.Raw, got.Raw)
+					}
+				}
+				if len(after.Sections) != len(before.Sections)+1 {
+					t.Errorf("%d sections became %d", len(before.Sections), len(after.Sections))
+				}
+
+				d, err := Parse(file, out)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := d.ServedBy(profile); got != profile+"-src" {
+					t.Errorf("ServedBy = %q", got)
+				}
+				if def, err := d.Unserve(profile, false); err != nil || def != profile+"-src" {
+					t.Fatalf("Unserve = %q, %v", def, err)
+				}
+				if !bytes.Equal(d.Bytes(), orig) {
+					t.Errorf("setup then undo changed the file:\n%s", Diff(file, orig, d.Bytes()))
+				}
+			})
+		}
+	}
+}
+
+func findProfile(f *awsini.File, name string) *awsini.Section {
+	if name == "default" {
+		if s := f.Find(awsini.KindDefault, name); s != nil {
+			return s
+		}
+	}
+	return f.Find(awsini.KindProfile, name)
+}
+
+func sameKeys(a, b []awsini.Key) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Name != b[i].Name || a[i].Raw != b[i].Raw {
+			return false
+		}
+	}
+	return true
+}
+
+// checkPatch applies diff to orig with patch(1), the tool a user would
+// apply a --dry-run's output with, and expects out.
+func checkPatch(t *testing.T, orig, out []byte, diff string) {
+	t.Helper()
+	patch, err := exec.LookPath("patch")
+	if err != nil {
+		t.Skip("patch(1) is not installed") // .ci/run installs it
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "config")
+	os.WriteFile(file, orig, 0o600)
+	cmd := exec.Command(patch, "--quiet", "--binary", file)
+	cmd.Stdin = strings.NewReader(diff)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("patch refused the diff: %v\n%s\n%s", err, msg, diff)
+	}
+	got, _ := os.ReadFile(file)
+	if !bytes.Equal(got, out) {
+		t.Errorf("patch(1) applied the diff differently:\n%q\nwant\n%q", got, out)
+	}
+}
+
+func TestServeRefuses(t *testing.T) {
+	orig := readCorpus(t, "team.config")
+	d, _ := Parse("config", orig)
+	for _, c := range []struct{ profile, def, want string }{
+		{"nope", "nope-src", "config has no [profile nope]"},
+		{"prod", "staging", "config:24: [profile staging] exists already; choose another definition name with --definition NAME"},
+	} {
+		if err := d.Serve(c.profile, c.def); err == nil || err.Error() != c.want {
+			t.Errorf("Serve(%s, %s) = %v, want %q", c.profile, c.def, err, c.want)
+		}
+	}
+	if err := d.Serve("prod", "prod-src"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Serve("prod", "prod-src2"); err == nil || !strings.Contains(err.Error(), "already served by credhelper") {
+		t.Errorf("serving twice: %v", err)
+	}
+}
+
+// A broken file is refused with its line, and nothing can be edited.
+func TestParseRefusesSyntaxErrors(t *testing.T) {
+	for _, c := range []struct{ data, want string }{
+		{"region = eu-west-1\n[profile a]\n", "config:1: \"region = eu-west-1\" comes before any [section] header"},
+		{"[profile a]\nregion = x\n[profile b]\nthis is not a key\n", "config:4: \"this is not a key\" is neither a [section] header nor key = value"},
+		{"[profile a]\nregion = x\nregion = y\n", "config:3: key region repeats in [profile a] (first at line 2); botocore rejects the file"},
+		{"\ufeff[default]\r\nregion = x\r\n", "config:1: " + awsini.BOMProblem},
+	} {
+		_, err := Parse("config", []byte(c.data))
+		var pe *awsini.ParseError
+		if !errors.As(err, &pe) || err.Error() != c.want {
+			t.Errorf("Parse(%q) = %v, want %q", c.data, err, c.want)
+		}
+	}
+}
+
+// Undo refuses to lose what was changed in the served profile since setup,
+// unless forced, and refuses a profile setup did not write.
+func TestUnserveRefuses(t *testing.T) {
+	_, out := served(t, "team.config", "prod")
+	edited := strings.Replace(string(out), "output = table\n\n[profile prod-src]", "output = table\ncli_pager = less\n\n[profile prod-src]", 1)
+	d, _ := Parse("config", []byte(edited))
+	_, err := d.Unserve("prod", false)
+	if err == nil || !strings.Contains(err.Error(), `config:19: [profile prod] changed since setup ("cli_pager = less"); undo would lose that line`) {
+		t.Errorf("Unserve of an edited profile: %v", err)
+	}
+	if _, err := d.Unserve("prod", true); err != nil {
+		t.Fatalf("forced: %v", err)
+	}
+	if !bytes.Equal(d.Bytes(), readCorpus(t, "team.config")) {
+		t.Errorf("forced undo did not give the original back:\n%s", Diff("config", readCorpus(t, "team.config"), d.Bytes()))
+	}
+
+	d, _ = Parse("config", readCorpus(t, "team.config"))
+	if _, err := d.Unserve("prod", false); err == nil || !strings.Contains(err.Error(), "config:14: [profile prod] was not set up by `credhelper setup`") {
+		t.Errorf("Unserve of a profile never set up: %v", err)
+	}
+
+	// The definition moved away: undo cannot know where things were.
+	moved := strings.Replace(string(out), "\n[profile prod-src]\n", "\n[profile other]\nregion = x\n\n[profile prod-src]\n", 1)
+	d, err = Parse("config", []byte(moved))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Unserve("prod", true); err == nil || !strings.Contains(err.Error(), "no longer follows [profile prod]") {
+		t.Errorf("Unserve with a section between: %v", err)
+	}
+}
+
+func TestAppendSection(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"", "# c\n[profile a]\nk = v\n"},
+		{"[default]\nregion = x", "[default]\nregion = x\n\n# c\n[profile a]\nk = v\n"},
+		{"[default]\r\nregion = x\r\n\r\n", "[default]\r\nregion = x\r\n\r\n# c\r\n[profile a]\r\nk = v\r\n"},
+	} {
+		d, err := Parse("config", []byte(c.in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.AppendSection([]string{"c"}, "[profile a]", [][2]string{{"k", "v"}}); err != nil {
+			t.Fatal(err)
+		}
+		if got := string(d.Bytes()); got != c.want {
+			t.Errorf("AppendSection to %q = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+func TestDiffFormat(t *testing.T) {
+	old := "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n"
+	new := "a\nB\nc\nd\ne\nf\ng\nh\ni\nj\nk\n"
+	want := "--- f\n+++ f\n@@ -1,5 +1,5 @@\n a\n-b\n+B\n c\n d\n e\n@@ -8,3 +8,4 @@\n h\n i\n j\n+k\n"
+	if got := Diff("f", []byte(old), []byte(new)); got != want {
+		t.Errorf("Diff =\n%s\nwant\n%s", got, want)
+	}
+	if got := Diff("f", []byte(old), []byte(old)); got != "" {
+		t.Errorf("Diff of equal files = %q", got)
+	}
+	checkPatch(t, []byte(old), []byte(new), Diff("f", []byte(old), []byte(new)))
+	checkPatch(t, []byte("x"), []byte("x\ny\n"), Diff("f", []byte("x"), []byte("x\ny\n")))
+}
+
+func TestValidName(t *testing.T) {
+	for name, want := range map[string]bool{"prod": true, "prod-src": true, "a.b_c@d": true, "": false, "a b": false, "a]": false, `a"`: false} {
+		if ValidName(name) != want {
+			t.Errorf("ValidName(%q) = %v", name, !want)
+		}
+	}
+}
