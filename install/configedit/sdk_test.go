@@ -61,7 +61,7 @@ func TestGoSDKReadsEditedConfig(t *testing.T) {
 				}
 				type source struct {
 					RoleARN, SourceProfile, MFASerial, ExternalID, SessionName string
-					SSOSession, SSOAccount, SSORole, SSOStartURL, SSORegion   string
+					SSOSession, SSOAccount, SSORole, SSOStartURL, SSORegion    string
 				}
 				pick := func(c config.SharedConfig) source {
 					s := source{c.RoleARN, c.SourceProfileName, c.MFASerial, c.ExternalID, c.RoleSessionName,
