@@ -55,11 +55,11 @@ func (e *env) status(args []string) int {
 	now := time.Now()
 	switch {
 	case *asJSON:
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(st); err != nil {
+		b, err := json.MarshalIndent(st, "", "  ")
+		if err != nil {
 			return report(e.stderr, err)
 		}
+		e.stdout.Write(append(b, '\n'))
 	case *check:
 		if down == nil {
 			renderCheck(e.stdout, st)

@@ -81,9 +81,11 @@ func (r *Report) WriteJSON(w io.Writer) error {
 		Warnings      int     `json:"warnings"`
 		Checks        []Check `json:"checks"`
 	}{SchemaVersion, r.Count(Problem), r.Count(Warning), checks}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err == nil {
+		_, err = w.Write(append(b, '\n'))
+	}
+	return err
 }
 
 // WriteText writes the report grouped by section, one line per check, the fix

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"github.com/credhelper/credhelper/internal/awsini"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -103,16 +102,16 @@ func checkProcess(ctx context.Context, env Env, profile string, cmd setting) []C
 // judgeProcessOutput applies each SDK's rules to stdout. The detail never
 // quotes the output.
 func judgeProcessOutput(stdout []byte, now time.Time) (Verdict, string) {
-	dec := json.NewDecoder(bytes.NewReader(stdout))
 	var raw map[string]json.RawMessage
-	if err := dec.Decode(&raw); err != nil {
-		if len(bytes.TrimSpace(stdout)) == 0 {
+	if err := json.Unmarshal(stdout, &raw); err != nil {
+		var se *json.SyntaxError
+		switch {
+		case len(bytes.TrimSpace(stdout)) == 0:
 			return Problem, "credential_process printed nothing"
+		case errors.As(err, &se) && strings.Contains(se.Error(), "after top-level value"):
+			return Problem, "credential_process printed more than one JSON value: every SDK fails to parse it"
 		}
 		return Problem, "credential_process did not print a JSON object (the Go SDK would show the whole output, secrets included, in its error)"
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return Problem, "credential_process printed more than one JSON value: every SDK fails to parse it"
 	}
 	var o protocol.ProcessOutput
 	if err := json.Unmarshal(stdout, &o); err != nil {
