@@ -64,15 +64,16 @@ func (e *env) setup(args []string) error {
 func configDoc() (path string, data []byte, doc *configedit.Doc, err error) {
 	path = configFile()
 	data, err = os.ReadFile(path)
+	shown := shownPath(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return path, nil, nil, &protocol.Error{Code: protocol.CodeBadConfig,
-			Message: "there is no config file at " + path,
+			Message: "there is no config file at " + shown,
 			Remedy:  "write your profiles there first (see `credhelper help`), or set AWS_CONFIG_FILE"}
 	}
 	if err != nil {
-		return path, nil, nil, &protocol.Error{Code: protocol.CodeBadConfig, Message: "cannot read " + path + ": " + err.Error()}
+		return path, nil, nil, &protocol.Error{Code: protocol.CodeBadConfig, Message: "cannot read " + shown + ": " + err.Error()}
 	}
-	doc, err = configedit.Parse(path, data)
+	doc, err = configedit.Parse(shownPath(path), data)
 	if err != nil {
 		return path, nil, nil, &protocol.Error{Code: protocol.CodeBadConfig, Message: err.Error(),
 			Remedy: "fix that line first; nothing was changed (`credhelper doctor` lists every problem)"}
@@ -111,6 +112,7 @@ func (e *env) setupServe(profile, def string, dryRun bool) error {
 	// serving the profile would change nothing until they are gone.
 	if cf := credentialsFile(); cf != "" {
 		if cdata, err := os.ReadFile(cf); err == nil {
+			cf = shownPath(cf)
 			cini, err := awsini.Parse(cf, cdata)
 			if err != nil {
 				return &protocol.Error{Code: protocol.CodeBadConfig, Message: err.Error(),
@@ -128,25 +130,25 @@ func (e *env) setupServe(profile, def string, dryRun bool) error {
 	s := doc.Profile(profile)
 	if s == nil {
 		return &protocol.Error{Code: protocol.CodeUnknownProfile, Profile: profile,
-			Message: fmt.Sprintf("%s has no %s", path, configedit.Header(profile)), Remedy: protocol.CodeUnknownProfile.Remedy(profile)}
+			Message: fmt.Sprintf("%s has no %s", doc.Name, configedit.Header(profile)), Remedy: protocol.CodeUnknownProfile.Remedy(profile)}
 	}
 	if cmd, ok := s.Get("credential_process"); ok {
 		if d := protocol.ServedDefinition(cmd.Value); d != "" {
 			fmt.Fprintf(e.stdout, "profile %s is already served by credhelper from profile %s; nothing to do\n", profile, d)
 			return nil
 		}
-		return badSetup(profile, "%s:%d: profile %s gets its credentials from credential_process `%s`, which credhelper cannot serve in its place", path, cmd.Line, profile, cmd.Value)
+		return badSetup(profile, "%s:%d: profile %s gets its credentials from credential_process `%s`, which credhelper cannot serve in its place", doc.Name, cmd.Line, profile, cmd.Value)
 	}
 	for _, k := range []string{"aws_access_key_id", "aws_secret_access_key"} {
 		if kv, ok := s.Get(k); ok {
 			return &protocol.Error{Code: protocol.CodeBadConfig, Profile: profile,
-				Message: fmt.Sprintf("%s:%d: profile %s keeps long-term keys in the config file, where every SDK uses them before a credential_process", path, kv.Line, profile),
-				Remedy:  fmt.Sprintf("store them in the keyring with `credhelper add %s`, delete them from %s, then run `credhelper setup %s` again", profile, path, profile)}
+				Message: fmt.Sprintf("%s:%d: profile %s keeps long-term keys in the config file, where every SDK uses them before a credential_process", doc.Name, kv.Line, profile),
+				Remedy:  fmt.Sprintf("store them in the keyring with `credhelper add %s`, delete them from %s, then run `credhelper setup %s` again", profile, doc.Name, profile)}
 		}
 	}
 	for _, k := range []string{"credential_source", "web_identity_token_file"} {
 		if kv, ok := s.Get(k); ok {
-			return badSetup(profile, "%s:%d: profile %s uses %s, which credhelper does not serve yet; it keeps working as it is", path, kv.Line, profile, k)
+			return badSetup(profile, "%s:%d: profile %s uses %s, which credhelper does not serve yet; it keeps working as it is", doc.Name, kv.Line, profile, k)
 		}
 	}
 	keys := keysRoot(s)
@@ -198,7 +200,7 @@ func (e *env) setupUndo(profile string, force, dryRun bool) error {
 	}
 	if doc.Profile(profile) == nil {
 		return &protocol.Error{Code: protocol.CodeUnknownProfile, Profile: profile,
-			Message: fmt.Sprintf("%s has no %s", path, configedit.Header(profile)), Remedy: "nothing to undo"}
+			Message: fmt.Sprintf("%s has no %s", doc.Name, configedit.Header(profile)), Remedy: "nothing to undo"}
 	}
 	keys := false
 	if def := doc.ServedBy(profile); def != "" {

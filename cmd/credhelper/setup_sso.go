@@ -77,7 +77,7 @@ func (e *env) setupSSO(session, template, region string, dryRun bool) error {
 				known = append(known, s.Name)
 			}
 		}
-		msg := fmt.Sprintf("%s has no [sso-session %s]", path, session)
+		msg := fmt.Sprintf("%s has no [sso-session %s]", doc.Name, session)
 		if len(known) > 0 {
 			msg += " (it has: " + strings.Join(known, ", ") + ")"
 		}
