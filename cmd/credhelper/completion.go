@@ -18,13 +18,13 @@ _credhelper() {
 	prev="${COMP_WORDS[COMP_CWORD-1]}"
 	cmd="${COMP_WORDS[1]}"
 	if [ "$COMP_CWORD" -eq 1 ]; then
-		COMPREPLY=($(compgen -W "process add remove mfa login logout status doctor completion version help" -- "$cur"))
+		COMPREPLY=($(compgen -W "process add remove mfa login logout status doctor setup completion version help" -- "$cur"))
 		return
 	fi
 	case "$prev" in
 	--profile) COMPREPLY=($(compgen -W "$(credhelper __profiles 2>/dev/null)" -- "$cur")); return ;;
 	--sso-session) COMPREPLY=($(compgen -W "$(credhelper __sso-sessions 2>/dev/null)" -- "$cur")); return ;;
-	--code) return ;;
+	--code|--name|--region|--definition) return ;;
 	esac
 	local flags=""
 	case "$cmd" in
@@ -35,10 +35,11 @@ _credhelper() {
 	logout) flags="--profile --sso-session" ;;
 	status) flags="--profile --json --check" ;;
 	doctor) flags="--profile --json --imds" ;;
+	setup) flags="--dry-run --undo --force --definition --sso-session --name --region" ;;
 	completion) COMPREPLY=($(compgen -W "bash zsh fish" -- "$cur")); return ;;
 	esac
 	case "$cmd" in
-	add|remove|mfa)
+	add|remove|mfa|setup)
 		if [ "$COMP_CWORD" -eq 2 ] && [[ "$cur" != -* ]]; then
 			COMPREPLY=($(compgen -W "$(credhelper __profiles 2>/dev/null)" -- "$cur"))
 			return
@@ -55,17 +56,19 @@ autoload -U +X bashcompinit && bashcompinit
 ` + bashCompletion
 
 const fishCompletion = `# credhelper completion for fish: credhelper completion fish | source
-set -l cmds process add remove mfa login logout status doctor completion version help
+set -l cmds process add remove mfa login logout status doctor setup completion version help
 complete -c credhelper -f
 complete -c credhelper -n "not __fish_seen_subcommand_from $cmds" -a "$cmds"
 complete -c credhelper -n "__fish_seen_subcommand_from process status doctor login logout" -l profile -x -a "(credhelper __profiles 2>/dev/null)"
-complete -c credhelper -n "__fish_seen_subcommand_from login logout" -l sso-session -x -a "(credhelper __sso-sessions 2>/dev/null)"
-complete -c credhelper -n "__fish_seen_subcommand_from add remove mfa" -a "(credhelper __profiles 2>/dev/null)"
+complete -c credhelper -n "__fish_seen_subcommand_from login logout setup" -l sso-session -x -a "(credhelper __sso-sessions 2>/dev/null)"
+complete -c credhelper -n "__fish_seen_subcommand_from add remove mfa setup" -a "(credhelper __profiles 2>/dev/null)"
 complete -c credhelper -n "__fish_seen_subcommand_from add" -l env -l from-credentials-file
 complete -c credhelper -n "__fish_seen_subcommand_from mfa" -l code -x
 complete -c credhelper -n "__fish_seen_subcommand_from login" -l device-code -l no-browser
 complete -c credhelper -n "__fish_seen_subcommand_from status" -l json -l check
 complete -c credhelper -n "__fish_seen_subcommand_from doctor" -l json -l imds
+complete -c credhelper -n "__fish_seen_subcommand_from setup" -l dry-run -l undo -l force
+complete -c credhelper -n "__fish_seen_subcommand_from setup" -l definition -l name -l region -x
 complete -c credhelper -n "__fish_seen_subcommand_from completion" -a "bash zsh fish"
 `
 

@@ -65,6 +65,10 @@ func TestBashCompletion(t *testing.T) {
 		{[]string{"credhelper", "login", "--sso-session", ""}, "corp"},
 		{[]string{"credhelper", "status", "--c"}, "--check"},
 		{[]string{"credhelper", "completion", "f"}, "fish"},
+		{[]string{"credhelper", "se"}, "setup"},
+		{[]string{"credhelper", "setup", "pr"}, "prod prod-src"},
+		{[]string{"credhelper", "setup", "--sso-session", ""}, "corp"},
+		{[]string{"credhelper", "setup", "prod", "--u"}, "--undo"},
 	}
 	for _, tc := range tests {
 		got := strings.Join(completeWith(t, bin, env, tc.words...), " ")
