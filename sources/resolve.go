@@ -153,13 +153,21 @@ func (c *Config) Resolve(name string) (*Chain, error) {
 		return nil, c.unknownProfile(name)
 	}
 	var steps []*Definition
+	// visited is every profile walked, served ones included, for loops.
 	visited := []string{}
-	for cur, requested := p, true; ; requested = false {
+	for cur, requested := p, true; ; {
 		visited = append(visited, cur.name)
 		d, err := c.definition(cur, requested)
 		if err != nil {
 			return nil, err
 		}
+		if cur != p && d.Kind == KindMFASession {
+			// A definition reached through a served profile: the MFA
+			// session it would serve is the source of the next role, as
+			// mfa_serial on any root makes it.
+			d.Kind = KindLongTerm
+		}
+		requested = false
 		steps = append(steps, d)
 		if d.Kind != KindAssumeRole {
 			break
@@ -188,8 +196,14 @@ func (c *Config) Resolve(name string) (*Chain, error) {
 				src.at(), cur.name, d.SourceProfile, c.Files.Config, c.Files.Credentials, d.SourceProfile, c.suggest(d.SourceProfile))
 		}
 		if cmd, ok := next.get("credential_process"); ok && protocol.ServedByCredhelper(cmd.v) {
-			return nil, badConfig(name, "%s: profile %s has source_profile %s, which is served by credhelper itself; set source_profile to %s's definition profile%s",
-				cur.source().at(), cur.name, next.name, next.name, definitionHint(cmd.v, next.name))
+			def, err := c.servedSource(name, cur, next, cmd, visited)
+			if err != nil {
+				return nil, err
+			}
+			// The SDKs would run `credhelper process --profile DEF` for
+			// next: its credentials are DEF's, resolved as if requested.
+			visited = append(visited, next.name)
+			next, requested = def, true
 		}
 		cur = next
 	}
@@ -226,6 +240,41 @@ func (c *Config) Resolve(name string) (*Chain, error) {
 		}
 	}
 	return chain, nil
+}
+
+// servedSource is the definition profile standing for served, a profile
+// that cur names as its source_profile and whose credential_process runs
+// credhelper (cmd): the profile after --profile, as the SDKs would get its
+// credentials by running that command. A command naming no profile, a
+// definition that is missing, served by credhelper too, or already on the
+// way from the requested profile (a loop) is a CodeBadConfig error.
+func (c *Config) servedSource(name string, cur, served *profile, cmd value, visited []string) (*profile, error) {
+	defName := protocol.ServedDefinition(cmd.v)
+	switch {
+	case defName == "":
+		return nil, badConfig(name, "%s: profile %s has source_profile %s, which is served by credhelper itself but its credential_process names no --profile; set source_profile to %s's definition profile%s",
+			cur.source().at(), cur.name, served.name, served.name, definitionHint(cmd.v, served.name))
+	case defName == served.name:
+		return nil, badConfig(name, "%s: profile %s, the source_profile of profile %s, is served by credhelper for itself (credential_process names --profile %s); point --profile at its definition profile (e.g. %s-src)",
+			cmd.at(), served.name, cur.name, defName, served.name)
+	}
+	for i, v := range visited {
+		if v == defName {
+			cycle := append(append(append([]string{}, visited[i:]...), served.name), defName)
+			return nil, badConfig(name, "%s: profile %s has a source_profile loop through profile %s, which credhelper serves from profile %s: %s; make one of them start from long-term keys",
+				cur.source().at(), cur.name, served.name, defName, strings.Join(cycle, " -> "))
+		}
+	}
+	def := c.profile(defName)
+	if def == nil {
+		return nil, badConfig(name, "%s: profile %s, the source_profile of profile %s, is served by credhelper from profile %s, which is in neither %s nor %s; add [profile %s] or fix --profile in its credential_process%s",
+			cmd.at(), served.name, cur.name, defName, c.Files.Config, c.Files.Credentials, defName, c.suggest(defName))
+	}
+	if dc, ok := def.get("credential_process"); ok && protocol.ServedByCredhelper(dc.v) {
+		return nil, badConfig(name, "%s: profile %s, the source_profile of profile %s, is served by credhelper from profile %s, which is served by credhelper itself too; point --profile in %s's credential_process at a definition profile%s",
+			cmd.at(), served.name, cur.name, defName, served.name, definitionHint(dc.v, defName))
+	}
+	return def, nil
 }
 
 func (p *profile) source() value {

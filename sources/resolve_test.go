@@ -135,6 +135,28 @@ func TestResolve(t *testing.T) {
 		{name: "self-sourcing profile below the top is just keys",
 			config: "[profile me]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = me\n[profile top]\nrole_arn = arn:aws:iam::2:role/t\nsource_profile = me\n",
 			creds:  "[me]\naws_access_key_id = AKIDEXAMPLEME\naws_secret_access_key = s\n", profile: "top", steps: "me:long-term top:assume-role"},
+		{name: "source profile served by credhelper stands for its definition",
+			config: "[profile prod]\ncredential_process = credhelper process --profile prod-src\n[profile prod-src]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = base\n" +
+				"[profile dev]\nrole_arn = arn:aws:iam::2:role/dev\nsource_profile = prod\n",
+			creds: baseCreds, profile: "dev", steps: "base:long-term prod-src:assume-role dev:assume-role",
+			check: func(t *testing.T, ch *Chain) {
+				if ch.Requested().SourceProfile != "prod" || ch.Steps[1].SourceProfile != "base" || ch.Steps[1].RoleARN != "arn:aws:iam::1:role/r" {
+					t.Errorf("steps %+v %+v", ch.Steps[1], ch.Requested())
+				}
+			}},
+		{name: "served source whose definition uses mfa starts from its mfa session",
+			config: "[profile base]\nmfa_serial = arn:aws:iam::123456789012:mfa/me\n[profile keys]\ncredential_process = /opt/bin/credhelper process --profile=base\n" +
+				"[profile dev]\nrole_arn = arn:aws:iam::2:role/dev\nsource_profile = keys\n",
+			creds: baseCreds, profile: "dev", steps: "base:long-term dev:assume-role",
+			check: func(t *testing.T, ch *Chain) {
+				if ch.MFASerial() != "arn:aws:iam::123456789012:mfa/me" || ch.Root().MFASessionDuration != DefaultMFASessionDuration {
+					t.Errorf("mfa serial %q session %v", ch.MFASerial(), ch.Root().MFASessionDuration)
+				}
+			}},
+		{name: "served source whose definition is self-sourcing gives its role, as the command would",
+			config: "[profile me]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = me\n[profile me-served]\ncredential_process = credhelper process --profile me\n" +
+				"[profile top]\nrole_arn = arn:aws:iam::2:role/t\nsource_profile = me-served\n",
+			creds: "[me]\naws_access_key_id = AKIDEXAMPLEME\naws_secret_access_key = s\n", profile: "top", steps: "me:long-term me:assume-role top:assume-role"},
 		{name: "served profile next to its definition is fine",
 			config: "[profile prod]\ncredential_process = credhelper process --profile prod-src\n[profile prod-src]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = base\n",
 			creds:  baseCreds, profile: "prod-src", steps: "base:long-term prod-src:assume-role"},
@@ -175,9 +197,30 @@ func TestResolveErrors(t *testing.T) {
 			"CONFIG:2: profile prod is served by credhelper itself; point --profile at its definition profile (prod-src, which its credential_process names)"},
 		{"served by credhelper pointing at itself", "[profile prod]\ncredential_process = /usr/local/bin/credhelper process --profile prod\n", "", "prod", protocol.CodeBadConfig,
 			"CONFIG:2: profile prod is served by credhelper itself; point --profile at its definition profile (e.g. prod-src)"},
-		{"source profile served by credhelper",
-			"[profile prod]\ncredential_process = credhelper process --profile prod-src\n[profile dev]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = prod\n", "", "dev", protocol.CodeBadConfig,
-			"CONFIG:5: profile dev has source_profile prod, which is served by credhelper itself; set source_profile to prod's definition profile (prod-src, which its credential_process names)"},
+		{"source profile served from a missing definition",
+			"[profile prod]\ncredential_process = credhelper process --profile prod-src\n[profile dev]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = prod\n[profile prod-sr]\n", "", "dev", protocol.CodeBadConfig,
+			"CONFIG:2: profile prod, the source_profile of profile dev, is served by credhelper from profile prod-src, which is in neither CONFIG nor CREDS; add [profile prod-src] or fix --profile in its credential_process; did you mean prod-sr?"},
+		{"source profile served by credhelper naming no definition",
+			"[profile prod]\ncredential_process = credhelper process\n[profile dev]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = prod\n", "", "dev", protocol.CodeBadConfig,
+			"CONFIG:5: profile dev has source_profile prod, which is served by credhelper itself but its credential_process names no --profile; set source_profile to prod's definition profile (e.g. prod-src)"},
+		{"source profile served by credhelper for itself",
+			"[profile prod]\ncredential_process = credhelper process --profile prod\n[profile dev]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = prod\n", "", "dev", protocol.CodeBadConfig,
+			"CONFIG:2: profile prod, the source_profile of profile dev, is served by credhelper for itself (credential_process names --profile prod); point --profile at its definition profile (e.g. prod-src)"},
+		{"source profile served from a served profile",
+			"[profile prod]\ncredential_process = credhelper process --profile prod2\n[profile prod2]\ncredential_process = credhelper process --profile prod-src\n" +
+				"[profile dev]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = prod\n", "", "dev", protocol.CodeBadConfig,
+			"CONFIG:2: profile prod, the source_profile of profile dev, is served by credhelper from profile prod2, which is served by credhelper itself too; point --profile in prod's credential_process at a definition profile (prod-src, which its credential_process names)"},
+		{"source profile loop through a served profile",
+			"[profile a]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = s\n[profile s]\ncredential_process = credhelper process --profile a\n", "", "a", protocol.CodeBadConfig,
+			"CONFIG:3: profile a has a source_profile loop through profile s, which credhelper serves from profile a: a -> s -> a; make one of them start from long-term keys"},
+		{"source profile loop through two served profiles",
+			"[profile a]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = s1\n[profile s1]\ncredential_process = credhelper process --profile b\n" +
+				"[profile b]\nrole_arn = arn:aws:iam::1:role/b\nsource_profile = s2\n[profile s2]\ncredential_process = credhelper process --profile a\n", "", "a", protocol.CodeBadConfig,
+			"CONFIG:8: profile b has a source_profile loop through profile s2, which credhelper serves from profile a: a -> s1 -> b -> s2 -> a; make one of them start from long-term keys"},
+		{"source profile loop back to a served profile",
+			"[profile a]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = s\n[profile s]\ncredential_process = credhelper process --profile b\n" +
+				"[profile b]\nrole_arn = arn:aws:iam::1:role/b\nsource_profile = s\n", "", "a", protocol.CodeBadConfig,
+			"CONFIG:8: profile b has a source_profile loop: s -> b -> s; make one of them start from long-term keys"},
 		{"source profile loop",
 			"[profile a]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = b\n[profile b]\nrole_arn = arn:aws:iam::1:role/b\nsource_profile = a\n", "", "a", protocol.CodeBadConfig,
 			"CONFIG:6: profile b has a source_profile loop: a -> b -> a; make one of them start from long-term keys"},
