@@ -126,3 +126,19 @@ func (c *Client) Credentials(ctx context.Context, req protocol.CredentialsReques
 	err := c.Do(ctx, protocol.PathCredentials, req, &resp)
 	return resp.Credentials, err
 }
+
+// RenameKeys moves a profile's long-term keys in the keyring to another
+// profile name. It fails with CodeMissingKeys when From has none there, and
+// with CodeBadRequest when To has keys already.
+func (c *Client) RenameKeys(ctx context.Context, req protocol.RenameKeysRequest) error {
+	return c.Do(ctx, protocol.PathRenameKeys, req, &protocol.OKResponse{})
+}
+
+// SSOAccounts lists the accounts and roles an sso-session's user can reach.
+// It fails with CodeNeedsLogin when the session is not logged in, and with
+// CodeUnknownProfile when the config file has no such sso-session.
+func (c *Client) SSOAccounts(ctx context.Context, req protocol.SSOAccountsRequest) (protocol.SSOAccountsResponse, error) {
+	var resp protocol.SSOAccountsResponse
+	err := c.Do(ctx, protocol.PathSSOAccounts, req, &resp)
+	return resp, err
+}

@@ -112,3 +112,60 @@ func TestDoHonoursDeadline(t *testing.T) {
 		t.Errorf("the deadline was not honoured: %v", time.Since(start))
 	}
 }
+
+func TestRenameKeysAndSSOAccounts(t *testing.T) {
+	type seen struct{ method, path, body string }
+	got := make(chan seen, 4)
+	path := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		b := make([]byte, r.ContentLength)
+		r.Body.Read(b)
+		got <- seen{r.Method, r.URL.Path, string(b)}
+		w.Header().Set(protocol.HeaderAPIVersion, protocol.APIVersion)
+		switch {
+		case r.URL.Path == protocol.PathRenameKeys && strings.Contains(string(b), `"from":"gone"`):
+			w.WriteHeader(http.StatusPreconditionFailed)
+			w.Write([]byte(`{"error":{"code":"missing_keys","profile":"gone","message":"profile gone has no long-term keys in the keyring to move to profile new","remedy":"run ` + "`credhelper add gone`" + `"}}`))
+		case r.URL.Path == protocol.PathRenameKeys:
+			w.Write([]byte(`{"message":"moved the keys of profile old to profile new"}`))
+		case r.URL.Path == protocol.PathSSOAccounts && strings.Contains(string(b), `"ssoSession":"out"`):
+			w.WriteHeader(http.StatusUnauthorized)
+			w.Write([]byte(`{"error":{"code":"needs_login","message":"sso session out is not logged in","remedy":"run ` + "`credhelper login --sso-session out`" + `"}}`))
+		default:
+			w.Write([]byte(`{"startUrl":"https://corp.awsapps.example/start","region":"eu-west-1","accounts":[` +
+				`{"accountId":"222222222222","accountName":"prod","roles":["ReadOnly"]},` +
+				`{"accountId":"111111111111","accountName":"dev","emailAddress":"dev@example.invalid","roles":["Admin","Developer"]}]}`))
+		}
+	})
+	c := New(path)
+	ctx := context.Background()
+
+	if err := c.RenameKeys(ctx, protocol.RenameKeysRequest{From: "old", To: "new"}); err != nil {
+		t.Fatal(err)
+	}
+	if s := <-got; s.method != "POST" || s.path != protocol.PathRenameKeys || s.body != `{"from":"old","to":"new"}` {
+		t.Errorf("server saw %+v", s)
+	}
+	err := c.RenameKeys(ctx, protocol.RenameKeysRequest{From: "gone", To: "new"})
+	var pe *protocol.Error
+	if !errors.As(err, &pe) || pe.Code != protocol.CodeMissingKeys || pe.Code.Exit() != protocol.ExitKeys || !strings.Contains(pe.Error(), "credhelper add gone") {
+		t.Errorf("rename of gone: %v", err)
+	}
+	<-got
+
+	resp, err := c.SSOAccounts(ctx, protocol.SSOAccountsRequest{SSOSession: "corp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := <-got; s.method != "POST" || s.path != protocol.PathSSOAccounts || s.body != `{"ssoSession":"corp"}` {
+		t.Errorf("server saw %+v", s)
+	}
+	if resp.StartURL != "https://corp.awsapps.example/start" || resp.Region != "eu-west-1" || len(resp.Accounts) != 2 ||
+		resp.Accounts[0].AccountID != "222222222222" || resp.Accounts[1].EmailAddress != "dev@example.invalid" ||
+		strings.Join(resp.Accounts[1].Roles, ",") != "Admin,Developer" {
+		t.Errorf("got %+v", resp)
+	}
+	_, err = c.SSOAccounts(ctx, protocol.SSOAccountsRequest{SSOSession: "out"})
+	if !errors.As(err, &pe) || pe.Code != protocol.CodeNeedsLogin || pe.Remedy != "run `credhelper login --sso-session out`" {
+		t.Errorf("accounts of out: %v", err)
+	}
+}

@@ -46,6 +46,10 @@ type Broker struct {
 
 	sso ssoState
 
+	// keysMu makes each change of long-term keys in the keyring (add,
+	// remove, rename) whole: a rename checks and writes two names.
+	keysMu sync.Mutex
+
 	mu     sync.Mutex
 	leases map[string]*mfaLease // by root profile
 	mfaMu  map[string]*sync.Mutex
@@ -468,6 +472,8 @@ func (b *Broker) AddKeys(ctx context.Context, req protocol.AddKeysRequest) (prot
 	}
 	e := cache.Entry{Profile: req.Profile, Kind: cache.KindKeys, Obtained: b.clock.Now(),
 		Credentials: protocol.Credentials{AccessKeyID: req.AccessKeyID, SecretAccessKey: req.SecretAccessKey}}
+	b.keysMu.Lock()
+	defer b.keysMu.Unlock()
 	if err := b.store.Save(ctx, e); err != nil {
 		return protocol.OKResponse{}, keyringError(req.Profile, err)
 	}
@@ -484,6 +490,8 @@ func (b *Broker) RemoveKeys(ctx context.Context, req protocol.RemoveKeysRequest)
 	if req.Profile == "" {
 		return protocol.OKResponse{}, &protocol.Error{Code: protocol.CodeBadRequest, Message: "no profile given"}
 	}
+	b.keysMu.Lock()
+	defer b.keysMu.Unlock()
 	metas, err := b.store.List(ctx)
 	if err != nil {
 		return protocol.OKResponse{}, keyringError(req.Profile, err)
@@ -505,6 +513,62 @@ func (b *Broker) RemoveKeys(ctx context.Context, req protocol.RemoveKeysRequest)
 		return protocol.OKResponse{Message: fmt.Sprintf("removed the keys of profile %s and %s", req.Profile, cached)}, nil
 	}
 	return protocol.OKResponse{Message: fmt.Sprintf("profile %s had no keys in the keyring; removed %s", req.Profile, cached)}, nil
+}
+
+// RenameKeys answers POST /v1/keys/rename: it moves From's long-term keys in
+// the keyring to To (`credhelper setup` renames the profile holding them) and
+// forgets what was cached for either name and the profiles built on them. To
+// is written before From is deleted, so a failure never loses the keys.
+func (b *Broker) RenameKeys(ctx context.Context, req protocol.RenameKeysRequest) (protocol.OKResponse, error) {
+	switch {
+	case req.From == "" || req.To == "":
+		return protocol.OKResponse{}, &protocol.Error{Code: protocol.CodeBadRequest, Message: "both the profile to move the keys from and the one to move them to are required"}
+	case req.From == req.To:
+		return protocol.OKResponse{}, &protocol.Error{Code: protocol.CodeBadRequest, Profile: req.From,
+			Message: fmt.Sprintf("cannot move the keys of profile %s to itself", req.From)}
+	}
+	b.keysMu.Lock()
+	defer b.keysMu.Unlock()
+	e, err := b.store.Load(ctx, cache.KindKeys, req.From)
+	switch {
+	case errors.Is(err, cache.ErrNotFound):
+		return protocol.OKResponse{}, protocol.Errorf(protocol.CodeMissingKeys, req.From,
+			"profile %s has no long-term keys in the keyring to move to profile %s", req.From, req.To)
+	case err != nil:
+		return protocol.OKResponse{}, keyringError(req.From, err)
+	}
+	// Whether To has keys is in the item names: nothing of To's is decrypted.
+	metas, err := b.store.List(ctx)
+	if err != nil {
+		return protocol.OKResponse{}, keyringError(req.To, err)
+	}
+	for _, m := range metas {
+		if m.Kind == cache.KindKeys && m.Profile == req.To {
+			return protocol.OKResponse{}, &protocol.Error{Code: protocol.CodeBadRequest, Profile: req.To,
+				Message: fmt.Sprintf("profile %s already has long-term keys in the keyring; the keys of profile %s were not moved there", req.To, req.From),
+				Remedy:  "run `credhelper remove " + req.To + "` first if its keys are no longer needed, or pick another name"}
+		}
+	}
+	e.Profile = req.To
+	if err := b.store.Save(ctx, e); err != nil {
+		return protocol.OKResponse{}, keyringError(req.To, err)
+	}
+	if err := b.store.Delete(ctx, cache.KindKeys, req.From); err != nil {
+		pe := *asProtocolError(keyringError(req.From, err))
+		pe.Message = fmt.Sprintf("the keys of profile %s were copied to profile %s, but removing them from %s failed: %s", req.From, req.To, req.From, pe.Message)
+		return protocol.OKResponse{}, &pe
+	}
+	var forgotten []string
+	for _, name := range []string{req.From, req.To} {
+		names, err := b.forgetBuiltOn(ctx, name)
+		if err != nil {
+			return protocol.OKResponse{}, keyringError(name, err)
+		}
+		forgotten = append(forgotten, names...)
+	}
+	b.refresh.ResetBackoff()
+	b.log.Info("long-term keys moved", "from", req.From, "to", req.To, "access_key", protocol.MaskKeyID(e.Credentials.AccessKeyID), "forgotten", forgotten)
+	return protocol.OKResponse{Message: fmt.Sprintf("moved the keys of profile %s to profile %s", req.From, req.To)}, nil
 }
 
 // forgetBuiltOn forgets what is cached for profile and for every configured

@@ -38,9 +38,11 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST "+protocol.PathMFA, handle(s, s.Broker.StartMFA))
 	mux.HandleFunc("POST "+protocol.PathKeys, handle(s, s.Broker.AddKeys))
 	mux.HandleFunc("POST "+protocol.PathRemoveKeys, handle(s, s.Broker.RemoveKeys))
+	mux.HandleFunc("POST "+protocol.PathRenameKeys, handle(s, s.Broker.RenameKeys))
 	mux.HandleFunc("POST "+protocol.PathLogin, handle(s, s.Broker.Login))
 	mux.HandleFunc("POST "+protocol.PathLoginWait, handle(s, s.Broker.LoginWait))
 	mux.HandleFunc("POST "+protocol.PathLogout, handle(s, s.Broker.Logout))
+	mux.HandleFunc("POST "+protocol.PathSSOAccounts, handle(s, s.Broker.SSOAccounts))
 	mux.Handle("POST /v1/probe/", s.probes())
 	return s.guard(mux)
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -20,7 +21,7 @@ import (
 
 // SSOClient is what credd needs from IAM Identity Center: the OIDC service
 // (client registration, device and PKCE authorization, token refresh) and the
-// portal (role credentials).
+// portal (role credentials, and the accounts and roles a login may use).
 type SSOClient interface {
 	RegisterClient(ctx context.Context, startURL string, scopes []string, pkce bool) (*sources.SSOToken, error)
 	StartDeviceAuthorization(ctx context.Context, reg *sources.SSOToken) (sources.DeviceAuthorization, error)
@@ -29,6 +30,8 @@ type SSOClient interface {
 	ExchangeCode(ctx context.Context, reg *sources.SSOToken, code, redirectURI, verifier string) (*sources.SSOToken, error)
 	Refresh(ctx context.Context, tok *sources.SSOToken) (*sources.SSOToken, error)
 	GetRoleCredentials(ctx context.Context, accessToken, accountID, roleName string) (protocol.Credentials, error)
+	ListAccounts(ctx context.Context, accessToken string) ([]sources.SSOAccount, error)
+	ListAccountRoles(ctx context.Context, accessToken, accountID string) ([]string, error)
 }
 
 // Timing of logins.
@@ -44,6 +47,9 @@ const (
 	// tokenFreshFor: a token with more left than this is used as it is; one
 	// with less is refreshed (the refresher's schedule asks no earlier).
 	tokenFreshFor = 20 * time.Minute
+	// roleListers is how many ListAccountRoles calls one account listing
+	// makes at a time.
+	roleListers = 4
 )
 
 // EnvSSOCache set to "aws-cli" makes credd write refreshed tokens back to the
@@ -265,6 +271,88 @@ func (b *Broker) ssoCredentials(ctx context.Context, root *sources.Definition, r
 		return protocol.Credentials{}, needsLogin(cfg, requested, "has ended (the portal refused its token)")
 	}
 	return creds, err
+}
+
+// SSOAccounts answers POST /v1/sso/accounts: the accounts the sso-session's
+// user can reach, in the portal's order, each with its roles sorted by name,
+// listed with the session's current token (refreshed first when it must be).
+func (b *Broker) SSOAccounts(ctx context.Context, req protocol.SSOAccountsRequest) (protocol.SSOAccountsResponse, error) {
+	if req.SSOSession == "" {
+		return protocol.SSOAccountsResponse{}, &protocol.Error{Code: protocol.CodeBadRequest, Message: "no sso-session given"}
+	}
+	cfg, err := b.ssoConfigFor(req.SSOSession, "")
+	if err != nil {
+		return protocol.SSOAccountsResponse{}, err
+	}
+	tok, err := b.ssoToken(ctx, cfg)
+	if err != nil {
+		var pe *protocol.Error
+		if errors.As(err, &pe) && pe.Code == protocol.CodeNeedsLogin {
+			return protocol.SSOAccountsResponse{}, needsLogin(cfg, "", strings.TrimPrefix(pe.Message, sessionName(cfg)+" "))
+		}
+		return protocol.SSOAccountsResponse{}, err
+	}
+	client, err := b.ssoClient(ctx, cfg)
+	if err != nil {
+		return protocol.SSOAccountsResponse{}, err
+	}
+	accounts, err := client.ListAccounts(ctx, tok.AccessToken)
+	if err != nil {
+		return protocol.SSOAccountsResponse{}, b.portalError(ctx, cfg, err)
+	}
+	resp := protocol.SSOAccountsResponse{StartURL: cfg.StartURL, Region: cfg.Region, Accounts: make([]protocol.SSOAccount, len(accounts))}
+	// A few accounts' roles at a time; the first failure stops the rest.
+	listCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	next := make(chan int)
+	for range min(roleListers, len(accounts)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				a := accounts[i]
+				roles, err := client.ListAccountRoles(listCtx, tok.AccessToken, a.ID)
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+						cancel()
+					}
+					mu.Unlock()
+					continue
+				}
+				slices.Sort(roles)
+				resp.Accounts[i] = protocol.SSOAccount{AccountID: a.ID, AccountName: a.Name, EmailAddress: a.Email, Roles: append([]string{}, roles...)}
+			}
+		}()
+	}
+	for i := range accounts {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if firstErr != nil {
+		return protocol.SSOAccountsResponse{}, b.portalError(ctx, cfg, firstErr)
+	}
+	b.log.Info("sso accounts listed", "session", cfg.CacheKey(), "accounts", len(resp.Accounts))
+	return resp, nil
+}
+
+// portalError is the answer to a portal call for a whole session that
+// failed: a token the portal no longer takes is forgotten, so every caller
+// hears "log in" at once.
+func (b *Broker) portalError(ctx context.Context, cfg *sources.SSOConfig, err error) error {
+	var pe *protocol.Error
+	if errors.As(err, &pe) && pe.Code == protocol.CodeNeedsLogin {
+		b.sso.tokens.Forget(ctx, cfg.CacheKey())
+		return needsLogin(cfg, "", "has ended (the portal refused its token)")
+	}
+	return err
 }
 
 // ssoConfigFor resolves what a login or logout request names.
