@@ -31,6 +31,7 @@ output = json
 role_arn = arn:aws:iam::333333333333:role/Ops
 source_profile = dev
 role_session_name = e2e
+region = us-east-1
 `
 
 // callerARN asks the AWS CLI v1 (botocore) who profile is: STS (moto)
@@ -105,6 +106,10 @@ func TestSetupExistingProfiles(t *testing.T) {
 	// runs dev's credential_process for the source and assumes Ops.
 	if arn := callerARN(t, w, "ops"); !strings.Contains(arn, "assumed-role/Ops/e2e") {
 		t.Errorf("aws --profile ops is %s, want the Ops role", arn)
+	}
+	// credd too reads source_profile = dev as dev's definition.
+	if out := w.process("ops"); out.AccountID != "333333333333" {
+		t.Errorf("credhelper process --profile ops gives account %q, want 333333333333", out.AccountID)
 	}
 	// The keys followed profile keys to keys-src in the keyring.
 	if arn := callerARN(t, w, "keys"); arn == "" {
