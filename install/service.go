@@ -166,8 +166,10 @@ func systemNamed(name string) service.System {
 	return nil
 }
 
-// program satisfies kardianos's Interface; credd never runs under its Run:
-// `credd run` serves until SIGTERM, which is how systemd and launchd stop it.
+// program satisfies kardianos's Interface for installing and controlling the
+// service; it never runs. systemd and launchd start `credd run` and stop it
+// with SIGTERM; a `credd run` the Windows service manager starts runs its own
+// program (cmd/credd's serviceProgram), which reports to the manager.
 type program struct{}
 
 func (program) Start(service.Service) error { return nil }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -80,7 +81,11 @@ func runDaemon(args []string, stderr io.Writer) int {
 		return protocol.ExitUsage
 	}
 	defer closeLog()
-	if err := serve(*socket, log); err != nil {
+	serveUntilStopped := serve
+	if startedByServiceManager() {
+		serveUntilStopped = serveManaged
+	}
+	if err := serveUntilStopped(*socket, log); err != nil {
 		log.Error("credd stopped", "err", err)
 		if *logFile != "" {
 			fmt.Fprintln(stderr, "credd:", err)
@@ -145,6 +150,13 @@ func serve(socket string, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	return serveOn(ctx, socket, l, release, log)
+}
+
+// serveOn serves on l until ctx is done, then shuts down, closes l and
+// releases the socket's lock: the one way credd stops, whether a signal
+// (serve) or the Windows service manager (serviceProgram) asks.
+func serveOn(ctx context.Context, socket string, l net.Listener, release func(), log *slog.Logger) error {
 	defer release()
 	defer l.Close()
 

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -128,8 +129,12 @@ func serviceInstall(ctx context.Context, svc *install.Service, noStart bool, std
 		fmt.Fprintln(stdout, "started credd")
 	}
 	if other.PID != 0 {
-		fmt.Fprintf(stdout, "a credd started outside the service (pid %d) holds %s: the service takes over once it exits (`kill %d`)\n",
-			other.PID, other.Socket, other.PID)
+		kill := fmt.Sprintf("kill %d", other.PID)
+		if runtime.GOOS == "windows" {
+			kill = fmt.Sprintf("taskkill /PID %d", other.PID)
+		}
+		fmt.Fprintf(stdout, "a credd started outside the service (pid %d) holds %s: the service takes over once it exits (`%s`)\n",
+			other.PID, other.Socket, kill)
 	}
 	fmt.Fprintf(stdout, "check it: %s\nits log:  %s\n", status, logs)
 	return protocol.ExitOK

@@ -123,8 +123,13 @@ func creddPath() (string, error) {
 	return exec.LookPath("credd")
 }
 
-// LogPath is where an auto-started credd writes its log.
+// LogPath is where an auto-started credd writes its log:
+// $XDG_STATE_HOME/credhelper/credd.log (~/.local/state by default), or
+// %LOCALAPPDATA%\credhelper\credd.log on Windows, beside the socket.
 func LogPath() string {
+	if d := os.Getenv("LOCALAPPDATA"); d != "" && runtime.GOOS == "windows" {
+		return filepath.Join(d, "credhelper", "credd.log")
+	}
 	dir := os.Getenv("XDG_STATE_HOME")
 	if dir == "" {
 		home, err := os.UserHomeDir()
@@ -138,7 +143,7 @@ func LogPath() string {
 
 func spawn(bin, socket string) error {
 	cmd := exec.Command(bin, "run", "--socket", socket, "--log-file", LogPath())
-	cmd.Dir = "/"
+	cmd.Dir = daemonDir()
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil // /dev/null: never hold the caller's pipes
 	detach(cmd)
 	if err := cmd.Start(); err != nil {

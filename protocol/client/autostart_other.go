@@ -1,4 +1,4 @@
-//go:build !unix
+//go:build !unix && !windows
 
 package client
 
@@ -7,9 +7,11 @@ import (
 	"os/exec"
 )
 
-const exeSuffix = ".exe"
+const exeSuffix = ""
 
 func detach(cmd *exec.Cmd) {}
+
+func daemonDir() string { return "/" }
 
 // lockFile is a no-op where flock is missing: a second credd started by a race
 // exits at once because the socket is taken.

@@ -14,6 +14,10 @@ const exeSuffix = ""
 
 func detach(cmd *exec.Cmd) { cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} }
 
+// daemonDir is the working directory of an auto-started credd: it holds none
+// of the caller's directories.
+func daemonDir() string { return "/" }
+
 // lockFile takes an exclusive flock on path, waiting until ctx is done.
 func lockFile(ctx context.Context, path string) (func(), error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)

@@ -1,4 +1,4 @@
-//go:build linux || darwin
+//go:build unix
 
 package daemon
 
@@ -10,6 +10,9 @@ import (
 )
 
 // peerUID is the uid of the process at the other end of a unix connection.
+// socketPeerUID, the kernel's answer, is per platform: SO_PEERCRED on Linux,
+// LOCAL_PEERCRED on macOS and FreeBSD. A unix without one does not build,
+// rather than serve without the check.
 func peerUID(c net.Conn) (int, error) {
 	uc, ok := c.(*net.UnixConn)
 	if !ok {
@@ -33,5 +36,3 @@ func ownerUID(st os.FileInfo) (int, bool) {
 	}
 	return int(s.Uid), true
 }
-
-func umask(m int) int { return syscall.Umask(m) }
