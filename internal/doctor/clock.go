@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"github.com/credhelper/credhelper/internal/awsini"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/credhelper/credhelper/protocol"
@@ -17,15 +15,7 @@ import (
 func init() { Register(ClockChecks) }
 
 // creddSocket is protocol.DefaultSocketPath read through env.
-func creddSocket(env Env) string {
-	if p := env.Getenv(protocol.EnvSocket); p != "" {
-		return p
-	}
-	if d := env.Getenv("XDG_RUNTIME_DIR"); d != "" {
-		return filepath.Join(d, "credhelper", "credd.sock")
-	}
-	return filepath.Join(os.TempDir(), fmt.Sprintf("credhelper-%d", env.UID), "credd.sock")
-}
+func creddSocket(env Env) string { return protocol.SocketPathFrom(env.Getenv, env.UID) }
 
 // ClockChecks compares the local clock with the Date of the STS endpoint
 // the profile would use. credd makes the HTTPS request (credhelper has no
