@@ -114,6 +114,17 @@ func New(opts Options) (*Service, error) {
 		cfg.Option["LaunchdConfig"] = s.Content
 		cfg.Option["RunAtLoad"] = true
 		cfg.Option["KeepAlive"] = true
+	case !opts.System && runtime.GOOS == "windows":
+		s.User, s.Platform = true, "windows-task"
+		s.File = client.UserServiceFile(home)
+		t, err := newTask(exe, s.File, s.Env)
+		if err != nil {
+			return nil, err
+		}
+		s.svc, s.Content = t, t.xml
+		return s, nil
+	case runtime.GOOS == "windows":
+		return nil, errors.New("credd install --system is not offered on Windows: a Windows service runs as LocalSystem, not as you, so it would read LocalSystem's AWS config and credential store and write into your profile with LocalSystem's rights; run `credd install` for a logon task that runs credd as you")
 	default:
 		sys = service.ChosenSystem()
 		if sys == nil {
@@ -399,8 +410,8 @@ func (s *Service) Hints() (status, logs string) {
 		return "systemctl status " + Name, "journalctl -u " + Name
 	case s.Platform == "darwin-launchd":
 		return "launchctl list " + Name, client.LogPath()
-	case runtime.GOOS == "windows":
-		return "sc.exe query " + Name, client.LogPath()
+	case s.Platform == "windows-task":
+		return `schtasks /Query /V /FO LIST /TN ` + TaskName, client.LogPath()
 	}
 	return "credd status", client.LogPath()
 }

@@ -88,6 +88,10 @@ func UserServiceFile(home string) string {
 		return filepath.Join(home, ".config", "systemd", "user", "credd.service")
 	case "darwin":
 		return filepath.Join(home, "Library", "LaunchAgents", "credd.plist")
+	case "windows":
+		// A copy of the logon task's XML; the task itself lives in the Task
+		// Scheduler.
+		return filepath.Join(home, "AppData", "Local", "credhelper", "credd-task.xml")
 	}
 	return ""
 }
@@ -103,8 +107,11 @@ func installedService() (unit, start string) {
 	if _, err := os.Stat(unit); err != nil {
 		return "", ""
 	}
-	if runtime.GOOS == "darwin" {
+	switch runtime.GOOS {
+	case "darwin":
 		return unit, "launchctl load " + unit
+	case "windows":
+		return unit, `schtasks /Run /TN \credhelper\credd`
 	}
 	return unit, "systemctl --user start credd"
 }
