@@ -161,6 +161,10 @@ func TestAutostartLeavesAnInstalledServiceAlone(t *testing.T) {
 	if code, _, errOut := credd(t, "install", "--no-start"); code != protocol.ExitOK {
 		t.Fatalf("install: %s", errOut)
 	}
+	// As on a machine that boots with systemd.
+	marker0 := client.SystemdMarker
+	client.SystemdMarker = t.TempDir()
+	defer func() { client.SystemdMarker = marker0 }()
 	c := client.New(protocol.DefaultSocketPath())
 	err := c.EnsureRunning(context.Background())
 	var pe *protocol.Error
@@ -175,17 +179,31 @@ func TestAutostartLeavesAnInstalledServiceAlone(t *testing.T) {
 		t.Error("credhelper spawned credd although the service is installed")
 	}
 
+	// Where systemd does not run (a container, WSL), nothing will ever start
+	// the unit written with --no-start: credhelper starts credd itself.
+	client.SystemdMarker = filepath.Join(t.TempDir(), "not-booted-with-systemd")
+	autostarts(t, c, marker)
+
 	// Once uninstalled, auto-start is back: the same call runs the fake credd.
+	client.SystemdMarker = t.TempDir()
 	if code, _, errOut := credd(t, "uninstall"); code != protocol.ExitOK {
 		t.Fatalf("uninstall: %s", errOut)
 	}
+	autostarts(t, c, marker)
+}
+
+// autostarts checks that EnsureRunning runs the fake credd (which touches
+// marker and never answers).
+func autostarts(t *testing.T, c *client.Client, marker string) {
+	t.Helper()
+	os.Remove(marker)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	if err := c.EnsureRunning(ctx); err == nil {
 		t.Fatal("the fake credd answered")
 	}
 	if _, err := os.Stat(marker); err != nil {
-		t.Errorf("auto-start did not run credd after uninstall: %v", err)
+		t.Errorf("auto-start did not run credd: %v", err)
 	}
 }
 

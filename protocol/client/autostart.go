@@ -77,6 +77,10 @@ func (c *Client) EnsureRunning(ctx context.Context) error {
 	}
 }
 
+// SystemdMarker exists when systemd is the running init system (what
+// sd_booted checks); tests point it elsewhere.
+var SystemdMarker = "/run/systemd/system"
+
 // UserServiceFile is where `credd install` puts credd's per-user service on
 // this platform, under home: a systemd user unit or a launchd agent ("" elsewhere).
 func UserServiceFile(home string) string {
@@ -106,6 +110,14 @@ func installedService() (unit, start string) {
 	}
 	if _, err := os.Stat(unit); err != nil {
 		return "", ""
+	}
+	if runtime.GOOS == "linux" {
+		if _, err := os.Stat(SystemdMarker); err != nil {
+			// Written with `credd install --no-start` where systemd does not
+			// run (a container, WSL): nothing will start the unit, so
+			// credhelper still starts credd itself.
+			return "", ""
+		}
 	}
 	switch runtime.GOOS {
 	case "darwin":
