@@ -429,7 +429,8 @@ type ProfileState struct {
 	NextRefresh time.Time // when a refresh or retry is next due; zero for none
 	LastServed  time.Time
 	LastError   string
-	Failures    int // consecutive failed fetches
+	Err         error // the last failure itself, so callers can tell its kind
+	Failures    int   // consecutive failed fetches
 	Refreshing  bool
 }
 
@@ -447,7 +448,7 @@ func (r *Refresher) States() []ProfileState {
 			Refreshing: p.flight != nil,
 		}
 		if p.lastErr != nil {
-			s.LastError = p.lastErr.Error()
+			s.LastError, s.Err = p.lastErr.Error(), p.lastErr
 		}
 		if c, ok := r.memory[slot{p.kind, p.name}]; ok {
 			s.Expiration = c.entry.Credentials.Expiration

@@ -129,7 +129,7 @@ func (b *Broker) State(ctx context.Context) (protocol.StateResponse, error) {
 		p.State = deriveState(in, now)
 		ps := in.refresher
 		p.Expiration, p.NextRefresh, p.LastServed, p.Failures = ps.Expiration, ps.NextRefresh, ps.LastServed, ps.Failures
-		if ps.LastError != "" {
+		if ps.LastError != "" && !userAnswered(in) {
 			p.LastError = protocol.OneLine(ps.LastError)
 		}
 		if in.resolveErr != nil {
@@ -246,12 +246,31 @@ type stateInput struct {
 	minServe             time.Duration
 }
 
+// userAnswered reports whether the last failure was for want of the user
+// (an MFA code, a login) and the user has given it since (`credhelper mfa`,
+// `credhelper login`): the next fetch will work, so the failure is over.
+func userAnswered(in stateInput) bool {
+	if in.refresher.Err == nil {
+		return false
+	}
+	switch asProtocolError(in.refresher.Err).Code {
+	case protocol.CodeNeedsMFA, protocol.CodeMFAPrompt:
+		return !in.needsMFA
+	case protocol.CodeNeedsLogin:
+		return !in.needsLogin
+	}
+	return false
+}
+
 // deriveState is a profile's state at now. The refresher keeps a failure as
 // text, so what the user must do is read from the chain's facts: a failed
 // or expired MFA chain without a usable MFA session needs a code, an sso
 // chain without a usable token a login.
 func deriveState(in stateInput, now time.Time) protocol.CredentialState {
 	ps := in.refresher
+	if userAnswered(in) {
+		ps.LastError = ""
+	}
 	switch {
 	case in.resolveErr != nil:
 		return protocol.StateFailing

@@ -51,6 +51,14 @@ func TestDeriveState(t *testing.T) {
 		{"failed for want of an MFA session", with(asked(failedEmpty), func(in *stateInput) { in.needsMFA = true }), protocol.StateNeedsMFA},
 		{"failed for want of a login", with(asked(failedEmpty), func(in *stateInput) { in.needsLogin = true }), protocol.StateNeedsLogin},
 		{"failed with the MFA session fine", asked(failedEmpty), protocol.StateFailing},
+		// The code or the login came since (credhelper mfa / login): the
+		// failure is over, the next fetch works.
+		{"needed a code, given since", asked(cache.ProfileState{LastError: "x", Err: protocol.Errorf(protocol.CodeNeedsMFA, "p", "x"), Failures: 1}), protocol.StateIdle},
+		{"needed a code, given since, old role still fresh", asked(cache.ProfileState{Expiration: now.Add(time.Hour), LastError: "x", Err: protocol.Errorf(protocol.CodeMFAPrompt, "p", "x")}), protocol.StateFresh},
+		{"needed a code, still needs one", with(asked(cache.ProfileState{LastError: "x", Err: protocol.Errorf(protocol.CodeNeedsMFA, "p", "x")}), func(in *stateInput) { in.needsMFA = true }), protocol.StateNeedsMFA},
+		{"needed a login, logged in since", asked(cache.ProfileState{LastError: "x", Err: protocol.Errorf(protocol.CodeNeedsLogin, "p", "x")}), protocol.StateIdle},
+		{"needed a login, still does", with(asked(cache.ProfileState{LastError: "x", Err: protocol.Errorf(protocol.CodeNeedsLogin, "p", "x")}), func(in *stateInput) { in.needsLogin = true }), protocol.StateNeedsLogin},
+		{"failed otherwise after a code", asked(cache.ProfileState{LastError: "x", Err: protocol.Errorf(protocol.CodeRejected, "p", "x")}), protocol.StateFailing},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -229,6 +237,33 @@ func TestStateAfterServing(t *testing.T) {
 	if s := st.SSOSessions[0]; !s.Expiration.IsZero() || s.Refreshable {
 		t.Errorf("corp after its token is gone: %+v", s)
 	}
+
+	// A fetch fails for want of a code; once `credhelper mfa` gave one, prod
+	// is no longer shown failing with that stale error: its old credentials
+	// are simply expired, and the next use fetches new ones.
+	if _, err := e.get(ctx, protocol.CredentialsRequest{Profile: "prod-src"}); asProtocolError(err).Code != protocol.CodeNeedsMFA {
+		t.Fatalf("fetch without a code: %v", err)
+	}
+	if p := stateOf(t, srv, e, "prod"); p.State != protocol.StateNeedsMFA || p.LastError == "" {
+		t.Errorf("after the failed fetch: %+v", p)
+	}
+	if _, err := e.broker.StartMFA(ctx, protocol.MFARequest{Profile: "prod-src", Code: goodCode}); err != nil {
+		t.Fatal(err)
+	}
+	if p := stateOf(t, srv, e, "prod"); p.State != protocol.StateExpired || p.LastError != "" {
+		t.Errorf("after credhelper mfa: state %s, last error %q; want expired and no error", p.State, p.LastError)
+	}
+}
+
+func stateOf(t *testing.T, srv *Server, e *brokerEnv, served string) protocol.ProfileState {
+	t.Helper()
+	for _, p := range getState(t, srv, e).Profiles {
+		if p.Served == served {
+			return p
+		}
+	}
+	t.Fatalf("no profile %s in the state", served)
+	return protocol.ProfileState{}
 }
 
 // TestStateListsDirectCallers: a definition asked for directly, which no
