@@ -163,25 +163,18 @@ func (e *env) setupServe(profile, def string, dryRun bool) error {
 		}
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
-	defer cancel()
+	var move *protocol.RenameKeysRequest
 	if keys {
-		err := e.do(ctx, protocol.PathRenameKeys, protocol.RenameKeysRequest{From: profile, To: def}, &protocol.OKResponse{})
-		var pe *protocol.Error
-		if errors.As(err, &pe) && pe.Code == protocol.CodeMissingKeys {
-			return &protocol.Error{Code: protocol.CodeMissingKeys, Profile: profile,
-				Message: fmt.Sprintf("profile %s has nothing to serve: no role_arn, no sso_session, and no long-term keys in the keyring", profile),
-				Remedy:  fmt.Sprintf("store its keys with `credhelper add %s` and run setup again; nothing was changed", profile)}
-		}
-		if err != nil {
-			return err
-		}
+		move = &protocol.RenameKeysRequest{From: profile, To: def}
 	}
-	backup, err := configedit.Write(path, data, updated, now())
+	backup, _, err := e.writeEdit(path, data, updated, move)
+	var pe *protocol.Error
+	if errors.As(err, &pe) && pe.Code == protocol.CodeMissingKeys {
+		return &protocol.Error{Code: protocol.CodeMissingKeys, Profile: profile,
+			Message: fmt.Sprintf("profile %s has nothing to serve: no role_arn, no sso_session, and no long-term keys in the keyring", profile),
+			Remedy:  fmt.Sprintf("store its keys with `credhelper add %s` and run setup again; nothing was changed", profile)}
+	}
 	if err != nil {
-		if keys {
-			e.do(ctx, protocol.PathRenameKeys, protocol.RenameKeysRequest{From: def, To: profile}, &protocol.OKResponse{})
-		}
 		return err
 	}
 	fmt.Fprintf(e.stdout, "profile %s is now served by credhelper (credential_process = %s); its definition is [profile %s]\n", profile, configedit.Command(def), def)
@@ -220,26 +213,17 @@ func (e *env) setupUndo(profile string, force, dryRun bool) error {
 		}
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
-	defer cancel()
-	moved := false
+	var move *protocol.RenameKeysRequest
 	if keys {
-		err := e.do(ctx, protocol.PathRenameKeys, protocol.RenameKeysRequest{From: def, To: profile}, &protocol.OKResponse{})
-		var pe *protocol.Error
-		switch {
-		case errors.As(err, &pe) && pe.Code == protocol.CodeMissingKeys:
-			// Nothing to move back (forgotten with `credhelper remove`).
-		case err != nil:
-			return err
-		default:
-			moved = true
-		}
+		move = &protocol.RenameKeysRequest{From: def, To: profile}
 	}
-	backup, err := configedit.Write(path, data, updated, now())
+	backup, moved, err := e.writeEdit(path, data, updated, move)
+	var pe *protocol.Error
+	if errors.As(err, &pe) && pe.Code == protocol.CodeMissingKeys {
+		// Nothing to move back (forgotten with `credhelper remove`).
+		backup, moved, err = e.writeEdit(path, data, updated, nil)
+	}
 	if err != nil {
-		if moved {
-			e.do(ctx, protocol.PathRenameKeys, protocol.RenameKeysRequest{From: profile, To: def}, &protocol.OKResponse{})
-		}
 		return err
 	}
 	fmt.Fprintf(e.stdout, "profile %s is back as it was before `credhelper setup`; [profile %s] is gone\n", profile, def)
@@ -248,6 +232,28 @@ func (e *env) setupUndo(profile string, force, dryRun bool) error {
 	}
 	fmt.Fprintf(e.stdout, "backup of the old file: %s\n", shownPath(backup))
 	return nil
+}
+
+// writeEdit writes the edited config file (old → new, with a backup); when
+// move is set it first moves long-term keys in the keyring, so a profile's
+// keys follow its new name, and moves them back should the write fail.
+func (e *env) writeEdit(path string, old, new []byte, move *protocol.RenameKeysRequest) (backup string, moved bool, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
+	defer cancel()
+	if move != nil {
+		if err := e.do(ctx, protocol.PathRenameKeys, *move, &protocol.OKResponse{}); err != nil {
+			return "", false, err
+		}
+	}
+	backup, err = configedit.Write(path, old, new, now())
+	if err != nil && move != nil {
+		back := protocol.RenameKeysRequest{From: move.To, To: move.From}
+		if rerr := e.do(ctx, protocol.PathRenameKeys, back, &protocol.OKResponse{}); rerr != nil {
+			err = fmt.Errorf("%w; the long-term keys moved to profile %s and could not be moved back (%v): run `credhelper setup` again once the file can be written", err, move.To, rerr)
+		}
+		return backup, false, err
+	}
+	return backup, move != nil, err
 }
 
 // credentialsFile is the shared credentials file the SDKs read.
