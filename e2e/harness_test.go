@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/credhelper/credhelper/internal/testaws"
+	"github.com/credhelper/credhelper/internal/testenv"
 	"github.com/credhelper/credhelper/protocol"
 )
 
@@ -60,7 +61,7 @@ type world struct {
 
 	mu    sync.Mutex
 	credd *exec.Cmd
-	logs  []*syncBuffer
+	logs  []*testenv.Buffer
 	// secrets seen in answers; no log may contain them.
 	secrets []string
 }
@@ -132,7 +133,7 @@ func (w *world) startCredd() {
 	w.t.Helper()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	log := &syncBuffer{}
+	log := &testenv.Buffer{}
 	cmd := exec.Command(bins.credd, "run", "--log-level", "debug")
 	cmd.Env = w.env
 	cmd.Stdout, cmd.Stderr = log, log
@@ -316,23 +317,4 @@ func dialSocket(path string) (interface{ Close() error }, error) {
 		return nil, err
 	}
 	return os.NewFile(uintptr(fd), path), nil
-}
-
-// syncBuffer is a log buffer that credd's output goroutine writes while the
-// test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

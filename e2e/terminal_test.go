@@ -28,7 +28,7 @@ func TestAddOnTerminal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tty := &syncBuffer{}
+	tty := &testenv.Buffer{}
 	cmd.Stdout, cmd.Stderr = tty, tty
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io/fs"
@@ -11,19 +10,19 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/credhelper/credhelper/cache"
 	"github.com/credhelper/credhelper/cmd/credd/daemon"
+	"github.com/credhelper/credhelper/internal/testenv"
 	"github.com/credhelper/credhelper/protocol"
 	"github.com/credhelper/credhelper/protocol/client"
 )
 
 // programEnv gives a real daemon what it reads: a file keyring and empty AWS
 // files in temp dirs, and a socket of its own.
-func programEnv(t *testing.T) (socket string, log *slog.Logger, logs *syncBuffer) {
+func programEnv(t *testing.T) (socket string, log *slog.Logger, logs *testenv.Buffer) {
 	t.Helper()
 	home := t.TempDir()
 	t.Setenv("HOME", home)
@@ -39,7 +38,7 @@ func programEnv(t *testing.T) (socket string, log *slog.Logger, logs *syncBuffer
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	logs = &syncBuffer{}
+	logs = &testenv.Buffer{}
 	return filepath.Join(dir, "credd.sock"), slog.New(slog.NewTextHandler(logs, nil)), logs
 }
 
@@ -143,22 +142,4 @@ func TestServiceProgramExitsWhenTheDaemonStopsByItself(t *testing.T) {
 	if err := p.Stop(nil); err == nil || !strings.Contains(err.Error(), "too many open files") {
 		t.Errorf("Stop after the daemon stopped: %v, want its error", err)
 	}
-}
-
-// syncBuffer is a log destination the daemon's goroutines and the test share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

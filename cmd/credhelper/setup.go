@@ -155,26 +155,18 @@ func (e *env) setupServe(profile, def string, dryRun bool) error {
 	if err := doc.Serve(profile, def); err != nil {
 		return badSetup(profile, "%v", err)
 	}
-	updated := doc.Bytes()
-	if dryRun {
-		fmt.Fprint(e.stdout, configedit.Diff(shownPath(path), data, updated))
-		if keys {
-			fmt.Fprintf(e.stderr, "and profile %s's long-term keys in the keyring would move to %s\n", profile, def)
-		}
-		return nil
-	}
 	var move *protocol.RenameKeysRequest
 	if keys {
 		move = &protocol.RenameKeysRequest{From: profile, To: def}
 	}
-	backup, _, err := e.writeEdit(path, data, updated, move)
+	backup, _, err := e.applyEdit(path, data, doc.Bytes(), dryRun, move)
 	var pe *protocol.Error
 	if errors.As(err, &pe) && pe.Code == protocol.CodeMissingKeys {
 		return &protocol.Error{Code: protocol.CodeMissingKeys, Profile: profile,
 			Message: fmt.Sprintf("profile %s has nothing to serve: no role_arn, no sso_session, and no long-term keys in the keyring", profile),
 			Remedy:  fmt.Sprintf("store its keys with `credhelper add %s` and run setup again; nothing was changed", profile)}
 	}
-	if err != nil {
+	if err != nil || dryRun {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "profile %s is now served by credhelper (credential_process = %s); its definition is [profile %s]\n", profile, configedit.Command(def), def)
@@ -205,25 +197,17 @@ func (e *env) setupUndo(profile string, force, dryRun bool) error {
 	if err != nil {
 		return badSetup(profile, "%v", err)
 	}
-	updated := doc.Bytes()
-	if dryRun {
-		fmt.Fprint(e.stdout, configedit.Diff(shownPath(path), data, updated))
-		if keys {
-			fmt.Fprintf(e.stderr, "and the long-term keys in the keyring would move back from %s to %s\n", def, profile)
-		}
-		return nil
-	}
 	var move *protocol.RenameKeysRequest
 	if keys {
 		move = &protocol.RenameKeysRequest{From: def, To: profile}
 	}
-	backup, moved, err := e.writeEdit(path, data, updated, move)
+	backup, moved, err := e.applyEdit(path, data, doc.Bytes(), dryRun, move)
 	var pe *protocol.Error
 	if errors.As(err, &pe) && pe.Code == protocol.CodeMissingKeys {
 		// Nothing to move back (forgotten with `credhelper remove`).
-		backup, moved, err = e.writeEdit(path, data, updated, nil)
+		backup, moved, err = e.applyEdit(path, data, doc.Bytes(), dryRun, nil)
 	}
-	if err != nil {
+	if err != nil || dryRun {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "profile %s is back as it was before `credhelper setup`; [profile %s] is gone\n", profile, def)
@@ -234,10 +218,18 @@ func (e *env) setupUndo(profile string, force, dryRun bool) error {
 	return nil
 }
 
-// writeEdit writes the edited config file (old → new, with a backup); when
-// move is set it first moves long-term keys in the keyring, so a profile's
-// keys follow its new name, and moves them back should the write fail.
-func (e *env) writeEdit(path string, old, new []byte, move *protocol.RenameKeysRequest) (backup string, moved bool, err error) {
+// applyEdit prints the edit of the config file as a unified diff (dryRun),
+// or makes it (old → new, with a backup). When move is set it first moves
+// long-term keys in the keyring, so a profile's keys follow its new name, and
+// moves them back should the write fail.
+func (e *env) applyEdit(path string, old, new []byte, dryRun bool, move *protocol.RenameKeysRequest) (backup string, moved bool, err error) {
+	if dryRun {
+		fmt.Fprint(e.stdout, configedit.Diff(shownPath(path), old, new))
+		if move != nil {
+			fmt.Fprintf(e.stderr, "and the long-term keys in the keyring would move from profile %s to %s\n", move.From, move.To)
+		}
+		return "", false, nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
 	if move != nil {

@@ -138,15 +138,14 @@ func (e *env) setupSSO(session, template, region string, dryRun bool) error {
 			added = append(added, name)
 		}
 	}
-	updated := doc.Bytes()
-	if dryRun {
-		fmt.Fprint(e.stdout, configedit.Diff(shownPath(path), data, updated))
-	} else if len(added) > 0 {
-		backup, err := configedit.Write(path, data, updated, now())
+	if len(added) > 0 {
+		backup, _, err := e.applyEdit(path, data, doc.Bytes(), dryRun, nil)
 		if err != nil {
 			return err
 		}
-		defer fmt.Fprintf(e.stdout, "backup of the old file: %s\n", shownPath(backup))
+		if !dryRun {
+			defer fmt.Fprintf(e.stdout, "backup of the old file: %s\n", shownPath(backup))
+		}
 	}
 	// With --dry-run stdout is the diff alone (a patch); the summary goes to stderr.
 	out, verb := e.stdout, "added"

@@ -182,7 +182,7 @@ func TestSetupKeysProfile(t *testing.T) {
 	c := &setupCredd{keys: map[string]bool{"base": true}}
 	cfg := setupWorld(t, teamConfig, "", c)
 	code, stdout, stderr := runSetup(t, "base", "--dry-run")
-	if code != 0 || !strings.Contains(stderr, "long-term keys in the keyring would move to base-src") || len(c.renames) != 0 {
+	if code != 0 || !strings.Contains(stderr, "long-term keys in the keyring would move from profile base to base-src") || len(c.renames) != 0 {
 		t.Fatalf("dry run: exit %d, %s %s, renames %v", code, stdout, stderr, c.renames)
 	}
 	code, stdout, stderr = runSetup(t, "base")

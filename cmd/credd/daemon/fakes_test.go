@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/credhelper/credhelper/cache"
+	"github.com/credhelper/credhelper/internal/testenv"
 	"github.com/credhelper/credhelper/protocol"
 	"github.com/credhelper/credhelper/sources"
 )
@@ -48,21 +48,8 @@ func (c *manualClock) Advance(d time.Duration) {
 // Set moves the clock to t0+d.
 func (c *manualClock) Set(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.now = t0.Add(d) }
 
-// logBuffer collects a logger's output; slog writes from many goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *logBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
-
-func newTestLogger() (*slog.Logger, *logBuffer) {
-	buf := &logBuffer{}
+func newTestLogger() (*slog.Logger, *testenv.Buffer) {
+	buf := &testenv.Buffer{}
 	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
 }
 
@@ -194,7 +181,7 @@ type brokerEnv struct {
 	store  *cache.MemoryStore
 	clock  *manualClock
 	sts    *fakeSTS
-	log    *logBuffer
+	log    *testenv.Buffer
 	logger *slog.Logger
 	broker *Broker
 	edits  int
