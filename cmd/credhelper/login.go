@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"runtime"
 	"strings"
 	"time"
 
+	"github.com/credhelper/credhelper/internal/proc"
 	"github.com/credhelper/credhelper/protocol"
 )
 
@@ -138,20 +138,24 @@ func canOpenBrowser() bool {
 // openBrowser opens url in the user's browser ($BROWSER first), detached;
 // failure is not an error, the URL is printed anyway.
 func openBrowser(url string) {
-	var cmd *exec.Cmd
+	var args []string
 	switch {
 	case os.Getenv("BROWSER") != "":
-		fields := strings.Fields(os.Getenv("BROWSER"))
-		cmd = exec.Command(fields[0], append(fields[1:], url)...)
+		args = append(strings.Fields(os.Getenv("BROWSER")), url)
 	case runtime.GOOS == "darwin":
-		cmd = exec.Command("open", url)
+		args = []string{"open", url}
 	case runtime.GOOS == "windows":
-		cmd = exec.Command("rundll32", "url.dll,FileProtocolHandler", url)
+		args = []string{"rundll32", "url.dll,FileProtocolHandler", url}
 	default:
-		cmd = exec.Command("xdg-open", url)
+		args = []string{"xdg-open", url}
 	}
-	if cmd.Start() == nil {
-		go cmd.Wait()
+	path, err := proc.LookPath(args[0])
+	if err != nil {
+		return
+	}
+	cmd := proc.Cmd{Path: path, Args: args}
+	if p, err := cmd.Start(nil, nil); err == nil {
+		go p.Wait()
 	}
 }
 

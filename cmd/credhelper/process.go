@@ -1,16 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
 	"runtime"
 	"strings"
 	"time"
 
+	"github.com/credhelper/credhelper/internal/proc"
 	"github.com/credhelper/credhelper/internal/prompt"
 	"github.com/credhelper/credhelper/protocol"
 )
@@ -138,22 +136,30 @@ func validMFACode(code string) bool {
 func runMFAProcess(ctx context.Context, line string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, mfaProcessTimeout)
 	defer cancel()
-	var cmd *exec.Cmd
+	cmd := proc.Cmd{Path: "/bin/sh", Args: []string{"sh", "-c", line}}
 	if runtime.GOOS == "windows" {
-		cmd = exec.CommandContext(ctx, "cmd", "/C", line)
-	} else {
-		cmd = exec.CommandContext(ctx, "/bin/sh", "-c", line)
+		path, err := proc.LookPath("cmd")
+		if err != nil {
+			return "", err
+		}
+		cmd = proc.Cmd{Path: path, Args: []string{"cmd", "/C", line}}
 	}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, &stdout, &stderr
-	cmd.Env = os.Environ()
-	if err := cmd.Run(); err != nil {
-		if msg := lastLine(stderr.String()); msg != "" {
+	res, err := cmd.Output(ctx, 64<<10, time.Second)
+	switch {
+	case err != nil:
+		return "", err
+	case res.TimedOut:
+		err = fmt.Errorf("no code after %v", mfaProcessTimeout)
+	case res.ExitCode != 0:
+		err = fmt.Errorf("exit status %d", res.ExitCode)
+	}
+	if err != nil {
+		if msg := lastLine(string(res.Stderr)); msg != "" {
 			return "", fmt.Errorf("%v: %s", err, msg)
 		}
 		return "", err
 	}
-	first, _, _ := strings.Cut(stdout.String(), "\n")
+	first, _, _ := strings.Cut(string(res.Stdout), "\n")
 	return strings.TrimSpace(first), nil
 }
 

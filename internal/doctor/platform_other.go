@@ -2,6 +2,6 @@
 
 package doctor
 
-import "os/exec"
+import "github.com/credhelper/credhelper/internal/proc"
 
-func detachFromTerminal(c *exec.Cmd) {}
+func detachFromTerminal(c *proc.Cmd) {}

@@ -3,13 +3,13 @@
 package doctor
 
 import (
-	"os/exec"
 	"syscall"
+
+	"github.com/credhelper/credhelper/internal/proc"
 )
 
 // detachFromTerminal runs c in its own session: without a controlling
 // terminal a process that would prompt fails at once instead of waiting.
-func detachFromTerminal(c *exec.Cmd) {
-	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	c.Cancel = func() error { return syscall.Kill(-c.Process.Pid, syscall.SIGKILL) }
+func detachFromTerminal(c *proc.Cmd) {
+	c.Sys, c.KillGroup = &syscall.SysProcAttr{Setsid: true}, true
 }

@@ -6,14 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/credhelper/credhelper/internal/awsini"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
 
+	"github.com/credhelper/credhelper/internal/awsini"
+	"github.com/credhelper/credhelper/internal/proc"
 	"github.com/credhelper/credhelper/protocol"
 )
 
@@ -185,45 +185,33 @@ type processResult struct {
 func runProcess(ctx context.Context, line, path string) processResult {
 	ctx, cancel := context.WithTimeout(ctx, processTimeout)
 	defer cancel()
-	var c *exec.Cmd
+	shell, args := "sh", []string{"sh", "-c", line}
 	if runtime.GOOS == "windows" {
-		c = exec.CommandContext(ctx, "cmd.exe", "/C", line)
-	} else {
-		c = exec.CommandContext(ctx, "sh", "-c", line)
+		shell, args = "cmd.exe", []string{"cmd.exe", "/C", line}
 	}
-	var stdout, stderr limitedBuffer
-	stdout.max, stderr.max = 1<<20, 64<<10
-	c.Stdin, c.Stdout, c.Stderr = nil, &stdout, &stderr
+	var res processResult
+	exe, err := proc.LookPath(shell)
+	if err != nil {
+		res.startErr = err
+		return res
+	}
+	c := proc.Cmd{Path: exe, Args: args}
 	if path != "" {
 		c.Env = append(os.Environ(), "PATH="+path) // the PATH the command was looked up on
 	}
-	c.WaitDelay = time.Second // a grandchild holding the pipes must not keep us
-	detachFromTerminal(c)
-	err := c.Run()
-	res := processResult{stdout: stdout.Bytes(), stderr: firstLine(stderr.String())}
-	var ee *exec.ExitError
+	detachFromTerminal(&c)
+	// A grandchild holding the pipes must not keep us past a second.
+	out, err := c.Output(ctx, 1<<20, time.Second)
+	res.stdout, res.stderr = out.Stdout, firstLine(string(out.Stderr))
 	switch {
-	case ctx.Err() != nil:
-		res.timedOut = true
-	case errors.As(err, &ee):
-		res.exitCode = ee.ExitCode()
-	case err != nil && !errors.Is(err, exec.ErrWaitDelay):
+	case err != nil:
 		res.startErr = err
+	case out.TimedOut:
+		res.timedOut = true
+	default:
+		res.exitCode = out.ExitCode
 	}
 	return res
-}
-
-type limitedBuffer struct {
-	bytes.Buffer
-	max int
-}
-
-func (b *limitedBuffer) Write(p []byte) (int, error) {
-	if room := b.max - b.Len(); room < len(p) {
-		b.Buffer.Write(p[:max(room, 0)])
-		return len(p), nil
-	}
-	return b.Buffer.Write(p)
 }
 
 func firstLine(s string) string {

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"time"
 
+	"github.com/credhelper/credhelper/internal/proc"
 	"github.com/credhelper/credhelper/protocol"
 )
 
@@ -139,7 +139,7 @@ func creddPath() (string, error) {
 			return p, nil
 		}
 	}
-	return exec.LookPath("credd")
+	return proc.LookPath("credd")
 }
 
 // LogPath is where an auto-started credd writes its log:
@@ -161,13 +161,12 @@ func LogPath() string {
 }
 
 func spawn(bin, socket string) error {
-	cmd := exec.Command(bin, "run", "--socket", socket, "--log-file", LogPath())
-	cmd.Dir = daemonDir()
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil // /dev/null: never hold the caller's pipes
-	detach(cmd)
-	if err := cmd.Start(); err != nil {
+	cmd := proc.Cmd{Path: bin, Args: []string{bin, "run", "--socket", socket, "--log-file", LogPath()},
+		Dir: daemonDir(), Sys: detached()}
+	p, err := cmd.Start(nil, nil) // stdio on the null device: never hold the caller's pipes
+	if err != nil {
 		return err
 	}
-	go cmd.Wait() // reap it if it exits while we are still running
+	go p.Wait() // reap it if it exits while we are still running
 	return nil
 }

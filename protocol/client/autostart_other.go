@@ -4,12 +4,12 @@ package client
 
 import (
 	"context"
-	"os/exec"
+	"syscall"
 )
 
 const exeSuffix = ""
 
-func detach(cmd *exec.Cmd) {}
+func detached() *syscall.SysProcAttr { return nil }
 
 func daemonDir() string { return "/" }
 

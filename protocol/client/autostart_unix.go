@@ -5,14 +5,15 @@ package client
 import (
 	"context"
 	"os"
-	"os/exec"
 	"syscall"
 	"time"
 )
 
 const exeSuffix = ""
 
-func detach(cmd *exec.Cmd) { cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} }
+// detached runs credd in a session of its own, away from the caller's
+// terminal and its signals.
+func detached() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setsid: true} }
 
 // daemonDir is the working directory of an auto-started credd: it holds none
 // of the caller's directories.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"syscall"
 	"time"
 )
@@ -21,8 +20,8 @@ const (
 // detach starts credd without a console and in a process group of its own,
 // the Windows counterpart of a new session: it outlives the terminal that
 // ran the SDK and never sees its Ctrl+C.
-func detach(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{CreationFlags: detachedProcess | createNewProcessGroup, HideWindow: true}
+func detached() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{CreationFlags: detachedProcess | createNewProcessGroup, HideWindow: true}
 }
 
 // daemonDir is the working directory of an auto-started credd: one that

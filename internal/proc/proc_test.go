@@ -1,0 +1,111 @@
+//go:build unix
+
+package proc
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func sh(t *testing.T, script string) *Cmd {
+	t.Helper()
+	path, err := LookPath("sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Cmd{Path: path, Args: []string{"sh", "-c", script}, Sys: &syscall.SysProcAttr{Setsid: true}, KillGroup: true}
+}
+
+func TestOutput(t *testing.T) {
+	res, err := sh(t, `read x; echo "out:$x"; echo err >&2; exit 3`).Output(context.Background(), 1<<10, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// stdin is the null device: read gets nothing and does not wait.
+	if string(res.Stdout) != "out:\n" || string(res.Stderr) != "err\n" || res.ExitCode != 3 || res.TimedOut {
+		t.Errorf("%+v", res)
+	}
+	res, _ = sh(t, `head -c 5000 /dev/zero`).Output(context.Background(), 100, time.Second)
+	if len(res.Stdout) != 100 || res.ExitCode != 0 {
+		t.Errorf("limit: %d bytes, exit %d", len(res.Stdout), res.ExitCode)
+	}
+}
+
+// A program still running when ctx ends is killed with its children, and
+// what it printed is kept.
+func TestOutputTimeout(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	res, err := sh(t, `echo started; sleep 30 & sleep 30`).Output(ctx, 1<<10, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.TimedOut || res.ExitCode != -1 || string(res.Stdout) != "started\n" {
+		t.Errorf("%+v", res)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v: the group was not killed", d)
+	}
+}
+
+// A grandchild that keeps stdout open after the program ended does not keep
+// Output waiting past grace.
+func TestOutputGrace(t *testing.T) {
+	c := sh(t, `echo done; sleep 30 &`)
+	c.KillGroup = false
+	start := time.Now()
+	res, err := c.Output(context.Background(), 1<<10, 200*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(res.Stdout) != "done\n" || res.ExitCode != 0 || res.TimedOut {
+		t.Errorf("%+v", res)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v", d)
+	}
+}
+
+func TestLookPath(t *testing.T) {
+	dir := t.TempDir()
+	exe, plain := filepath.Join(dir, "tool"), filepath.Join(dir, "data")
+	os.WriteFile(exe, []byte("#!/bin/sh\n"), 0o755)
+	os.WriteFile(plain, []byte("x"), 0o644)
+	for _, c := range []struct {
+		file, path, want string
+	}{
+		{"tool", "/nonexistent:" + dir, exe},
+		{"data", dir, ""},          // not executable
+		{"tool", "relative:.", ""}, // never relative directories
+		{exe, "", exe},             // a path is only checked
+		{"missing", dir, ""},
+	} {
+		got, err := LookPathIn(c.file, c.path)
+		if got != c.want || (c.want == "") != errors.Is(err, ErrNotFound) {
+			t.Errorf("LookPathIn(%q, %q) = %q, %v; want %q", c.file, c.path, got, err, c.want)
+		}
+	}
+}
+
+// Detached (Setsid), the program leads its own session: no controlling
+// terminal, and the caller's terminal signals do not reach it.
+func TestStartDetached(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "sid")
+	p, err := sh(t, `echo $$ $(ps -o sid= -p $$) > `+out).Start(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Wait()
+	b, _ := os.ReadFile(out)
+	f := strings.Fields(string(b))
+	if len(f) != 2 || f[0] != f[1] {
+		t.Errorf("pid and session id %q: want equal (a session leader)", b)
+	}
+}
