@@ -204,6 +204,10 @@ func (w *world) runFor(d time.Duration, name string, args ...string) result {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env = w.env
 	cmd.Dir = w.home.Dir
+	// No controlling terminal, as under an SDK or CI, even when the tests
+	// run in one: a terminal changes what credhelper does (it would prompt,
+	// or log in). The terminal tests make their own with script(1).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/credhelper/credhelper/internal/fakesso"
+	"github.com/credhelper/credhelper/internal/testenv"
 )
 
 // plainConfig is a config as people have it before credhelper: standard
@@ -168,6 +170,35 @@ func TestSetupSSOSession(t *testing.T) {
 	}
 	if out := w.process("Prod-Workloads-ReadOnly-src"); out.AccountID != "444444444444" {
 		t.Errorf("Prod-Workloads-ReadOnly-src gives account %q", out.AccountID)
+	}
+}
+
+// TestSetupSSOSessionLogsInOnATerminal: on a terminal, setup --sso-session
+// logs in first (one browser run) instead of failing, and --dry-run's stdout
+// is still the diff alone.
+func TestSetupSSOSessionLogsInOnATerminal(t *testing.T) {
+	scriptBin, err := exec.LookPath("script")
+	if err != nil {
+		testenv.Missing(t, "script(1) from util-linux is needed for a pty")
+	}
+	w, fake, browserRuns := ssoWorld(t, fakesso.Options{}, "0")
+	w.startCredd()
+	before := w.readConfig()
+	cmd := exec.Command(scriptBin, "-qec", bins.credhelper+" setup --sso-session corp --dry-run 2>/dev/null", "/dev/null")
+	cmd.Env = w.env
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("setup on a terminal: %v\n%s", err, out)
+	}
+	diff := strings.ReplaceAll(string(out), "\r\n", "\n")
+	if !strings.HasPrefix(diff, "--- ") || !strings.Contains(diff, "+[profile dev-ReadOnly]\n") || strings.Contains(diff, "logged in") {
+		t.Errorf("stdout is not the diff alone:\n%s", diff)
+	}
+	if browserRuns() != 1 || fake.Calls(fakesso.OpAuthorize) != 1 {
+		t.Errorf("browser ran %d times, %d authorizations: want 1 each", browserRuns(), fake.Calls(fakesso.OpAuthorize))
+	}
+	if w.readConfig() != before {
+		t.Error("--dry-run changed the config")
 	}
 }
 

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/credhelper/credhelper/install/configedit"
 	"github.com/credhelper/credhelper/internal/awsini"
+	"github.com/credhelper/credhelper/internal/prompt"
 	"github.com/credhelper/credhelper/protocol"
 )
 
@@ -94,7 +96,21 @@ func (e *env) setupSSO(session, template, region string, dryRun bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*commandTimeout)
 	defer cancel()
 	var resp protocol.SSOAccountsResponse
-	if err := e.do(ctx, protocol.PathSSOAccounts, protocol.SSOAccountsRequest{SSOSession: session}, &resp); err != nil {
+	err = e.do(ctx, protocol.PathSSOAccounts, protocol.SSOAccountsRequest{SSOSession: session}, &resp)
+	var pe *protocol.Error
+	if errors.As(err, &pe) && pe.Code == protocol.CodeNeedsLogin && prompt.Available() {
+		// On a terminal, log in first, as `aws configure sso` does; the
+		// login's messages go to stderr (stdout may be a --dry-run's diff).
+		fmt.Fprintf(e.stderr, "%s: logging in first\n", pe.Message)
+		stdout := e.stdout
+		e.stdout = e.stderr
+		err = e.login([]string{"--sso-session", session})
+		e.stdout = stdout
+		if err == nil {
+			err = e.do(ctx, protocol.PathSSOAccounts, protocol.SSOAccountsRequest{SSOSession: session}, &resp)
+		}
+	}
+	if err != nil {
 		return err
 	}
 	// Roles some profile of the file already gets from this session.

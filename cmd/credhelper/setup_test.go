@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credhelper/credhelper/internal/prompt"
 	"github.com/credhelper/credhelper/internal/testenv"
 	"github.com/credhelper/credhelper/protocol"
 )
@@ -98,7 +99,10 @@ func setupWorld(t *testing.T, config, credentials string, c *setupCredd) string 
 	}
 	t.Setenv(protocol.EnvSocket, c.serve(t))
 	now = func() time.Time { return time.Date(2026, 11, 27, 18, 0, 0, 0, time.UTC) }
-	t.Cleanup(func() { now = time.Now })
+	// No terminal, even when the tests run in one: setup would log in there.
+	tty := prompt.TTYPath
+	prompt.TTYPath = filepath.Join(home, "no-tty")
+	t.Cleanup(func() { now, prompt.TTYPath = time.Now, tty })
 	return cfg
 }
 
