@@ -120,9 +120,14 @@ func (e *env) setupServe(profile, def string, dryRun bool) error {
 			}
 			if s := cini.ByHeader(profile); s != nil {
 				if k, ok := s.Get("aws_access_key_id"); ok {
+					then := ""
+					if doc.Profile(profile) == nil {
+						// setup edits the profile's config section.
+						then = ", add " + configedit.Header(profile) + " to " + doc.Name
+					}
 					return &protocol.Error{Code: protocol.CodeBadConfig, Profile: profile,
 						Message: fmt.Sprintf("%s:%d: profile %s keeps long-term keys in the credentials file, which every SDK uses before a credential_process", cf, k.Line, profile),
-						Remedy:  fmt.Sprintf("move them into the keyring with `credhelper add %s --from-credentials-file`, delete them from %s, then run `credhelper setup %s` again", profile, cf, profile)}
+						Remedy:  fmt.Sprintf("move them into the keyring with `credhelper add %s --from-credentials-file`, delete them from %s%s, then run `credhelper setup %s` again", profile, cf, then, profile)}
 				}
 			}
 		}

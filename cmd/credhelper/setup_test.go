@@ -219,6 +219,8 @@ func TestSetupRefusals(t *testing.T) {
 		{"syntax error", teamConfig + "oops\n", "", []string{"prod"}, protocol.ExitConfig, `~/.aws/config:17: "oops" is neither a [section] header nor key = value: fix that line first; nothing was changed`},
 		{"keys in the credentials file", teamConfig, "[prod]\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = fake\n", []string{"prod"}, protocol.ExitConfig,
 			"~/.aws/credentials:2: profile prod keeps long-term keys in the credentials file, which every SDK uses before a credential_process: move them into the keyring with `credhelper add prod --from-credentials-file`"},
+		{"keys only in the credentials file", teamConfig, "[work]\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = fake\n", []string{"work"}, protocol.ExitConfig,
+			"delete them from ~/.aws/credentials, add [profile work] to ~/.aws/config, then run `credhelper setup work` again"},
 		{"keys in the config file", "[profile k]\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = fake\n", "", []string{"k"}, protocol.ExitConfig,
 			"~/.aws/config:2: profile k keeps long-term keys in the config file"},
 		{"another credential_process", "[profile p]\ncredential_process = aws-vault export --format=json p\n", "", []string{"p"}, protocol.ExitConfig,
