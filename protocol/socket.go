@@ -40,3 +40,12 @@ func socketPath(goos string, getenv func(string) string, uid int) string {
 	}
 	return filepath.Join(os.TempDir(), fmt.Sprintf("credhelper-%d", uid), "credd.sock")
 }
+
+// StopCreddCommand is the command that stops a credd started on demand
+// (credhelper starts the next one with the new environment).
+func StopCreddCommand() string {
+	if runtime.GOOS == "windows" {
+		return "taskkill /IM credd.exe"
+	}
+	return "pkill -x credd"
+}

@@ -222,7 +222,7 @@ type unavailableStore struct{ err error }
 
 func (u unavailableStore) fail() error {
 	return &protocol.Error{Code: protocol.CodeKeyring, Message: u.err.Error(),
-		Remedy: "fix credd's environment, then stop credd (`pkill -x credd`); credhelper starts it again"}
+		Remedy: "fix credd's environment, then stop credd (`" + protocol.StopCreddCommand() + "`, or `credd restart` for the service); credhelper starts it again"}
 }
 func (u unavailableStore) List(context.Context) ([]cache.Meta, error) { return nil, u.fail() }
 func (u unavailableStore) Load(context.Context, cache.Kind, string) (cache.Entry, error) {

@@ -53,7 +53,7 @@ func PlatformChecks(env Env) []Check {
 		kerr := c.Do(ctx, protocol.PathProbeKeyring, protocol.KeyringProbeRequest{}, &kp)
 		if kerr != nil {
 			add(Problem, "keyring", "credd cannot use its keyring ("+st.KeyringBackend+"): "+kerr.Error(),
-				"unlock the keyring or fix CREDHELPER_KEYRING_* in credd's environment, then stop credd (`pkill -x credd`) so it restarts")
+				"unlock the keyring or fix CREDHELPER_KEYRING_* in credd's environment, then stop credd (`"+protocol.StopCreddCommand()+"`, or `credd restart` for the service) so it restarts")
 		} else {
 			add(OK, "keyring", fmt.Sprintf("the %s keyring answers (%d credhelper items)", kp.Backend, kp.Items), "")
 		}
