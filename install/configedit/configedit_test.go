@@ -17,10 +17,11 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 
 // corpus lists, per real-world-looking config, the profiles to serve.
 var corpus = map[string][]string{
-	"team.config":    {"default", "base", "prod", "staging", "ci"},
-	"sso.config":     {"dev", "legacy", "admin"},
-	"windows.config": {"default", "work"},
-	"odd.config":     {"tabs", "base", "last"},
+	"team.config":     {"default", "base", "prod", "staging", "ci"},
+	"sso.config":      {"dev", "legacy", "admin"},
+	"windows.config":  {"default", "work"},
+	"odd.config":      {"tabs", "base", "last"},
+	"indented.config": {"ops", "base"},
 }
 
 func readCorpus(t *testing.T, name string) []byte {

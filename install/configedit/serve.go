@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/credhelper/credhelper/internal/awsini"
 	"github.com/credhelper/credhelper/protocol"
 )
 
@@ -50,7 +51,7 @@ func (d *Doc) Serve(name, def string) error {
 	}
 	start := s.Line - 1
 	header := d.lines[start]
-	repl := []string{content(header) + d.eol, marker(name, def) + d.eol, "credential_process = " + Command(def) + d.eol}
+	repl := []string{content(header) + d.eol, marker(name, def) + d.eol, d.keyIndent(s) + "credential_process = " + Command(def) + d.eol}
 	for i, lines := range d.keyLines(s) {
 		if !IsSourceKey(s.Keys[i].Name) {
 			for _, l := range lines {
@@ -60,6 +61,18 @@ func (d *Doc) Serve(name, def string) error {
 	}
 	repl = append(repl, d.eol, Header(def)+ending(header))
 	return d.replace(start, start+1, repl)
+}
+
+// keyIndent is the indentation of s's first key. configparser reads a line
+// indented deeper than the key before it as that key's continuation, so the
+// credential_process line takes the indentation of the key lines copied
+// after it.
+func (d *Doc) keyIndent(s *awsini.Section) string {
+	if len(s.Keys) == 0 {
+		return ""
+	}
+	line := content(d.lines[s.Keys[0].Line-1])
+	return line[:len(line)-len(strings.TrimLeft(line, " \t"))]
 }
 
 // ServedBy returns the definition of profile name when `credhelper setup`
@@ -102,7 +115,7 @@ func (d *Doc) Unserve(name string, force bool) (string, error) {
 		}
 	}
 	if !force {
-		want := []string{marker(name, def), "credential_process = " + Command(def)}
+		want := []string{marker(name, def), d.keyIndent(ds) + "credential_process = " + Command(def)}
 		for i, lines := range d.keyLines(ds) {
 			if !IsSourceKey(ds.Keys[i].Name) {
 				for _, l := range lines {
