@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/credhelper/credhelper/internal/awsini"
 )
@@ -92,16 +91,7 @@ func (e *env) completion(args []string) error {
 // completeNames prints the config's profile (or sso-session) names, one a
 // line, for the completion scripts; a missing or broken file prints nothing.
 func (e *env) completeNames(sessions bool) error {
-	file := os.Getenv("AWS_CONFIG_FILE")
-	creds := os.Getenv("AWS_SHARED_CREDENTIALS_FILE")
-	if home, err := os.UserHomeDir(); err == nil {
-		if file == "" {
-			file = filepath.Join(home, ".aws", "config")
-		}
-		if creds == "" {
-			creds = filepath.Join(home, ".aws", "credentials")
-		}
-	}
+	file, creds := configFile(), credentialsFile()
 	parse := func(name string) *awsini.File {
 		data, err := os.ReadFile(name)
 		if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -78,14 +77,7 @@ func (e *env) add(args []string) error {
 // keysFromCredentialsFile reads profile's long-term keys from the shared
 // credentials file, as the SDKs find it.
 func keysFromCredentialsFile(profile string) (file, id, secret string, err error) {
-	file = os.Getenv("AWS_SHARED_CREDENTIALS_FILE")
-	if file == "" {
-		home, herr := os.UserHomeDir()
-		if herr != nil {
-			return "", "", "", herr
-		}
-		file = filepath.Join(home, ".aws", "credentials")
-	}
+	file = credentialsFile()
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return file, "", "", usageError{fmt.Sprintf("cannot read the credentials file: %v", err)}

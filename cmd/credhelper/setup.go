@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -75,10 +74,15 @@ func configDoc() (path string, data []byte, doc *configedit.Doc, err error) {
 	}
 	doc, err = configedit.Parse(shownPath(path), data)
 	if err != nil {
-		return path, nil, nil, &protocol.Error{Code: protocol.CodeBadConfig, Message: err.Error(),
-			Remedy: "fix that line first; nothing was changed (`credhelper doctor` lists every problem)"}
+		return path, nil, nil, syntaxError(err)
 	}
 	return path, data, doc, nil
+}
+
+// syntaxError refuses a file the SDKs cannot read; err names its line.
+func syntaxError(err error) *protocol.Error {
+	return &protocol.Error{Code: protocol.CodeBadConfig, Message: err.Error(),
+		Remedy: "fix that line first; nothing was changed (`credhelper doctor` lists every problem)"}
 }
 
 func badSetup(profile, format string, args ...any) *protocol.Error {
@@ -115,8 +119,7 @@ func (e *env) setupServe(profile, def string, dryRun bool) error {
 			cf = shownPath(cf)
 			cini, err := awsini.Parse(cf, cdata)
 			if err != nil {
-				return &protocol.Error{Code: protocol.CodeBadConfig, Message: err.Error(),
-					Remedy: "fix that line first; nothing was changed (`credhelper doctor` lists every problem)"}
+				return syntaxError(err)
 			}
 			if s := cini.ByHeader(profile); s != nil {
 				if k, ok := s.Get("aws_access_key_id"); ok {
@@ -251,24 +254,4 @@ func (e *env) applyEdit(path string, old, new []byte, dryRun bool, move *protoco
 		return backup, false, err
 	}
 	return backup, move != nil, err
-}
-
-// credentialsFile is the shared credentials file the SDKs read.
-func credentialsFile() string {
-	if f := os.Getenv("AWS_SHARED_CREDENTIALS_FILE"); f != "" {
-		return f
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return ""
-	}
-	return filepath.Join(home, ".aws", "credentials")
-}
-
-// shownPath writes the home directory as ~.
-func shownPath(p string) string {
-	if home, err := os.UserHomeDir(); err == nil && home != "" && strings.HasPrefix(p, home+string(filepath.Separator)) {
-		return "~" + p[len(home):]
-	}
-	return p
 }

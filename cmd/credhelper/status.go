@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -114,15 +113,6 @@ func unknownServed(name string, ps []protocol.ProfileState, down bool) *protocol
 	}
 	return &protocol.Error{Code: protocol.CodeUnknownProfile, Message: msg,
 		Remedy: "serve it with `credential_process = credhelper process --profile DEFINITION` in [profile " + name + "]"}
-}
-
-// configFile is the config file the SDKs read.
-func configFile() string {
-	if f := os.Getenv("AWS_CONFIG_FILE"); f != "" {
-		return f
-	}
-	home, _ := os.UserHomeDir()
-	return filepath.Join(home, ".aws", "config")
 }
 
 // stateFromConfig lists the served profiles of the config file, in state
