@@ -108,11 +108,13 @@ func (d *Doc) Unserve(name string, force bool) (string, error) {
 		return "", fmt.Errorf("%s:%d: profile %s is served from %s, which is gone; edit %s by hand", d.Name, s.Line, name, Header(def), d.Name)
 	}
 	start, defLine := s.Line-1, ds.Line-1
+	apart := defLine < start
 	for _, o := range d.file.Sections {
-		if o.Line-1 > start && o.Line-1 < defLine || defLine < start {
-			return "", fmt.Errorf("%s:%d: %s no longer follows %s (line %d) as setup left it; move it back or edit %s by hand",
-				d.Name, ds.Line, Header(def), Header(name), s.Line, d.Name)
-		}
+		apart = apart || o.Line-1 > start && o.Line-1 < defLine
+	}
+	if apart {
+		return "", fmt.Errorf("%s:%d: %s no longer follows %s (line %d) as setup left it; move it back or edit %s by hand",
+			d.Name, ds.Line, Header(def), Header(name), s.Line, d.Name)
 	}
 	if !force {
 		want := []string{marker(name, def), d.keyIndent(ds) + "credential_process = " + Command(def)}
