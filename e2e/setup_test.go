@@ -171,6 +171,14 @@ func TestSetupSSOSession(t *testing.T) {
 	if out := w.process("Prod-Workloads-ReadOnly-src"); out.AccountID != "444444444444" {
 		t.Errorf("Prod-Workloads-ReadOnly-src gives account %q", out.AccountID)
 	}
+	for _, p := range []string{"dev-ReadOnly", "Prod-Workloads-ReadOnly"} {
+		if r := w.credhelper("setup", "--undo", p); r.code != 0 {
+			t.Fatalf("setup --undo %s: %s", p, r)
+		}
+	}
+	if got := w.readConfig(); got != before {
+		t.Errorf("undoing every written profile left:\n%s", got)
+	}
 }
 
 // TestSetupSSOSessionLogsInOnATerminal: on a terminal, setup --sso-session

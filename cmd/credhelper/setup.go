@@ -196,12 +196,11 @@ func (e *env) setupUndo(profile string, force, dryRun bool) error {
 			Message: fmt.Sprintf("%s has no %s", doc.Name, configedit.Header(profile)), Remedy: "nothing to undo"}
 	}
 	keys := false
-	if def := doc.ServedBy(profile); def != "" {
-		if ds := doc.Profile(def); ds != nil {
-			keys = keysRoot(ds)
-		}
+	def, generated := doc.ServedBy(profile)
+	if ds := doc.Profile(def); def != "" && ds != nil {
+		keys = keysRoot(ds)
 	}
-	def, err := doc.Unserve(profile, force)
+	def, err = doc.Unserve(profile, force)
 	if err != nil {
 		return badSetup(profile, "%v", err)
 	}
@@ -218,7 +217,11 @@ func (e *env) setupUndo(profile string, force, dryRun bool) error {
 	if err != nil || dryRun {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "profile %s is back as it was before `credhelper setup`; [profile %s] is gone\n", profile, def)
+	if generated {
+		fmt.Fprintf(e.stdout, "removed %s and [profile %s], which `credhelper setup --sso-session` wrote\n", configedit.Header(profile), def)
+	} else {
+		fmt.Fprintf(e.stdout, "profile %s is back as it was before `credhelper setup`; [profile %s] is gone\n", profile, def)
+	}
 	if moved {
 		fmt.Fprintf(e.stdout, "moved its long-term keys in the keyring back to %s\n", profile)
 	}

@@ -138,16 +138,8 @@ func (e *env) setupSSO(session, template, region string, dryRun bool) error {
 				skipped = append(skipped, fmt.Sprintf("%s in %s (%s): a profile %s exists; use another --name (e.g. with {account_id})", r, acct.AccountID, acct.AccountName, name))
 				continue
 			}
-			served := [][2]string{{"credential_process", configedit.Command(name + "-src")}}
-			if region != "" {
-				served = append(served, [2]string{"region", region})
-			}
-			comment := []string{fmt.Sprintf("%s in account %s (%s), from `credhelper setup --sso-session %s`", r, acct.AccountName, acct.AccountID, session)}
-			if err := doc.AppendSection(comment, configedit.Header(name), served); err != nil {
-				return err
-			}
-			def := [][2]string{{"sso_session", session}, {"sso_account_id", acct.AccountID}, {"sso_role_name", r}}
-			if err := doc.AppendSection(nil, configedit.Header(name+"-src"), def); err != nil {
+			role := configedit.Role{Session: session, AccountID: acct.AccountID, AccountName: acct.AccountName, Role: r, Region: region}
+			if err := doc.AppendSSO(name, role); err != nil {
 				return err
 			}
 			have[acct.AccountID+"/"+r] = name

@@ -275,8 +275,8 @@ func TestSetupSSOSession(t *testing.T) {
 		t.Errorf("dry run summary:\n%s", stderr)
 	}
 	want := `
-# Admin in account Sandbox (111111111111), from ` + "`credhelper setup --sso-session corp`" + `
 [profile Sandbox-Admin]
+# Admin in account Sandbox (111111111111), served by credhelper from [profile Sandbox-Admin-src]; ` + "`credhelper setup --undo Sandbox-Admin` removes both" + `
 credential_process = credhelper process --profile Sandbox-Admin-src
 region = eu-central-1
 
@@ -305,6 +305,17 @@ sso_role_name = Admin
 	code, stdout, _ = runSetup(t, "--sso-session", "corp", "--name", "{session}-{account_id}-{role_name}")
 	if code != 0 || !strings.Contains(stdout, "added 0 served profiles") || readFile(t, cfg) != got {
 		t.Errorf("second run: exit %d, %s", code, stdout)
+	}
+
+	// --undo takes each pair away; with both gone the file is as before.
+	for _, p := range []string{"Sandbox-Admin", "Prod-Workloads-ReadOnly"} {
+		code, stdout, stderr = runSetup(t, "--undo", p)
+		if code != 0 || !strings.Contains(stdout, "removed [profile "+p+"] and [profile "+p+"-src], which `credhelper setup --sso-session` wrote") {
+			t.Fatalf("undo %s: exit %d, %s %s", p, code, stdout, stderr)
+		}
+	}
+	if readFile(t, cfg) != config {
+		t.Errorf("setup --sso-session then undo of each profile changed the file:\n%s", readFile(t, cfg))
 	}
 }
 

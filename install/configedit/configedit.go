@@ -187,9 +187,9 @@ func NameByte(c byte) bool {
 		'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 }
 
-// AppendSection adds a section at the end of the file, after a blank line,
-// with comment lines (without "# ") before it and its keys in order.
-func (d *Doc) AppendSection(comments []string, header string, keys [][2]string) error {
+// appendLines adds lines (without their line endings) at the end of the
+// file, after a blank line.
+func (d *Doc) appendLines(lines []string) error {
 	var add []string
 	start := len(d.lines)
 	if start > 0 {
@@ -203,12 +203,8 @@ func (d *Doc) AppendSection(comments []string, header string, keys [][2]string) 
 			add = append(add, d.eol)
 		}
 	}
-	for _, c := range comments {
-		add = append(add, "# "+c+d.eol)
-	}
-	add = append(add, header+d.eol)
-	for _, kv := range keys {
-		add = append(add, kv[0]+" = "+kv[1]+d.eol)
+	for _, l := range lines {
+		add = append(add, l+d.eol)
 	}
 	return d.replace(start, len(d.lines), add)
 }

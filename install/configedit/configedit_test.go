@@ -112,8 +112,8 @@ func TestServeCorpus(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if got := d.ServedBy(profile); got != profile+"-src" {
-					t.Errorf("ServedBy = %q", got)
+				if got, generated := d.ServedBy(profile); got != profile+"-src" || generated {
+					t.Errorf("ServedBy = %q, %v", got, generated)
 				}
 				if def, err := d.Unserve(profile, false); err != nil || def != profile+"-src" {
 					t.Fatalf("Unserve = %q, %v", def, err)
@@ -237,22 +237,63 @@ func TestUnserveRefuses(t *testing.T) {
 	}
 }
 
-func TestAppendSection(t *testing.T) {
+// AppendSSO writes a served profile and its definition after a blank line;
+// Unserve takes the pair away again, giving back the bytes before it.
+func TestAppendSSO(t *testing.T) {
+	r := Role{Session: "corp", AccountID: "111111111111", AccountName: "Sandbox", Role: "Admin", Region: "eu-west-1"}
+	pair := "[profile sb]\n# Admin in account Sandbox (111111111111), served by credhelper from [profile sb-src]; `credhelper setup --undo sb` removes both\n" +
+		"credential_process = credhelper process --profile sb-src\nregion = eu-west-1\n\n[profile sb-src]\nsso_session = corp\nsso_account_id = 111111111111\nsso_role_name = Admin\n"
 	for _, c := range []struct{ in, want string }{
-		{"", "# c\n[profile a]\nk = v\n"},
-		{"[default]\nregion = x", "[default]\nregion = x\n\n# c\n[profile a]\nk = v\n"},
-		{"[default]\r\nregion = x\r\n\r\n", "[default]\r\nregion = x\r\n\r\n# c\r\n[profile a]\r\nk = v\r\n"},
+		{"", pair},
+		{"[default]\nregion = x\n", "[default]\nregion = x\n\n" + pair},
+		{"[default]\nregion = x", "[default]\nregion = x\n\n" + pair},
+		{"[default]\r\nregion = x\r\n", "[default]\r\nregion = x\r\n\r\n" + strings.ReplaceAll(pair, "\n", "\r\n")},
 	} {
 		d, err := Parse("config", []byte(c.in))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := d.AppendSection([]string{"c"}, "[profile a]", [][2]string{{"k", "v"}}); err != nil {
+		if err := d.AppendSSO("sb", r); err != nil {
 			t.Fatal(err)
 		}
 		if got := string(d.Bytes()); got != c.want {
-			t.Errorf("AppendSection to %q = %q, want %q", c.in, got, c.want)
+			t.Errorf("AppendSSO to %q:\n%q\nwant\n%q", c.in, got, c.want)
 		}
+		if def, generated := d.ServedBy("sb"); def != "sb-src" || !generated {
+			t.Errorf("ServedBy = %q, %v", def, generated)
+		}
+		if _, err := d.Unserve("sb", false); err != nil {
+			t.Fatal(err)
+		}
+		if got := string(d.Bytes()); got != c.in && c.in != "[default]\nregion = x" {
+			t.Errorf("undo gave %q, want %q", got, c.in)
+		}
+	}
+
+	// Two pairs, the first taken away: the second stays as it was.
+	d, _ := Parse("config", []byte("[default]\n"))
+	d.AppendSSO("a", Role{Session: "corp", AccountID: "1", AccountName: "A", Role: "R"})
+	d.AppendSSO("b", Role{Session: "corp", AccountID: "2", AccountName: "B", Role: "R"})
+	only := string(d.Bytes())
+	if _, err := d.Unserve("a", false); err != nil {
+		t.Fatal(err)
+	}
+	d2, _ := Parse("config", []byte("[default]\n"))
+	d2.AppendSSO("b", Role{Session: "corp", AccountID: "2", AccountName: "B", Role: "R"})
+	if string(d.Bytes()) != string(d2.Bytes()) {
+		t.Errorf("after taking a away:\n%s\nwant\n%s\n(from\n%s)", d.Bytes(), d2.Bytes(), only)
+	}
+
+	// An edited pair is not taken away unless forced.
+	d, _ = Parse("config", []byte("[default]\n"))
+	d.AppendSSO("sb", r)
+	edited := strings.Replace(string(d.Bytes()), "sso_role_name = Admin\n", "sso_role_name = Admin\nduration_seconds = 3600\n", 1)
+	d, _ = Parse("config", []byte(edited))
+	if _, err := d.Unserve("sb", false); err == nil || !strings.Contains(err.Error(), "changed since `credhelper setup --sso-session` wrote them") {
+		t.Errorf("Unserve of an edited pair: %v", err)
+	}
+	if _, err := d.Unserve("sb", true); err != nil || string(d.Bytes()) != "[default]\n" {
+		t.Errorf("forced: %v, %q", err, d.Bytes())
 	}
 }
 

@@ -76,22 +76,30 @@ func (d *Doc) keyIndent(s *awsini.Section) string {
 }
 
 // ServedBy returns the definition of profile name when `credhelper setup`
-// made it a served profile (its first line is the marker), else "".
-func (d *Doc) ServedBy(name string) string {
+// wrote it (its first line is setup's comment), else "". generated says
+// that `setup --sso-session` wrote the pair, rather than `setup NAME` turning
+// an existing profile into it.
+func (d *Doc) ServedBy(name string) (def string, generated bool) {
 	s := d.Profile(name)
 	if s == nil {
-		return ""
+		return "", false
 	}
-	def := protocol.ServedDefinition(s.Value("credential_process"))
-	if def == "" || s.Line >= len(d.lines) || content(d.lines[s.Line]) != marker(name, def) {
-		return ""
+	def = protocol.ServedDefinition(s.Value("credential_process"))
+	if def == "" || s.Line >= len(d.lines) {
+		return "", false
 	}
-	return def
+	switch first := content(d.lines[s.Line]); {
+	case first == marker(name, def):
+		return def, false
+	case isSSOMarker(first, name, def):
+		return def, true
+	}
+	return "", false
 }
 
 // Unserve undoes Serve: the served section goes and the definition gets its
 // original header line back, so the file reads byte for byte as before
-// Serve. It refuses when the served section was changed since (the change
+// Serve. A pair AppendSSO wrote goes whole, with the blank line before it. It refuses when the served section was changed since (the change
 // would be lost) unless force, and when the two sections are no longer
 // side by side. It returns the definition's name.
 func (d *Doc) Unserve(name string, force bool) (string, error) {
@@ -99,7 +107,7 @@ func (d *Doc) Unserve(name string, force bool) (string, error) {
 	if s == nil {
 		return "", fmt.Errorf("%s has no %s", d.Name, Header(name))
 	}
-	def := d.ServedBy(name)
+	def, generated := d.ServedBy(name)
 	if def == "" {
 		return "", fmt.Errorf("%s:%d: %s was not set up by `credhelper setup` (its first line is not the \"# served by credhelper\" comment setup writes); there is nothing to undo", d.Name, s.Line, Header(name))
 	}
@@ -115,6 +123,9 @@ func (d *Doc) Unserve(name string, force bool) (string, error) {
 	if apart {
 		return "", fmt.Errorf("%s:%d: %s no longer follows %s (line %d) as setup left it; move it back or edit %s by hand",
 			d.Name, ds.Line, Header(def), Header(name), s.Line, d.Name)
+	}
+	if generated {
+		return def, d.unserveSSO(name, def, force)
 	}
 	if !force {
 		want := []string{marker(name, def), d.keyIndent(ds) + "credential_process = " + Command(def)}
