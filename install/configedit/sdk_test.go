@@ -87,7 +87,10 @@ for path in sys.argv[1:]:
 print(json.dumps(out))
 `
 
-func TestBotocoreReadsEditedConfig(t *testing.T) {
+// readWithBotocore is botocore's view of each config file: profile → key →
+// value (a nested block as a map).
+func readWithBotocore(t *testing.T, paths []string) map[string]map[string]map[string]any {
+	t.Helper()
 	py, err := exec.LookPath("python3")
 	if err != nil {
 		testenv.Missing(t, "python3 is not on PATH")
@@ -95,6 +98,18 @@ func TestBotocoreReadsEditedConfig(t *testing.T) {
 	if err := exec.Command(py, "-c", "import botocore.session").Run(); err != nil {
 		testenv.Missing(t, "botocore is not importable by python3 (pip install botocore)")
 	}
+	out, err := exec.Command(py, append([]string{"-c", botocoreProfiles}, paths...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("botocore: %v\n%s", err, out)
+	}
+	var read map[string]map[string]map[string]any
+	if err := json.Unmarshal(out, &read); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	return read
+}
+
+func TestBotocoreReadsEditedConfig(t *testing.T) {
 	type edit struct{ file, profile, before, after string }
 	var edits []edit
 	var paths []string
@@ -109,14 +124,7 @@ func TestBotocoreReadsEditedConfig(t *testing.T) {
 			paths = append(paths, e.before, e.after)
 		}
 	}
-	raw, err := exec.Command(py, append([]string{"-c", botocoreProfiles}, paths...)...).Output()
-	if err != nil {
-		t.Fatalf("botocore: %v", err)
-	}
-	var read map[string]map[string]map[string]any
-	if err := json.Unmarshal(raw, &read); err != nil {
-		t.Fatalf("%v: %s", err, raw)
-	}
+	read := readWithBotocore(t, paths)
 	for _, e := range edits {
 		was, now := read[e.before][e.profile], read[e.after]
 		if was == nil {
@@ -138,6 +146,75 @@ func TestBotocoreReadsEditedConfig(t *testing.T) {
 		for name, v := range read[e.before] {
 			if name != e.profile && !reflect.DeepEqual(now[name], v) {
 				t.Errorf("%s/%s: profile %s changed: %v, was %v", e.file, e.profile, name, now[name], v)
+			}
+		}
+	}
+}
+
+// ssoAppended appends a setup --sso-session pair to every corpus file that
+// has an sso-session (and one to a file without any, which gets one first).
+func ssoAppended(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	files := map[string]string{}
+	for file := range corpus {
+		d, err := Parse(file, readCorpus(t, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.SSOSession("corp") == nil {
+			if err := d.appendLines([]string{"[sso-session corp]", "sso_start_url = https://corp.awsapps.com/start", "sso_region = eu-west-1"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r := Role{Session: "corp", AccountID: "999999999999", AccountName: "Data Lake", Role: "Analyst", Region: "eu-west-2"}
+		if err := d.AppendSSO("lake", r); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, file+".sso")
+		os.WriteFile(path, d.Bytes(), 0o600)
+		files[file] = path
+	}
+	return files
+}
+
+// What setup --sso-session writes reads, in the Go SDK and in botocore, as
+// a served profile over its sso definition.
+func TestSDKsReadSSOPairs(t *testing.T) {
+	files := ssoAppended(t, t.TempDir())
+	empty := filepath.Join(t.TempDir(), "credentials")
+	os.WriteFile(empty, nil, 0o600)
+	for file, path := range files {
+		load := func(profile string) config.SharedConfig {
+			sc, err := config.LoadSharedConfigProfile(context.Background(), profile, func(o *config.LoadSharedConfigOptions) {
+				o.ConfigFiles, o.CredentialsFiles = []string{path}, []string{empty}
+			})
+			if err != nil {
+				t.Fatalf("%s: the Go SDK cannot load %s: %v", file, profile, err)
+			}
+			return sc
+		}
+		srv, def := load("lake"), load("lake-src")
+		if srv.CredentialProcess != "credhelper process --profile lake-src" || srv.Region != "eu-west-2" || srv.SSOSessionName != "" {
+			t.Errorf("%s: Go SDK reads the served profile as %+v", file, srv)
+		}
+		if def.SSOSessionName != "corp" || def.SSOAccountID != "999999999999" || def.SSORoleName != "Analyst" || def.SSOSession == nil {
+			t.Errorf("%s: Go SDK reads the definition as %+v", file, def)
+		}
+	}
+
+	var paths []string
+	for _, p := range files {
+		paths = append(paths, p)
+	}
+	read := readWithBotocore(t, paths)
+	for file, path := range files {
+		want := map[string]map[string]any{
+			"lake":     {"credential_process": "credhelper process --profile lake-src", "region": "eu-west-2"},
+			"lake-src": {"sso_session": "corp", "sso_account_id": "999999999999", "sso_role_name": "Analyst"},
+		}
+		for name, w := range want {
+			if got := read[path][name]; !reflect.DeepEqual(got, w) {
+				t.Errorf("%s: botocore reads %s as %v, want %v", file, name, got, w)
 			}
 		}
 	}
