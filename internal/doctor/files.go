@@ -398,6 +398,23 @@ func (fc *fileChecker) headers() {
 				fmt.Sprintf("[%s] in the config file is ignored by every SDK: profiles there are [profile %s]", s.Header, s.Header), fix)
 		}
 	}
+	// "[profile a]" and "[profile  a]" both name profile a: the later
+	// section replaces the earlier one whole (botocore, the Go SDK).
+	seen := map[string]*awsini.Section{}
+	for _, s := range cfg.sections() {
+		if s.Kind != awsini.KindProfile && s.Kind != awsini.KindSSOSession && s.Kind != awsini.KindServices {
+			continue
+		}
+		key := s.Kind.String() + " " + s.Name
+		if first := seen[key]; first != nil && (s.Kind != awsini.KindProfile || fc.inScope(s.Name)) {
+			n++
+			fc.add("config-header", Warning, cfg, s.Line,
+				fmt.Sprintf("two sections name %s (lines %d and %d): botocore and the Go SDK read only the one on line %d, and ignore every key of the other",
+					key, first.Line, s.Line, s.Line),
+				fmt.Sprintf("merge the two into one [%s] section", key))
+		}
+		seen[key] = s
+	}
 	for _, s := range creds.sections() {
 		if s.Kind != awsini.KindProfile || !fc.inScope(s.Name) {
 			continue
