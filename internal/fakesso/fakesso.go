@@ -150,6 +150,7 @@ type Server struct {
 	refreshTokens map[string]*refreshToken
 	slowDowns     int
 	denials       int
+	denialText    [2]string // error and error_description /authorize sends back; "" for the service's own
 	injected      map[string][]injectedError
 }
 
@@ -287,6 +288,16 @@ func (s *Server) DenyNext(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.denials += n
+}
+
+// DenyNextWith is DenyNext(1), with /authorize sending back errorCode and
+// description as its error and error_description: what a sign-in page that
+// misbehaves, or a hostile one, could put there.
+func (s *Server) DenyNextWith(errorCode, description string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.denials++
+	s.denialText = [2]string{errorCode, description}
 }
 
 // SlowDownNext makes the next n device_code polls answer SlowDownException

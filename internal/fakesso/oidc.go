@@ -306,7 +306,12 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, now time.Time
 	case q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "":
 		fail("invalid_request", "code_challenge with code_challenge_method S256 is required")
 	case s.takeDenial():
-		fail("access_denied", "The user denied the authorization")
+		code, desc := "access_denied", "The user denied the authorization"
+		if s.denialText[0] != "" {
+			code, desc = s.denialText[0], s.denialText[1]
+			s.denialText = [2]string{}
+		}
+		fail(code, desc)
 	default:
 		code := randomString("", 64)
 		s.codes[code] = &authCode{

@@ -103,6 +103,14 @@ func loginRemedy(cfg *sources.SSOConfig, profile string) string {
 	return "run `credhelper login --profile " + profile + "`"
 }
 
+// retryLogin is the remedy of a login that did not complete.
+func retryLogin(cfg *sources.SSOConfig) string {
+	if cfg.Session != "" {
+		return loginRemedy(cfg, "") + " to try again"
+	}
+	return "run `credhelper login` again"
+}
+
 func needsLogin(cfg *sources.SSOConfig, profile, why string) *protocol.Error {
 	return &protocol.Error{Code: protocol.CodeNeedsLogin, Profile: profile,
 		Message: fmt.Sprintf("%s %s", sessionName(cfg), why), Remedy: loginRemedy(cfg, profile)}
@@ -446,20 +454,27 @@ func (b *Broker) startFlow(ctx context.Context, cfg *sources.SSOConfig, device b
 		}
 		return resp, run, nil
 	}
-	cb, err := sources.ListenCallback()
+	// The listener closes by itself a little after the flow's deadline,
+	// should run never be called.
+	cb, err := sources.ListenCallback(pkceLoginTTL+time.Minute, b.log)
 	if err != nil {
 		return protocol.LoginResponse{}, nil, err
 	}
 	verifier, challenge := sources.NewPKCE()
-	state := sources.NewState()
 	resp.Method = "pkce"
-	resp.AuthorizeURL = client.AuthorizeURL(reg, cb.RedirectURI(), state, challenge, cfg.Scopes)
+	resp.AuthorizeURL = client.AuthorizeURL(reg, cb.RedirectURI(), cb.State(), challenge, cfg.Scopes)
 	resp.ExpiresAt = b.clock.Now().Add(pkceLoginTTL)
 	run := func() (*sources.SSOToken, error) {
 		defer cb.Close()
 		fctx, cancel := context.WithTimeout(context.Background(), pkceLoginTTL)
 		defer cancel()
-		code, err := cb.Wait(fctx, state)
+		code, err := cb.Wait(fctx) // closes the listener
+		var refused *sources.AuthorizationError
+		if errors.As(err, &refused) {
+			return nil, &protocol.Error{Code: protocol.CodeNeedsLogin,
+				Message: fmt.Sprintf("the login to %s did not complete: %v", sessionName(cfg), refused),
+				Remedy:  retryLogin(cfg)}
+		}
 		if err != nil {
 			return nil, err
 		}
