@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/credhelper/credhelper/install/configedit"
@@ -124,11 +125,27 @@ func (e *env) setupSSO(session, template, region string, dryRun bool) error {
 	var added, skipped []string
 	total := 0
 	for _, acct := range resp.Accounts {
+		total += len(acct.Roles)
+		// What the portal says is checked before any of it is used: a bad
+		// account or role is skipped (and shown escaped), the rest written.
+		if why := badAccount(acct); why != "" {
+			roles := fmt.Sprintf("%d roles", len(acct.Roles))
+			if len(acct.Roles) == 1 {
+				roles = "1 role"
+			}
+			skipped = append(skipped, fmt.Sprintf("account %s (%s) with %s: %s", shown(acct.AccountID), shown(acct.AccountName), roles, why))
+			continue
+		}
 		for _, r := range acct.Roles {
-			total++
+			if !configedit.ValidRoleName(r) {
+				skipped = append(skipped, fmt.Sprintf("role %s in %s (%s): not a role name AWS allows (1 to %d letters, digits and _+=,.@-)",
+					shown(r), acct.AccountID, acct.AccountName, configedit.MaxRoleName))
+				continue
+			}
 			name, err := profileName(template, acct, r, session)
 			if err != nil {
-				return err
+				skipped = append(skipped, fmt.Sprintf("%s in %s (%s): %v", r, acct.AccountID, acct.AccountName, err))
+				continue
 			}
 			switch {
 			case have[acct.AccountID+"/"+r] != "":
@@ -140,7 +157,8 @@ func (e *env) setupSSO(session, template, region string, dryRun bool) error {
 			}
 			role := configedit.Role{Session: session, AccountID: acct.AccountID, AccountName: acct.AccountName, Role: r, Region: region}
 			if err := doc.AppendSSO(name, role); err != nil {
-				return err
+				skipped = append(skipped, fmt.Sprintf("%s in %s (%s): %v", r, acct.AccountID, acct.AccountName, err))
+				continue
 			}
 			have[acct.AccountID+"/"+r] = name
 			added = append(added, name)
@@ -169,6 +187,26 @@ func (e *env) setupSSO(session, template, region string, dryRun bool) error {
 		fmt.Fprintln(out, "skipped "+s)
 	}
 	return nil
+}
+
+// badAccount says why the portal's account cannot be written, or "".
+func badAccount(a protocol.SSOAccount) string {
+	switch {
+	case !configedit.ValidAccountID(a.AccountID):
+		return "its id is not 12 digits"
+	case !configedit.ValidAccountName(a.AccountName):
+		return fmt.Sprintf("its name is not one AWS allows (1 to %d printable ASCII characters)", configedit.MaxAccountName)
+	}
+	return ""
+}
+
+// shown is text from the portal as a listing may show it: quoted, every
+// control character escaped, cut after 40 characters.
+func shown(s string) string {
+	if r := []rune(s); len(r) > 40 {
+		s = string(r[:40]) + "…"
+	}
+	return strconv.Quote(s)
 }
 
 func validRegion(r string) bool {

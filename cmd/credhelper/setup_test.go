@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credhelper/credhelper/internal/awsini"
 	"github.com/credhelper/credhelper/internal/prompt"
 	"github.com/credhelper/credhelper/internal/testenv"
 	"github.com/credhelper/credhelper/protocol"
@@ -361,5 +362,72 @@ func TestProfileName(t *testing.T) {
 	}
 	if _, err := profileName("{account_name", acct, "r", "s"); err == nil {
 		t.Error("an unclosed { was accepted")
+	}
+}
+
+// hostilePortal lists, beside good roles, names no AWS portal can hold: a
+// role name that would add a section running a command, an 11-digit account
+// id with a newline, an account name with terminal escapes and brackets,
+// and a 200-character role name.
+func hostilePortal() *setupCredd {
+	return &setupCredd{accounts: map[string]protocol.SSOAccountsResponse{"corp": {
+		StartURL: "https://corp.awsapps.com/start", Region: "eu-west-1",
+		Accounts: []protocol.SSOAccount{
+			{AccountID: "111111111111", AccountName: "Sandbox", Roles: []string{
+				"Admin",
+				"ReadOnly\n[profile evil]\ncredential_process = touch /tmp/pwned",
+				strings.Repeat("R", 200),
+				"Developer",
+			}},
+			{AccountID: "12345678901\n", AccountName: "Eleven", Roles: []string{"Admin"}},
+			{AccountID: "333333333333", AccountName: "\x1b]0;owned\x07\x1b[2J[profile evil]", Roles: []string{"Admin"}},
+			{AccountID: "444444444444", AccountName: "Team [EU]", Roles: []string{"ReadOnly"}},
+		}}}}
+}
+
+func TestSetupSSOSessionHostilePortal(t *testing.T) {
+	cfg := setupWorld(t, teamConfig, "", hostilePortal())
+	code, stdout, stderr := runSetup(t, "--sso-session", "corp")
+	if code != 0 {
+		t.Fatalf("exit %d: %s%s", code, stdout, stderr)
+	}
+	got := readFile(t, cfg)
+	if !strings.HasPrefix(got, teamConfig) {
+		t.Errorf("setup changed what was there:\n%s", got)
+	}
+	for _, bad := range []string{"evil", "pwned", "\x1b", "12345678901\n", "RRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRR"} {
+		if strings.Contains(got, bad) {
+			t.Errorf("the config holds %q:\n%s", bad, got)
+		}
+	}
+	// The good roles, and nothing else, were added.
+	f, err := awsini.Parse("config", []byte(got))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var added []string
+	for _, s := range f.Sections[len(f.Sections)-6:] {
+		added = append(added, s.Name)
+	}
+	if len(f.Sections) != 4+6 || strings.Join(added, " ") != "Sandbox-Admin Sandbox-Admin-src Sandbox-Developer Sandbox-Developer-src Team-EU-ReadOnly Team-EU-ReadOnly-src" {
+		t.Errorf("%d sections, the new ones %v:\n%s", len(f.Sections), added, got)
+	}
+	if !strings.Contains(got, "# ReadOnly in account Team [EU] (444444444444), served by credhelper") {
+		t.Errorf("the bracketed account name is not in the comment:\n%s", got)
+	}
+	// Each bad one is listed with why, its name escaped, never raw.
+	for _, want := range []string{
+		"sso-session corp reaches 7 roles in 4 accounts: added 3 served profiles (Sandbox-Admin, Sandbox-Developer, Team-EU-ReadOnly)\n",
+		`skipped role "ReadOnly\n[profile evil]\ncredential_proce…" in 111111111111 (Sandbox): not a role name AWS allows (1 to 64 letters, digits and _+=,.@-)` + "\n",
+		`skipped role "` + strings.Repeat("R", 40) + `…" in 111111111111 (Sandbox): not a role name AWS allows`,
+		`skipped account "12345678901\n" ("Eleven") with 1 role: its id is not 12 digits` + "\n",
+		`skipped account "333333333333" ("\x1b]0;owned\a\x1b[2J[profile evil]") with 1 role: its name is not one AWS allows (1 to 50 printable ASCII characters)` + "\n",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	if strings.ContainsAny(stdout+stderr, "\x1b\x07") || strings.Count(stdout, "\n") != 6 {
+		t.Errorf("raw control characters or extra lines in the output:\n%q", stdout)
 	}
 }

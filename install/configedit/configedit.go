@@ -8,7 +8,9 @@ package configedit
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/credhelper/credhelper/internal/awsini"
 )
@@ -188,8 +190,14 @@ func NameByte(c byte) bool {
 }
 
 // appendLines adds lines (without their line endings) at the end of the
-// file, after a blank line.
+// file, after a blank line. It refuses a line holding a line break or
+// another control character: nothing a caller passes may add a line.
 func (d *Doc) appendLines(lines []string) error {
+	for _, l := range lines {
+		if err := d.checkNewLine(l); err != nil {
+			return err
+		}
+	}
 	var add []string
 	start := len(d.lines)
 	if start > 0 {
@@ -207,4 +215,16 @@ func (d *Doc) appendLines(lines []string) error {
 		add = append(add, l+d.eol)
 	}
 	return d.replace(start, len(d.lines), add)
+}
+
+// checkNewLine refuses text for a new line that holds a line break (any
+// that botocore, the SDKs or an editor might split on) or another control
+// character, or is not UTF-8.
+func (d *Doc) checkNewLine(line string) error {
+	for _, r := range line {
+		if r < 0x20 || r == 0x7f || 0x80 <= r && r <= 0x9f || r == 0x2028 || r == 0x2029 || r == utf8.RuneError {
+			return fmt.Errorf("refusing to write %s: a new line would hold a line break or control character (%s)", d.Name, strconv.QuoteToASCII(line))
+		}
+	}
+	return nil
 }

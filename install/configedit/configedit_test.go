@@ -272,14 +272,14 @@ func TestAppendSSO(t *testing.T) {
 
 	// Two pairs, the first taken away: the second stays as it was.
 	d, _ := Parse("config", []byte("[default]\n"))
-	d.AppendSSO("a", Role{Session: "corp", AccountID: "1", AccountName: "A", Role: "R"})
-	d.AppendSSO("b", Role{Session: "corp", AccountID: "2", AccountName: "B", Role: "R"})
+	d.AppendSSO("a", Role{Session: "corp", AccountID: "111111111111", AccountName: "A", Role: "R"})
+	d.AppendSSO("b", Role{Session: "corp", AccountID: "222222222222", AccountName: "B", Role: "R"})
 	only := string(d.Bytes())
 	if _, err := d.Unserve("a", false); err != nil {
 		t.Fatal(err)
 	}
 	d2, _ := Parse("config", []byte("[default]\n"))
-	d2.AppendSSO("b", Role{Session: "corp", AccountID: "2", AccountName: "B", Role: "R"})
+	d2.AppendSSO("b", Role{Session: "corp", AccountID: "222222222222", AccountName: "B", Role: "R"})
 	if string(d.Bytes()) != string(d2.Bytes()) {
 		t.Errorf("after taking a away:\n%s\nwant\n%s\n(from\n%s)", d.Bytes(), d2.Bytes(), only)
 	}
@@ -315,6 +315,99 @@ func TestValidName(t *testing.T) {
 	for name, want := range map[string]bool{"prod": true, "prod-src": true, "a.b_c@d": true, "": false, "a b": false, "a]": false, `a"`: false} {
 		if ValidName(name) != want {
 			t.Errorf("ValidName(%q) = %v", name, !want)
+		}
+	}
+}
+
+// Whatever a caller passes, no value, comment or header written can hold a
+// line break or a control character: nothing from the portal (or anywhere
+// else) adds a line or a section. The file is left as it was.
+func TestAppendSSORefusesHostileValues(t *testing.T) {
+	const file = "[default]\nregion = eu-west-1\n\n[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\n"
+	good := Role{Session: "corp", AccountID: "111111111111", AccountName: "Sandbox", Role: "Admin", Region: "eu-west-1"}
+	inject := "\n[profile evil]\ncredential_process = touch /tmp/pwned"
+	for name, edit := range map[string]func(*Role){
+		"role with newlines":           func(r *Role) { r.Role = "Admin" + inject },
+		"role with a carriage return":  func(r *Role) { r.Role = "Admin\r[profile evil]" },
+		"role too long":                func(r *Role) { r.Role = strings.Repeat("R", 200) },
+		"role with a space":            func(r *Role) { r.Role = "Read Only" },
+		"account id with a newline":    func(r *Role) { r.AccountID = "12345678901\n" },
+		"account id of 11 digits":      func(r *Role) { r.AccountID = "12345678901" },
+		"account id with letters":      func(r *Role) { r.AccountID = "12345678901a" },
+		"account name with escapes":    func(r *Role) { r.AccountName = "\x1b]0;title\x07[profile evil]" },
+		"account name with a newline":  func(r *Role) { r.AccountName = "Sandbox" + inject },
+		"account name too long":        func(r *Role) { r.AccountName = strings.Repeat("a", 51) },
+		"session with a newline":       func(r *Role) { r.Session = "corp" + inject },
+		"region with a newline":        func(r *Role) { r.Region = "eu-west-1" + inject },
+		"region with a NEL":            func(r *Role) { r.Region = "eu-west-1\u0085x" },
+		"region with a line separator": func(r *Role) { r.Region = "eu-west-1\u2028x" },
+		"region with a NUL":            func(r *Role) { r.Region = "eu-west-1\x00" },
+		"session with bad UTF-8":       func(r *Role) { r.Session = "corp\xff" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			d, err := Parse("config", []byte(file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := good
+			edit(&r)
+			err = d.AppendSSO("sb", r)
+			if err == nil || !strings.Contains(err.Error(), "refusing to write") {
+				t.Errorf("AppendSSO took it: %v\n%s", err, d.Bytes())
+			}
+			if err != nil && strings.ContainsAny(err.Error(), "\n\r\x1b\x00") {
+				t.Errorf("the error holds the raw value: %q", err)
+			}
+			if string(d.Bytes()) != file {
+				t.Errorf("the file changed:\n%s", d.Bytes())
+			}
+		})
+	}
+	for name, profile := range map[string]string{"newline": "sb\n[profile evil]", "bracket": "sb]", "space": "s b"} {
+		d, _ := Parse("config", []byte(file))
+		if err := d.AppendSSO(profile, good); err == nil {
+			t.Errorf("profile name with a %s was taken:\n%s", name, d.Bytes())
+		}
+	}
+	// Brackets in an account name are what AWS allows; on the comment line
+	// they start nothing.
+	d, _ := Parse("config", []byte(file))
+	r := good
+	r.AccountName = "Team [EU]"
+	if err := d.AppendSSO("sb", r); err != nil {
+		t.Fatal(err)
+	}
+	var headers []string
+	for _, s := range d.File().Sections {
+		headers = append(headers, s.Name)
+	}
+	if strings.Join(headers, ",") != "default,corp,sb,sb-src" {
+		t.Errorf("sections %v", headers)
+	}
+	// Serve refuses a definition name that is not a profile name.
+	d, _ = Parse("config", []byte(file))
+	if err := d.Serve("default", "x\n[profile evil]"); err == nil || string(d.Bytes()) != file {
+		t.Errorf("Serve with a newline in the definition: %v\n%s", err, d.Bytes())
+	}
+}
+
+func TestValidPortalNames(t *testing.T) {
+	for id, want := range map[string]bool{"123456789012": true, "000000000000": true, "12345678901": false, "1234567890123": false,
+		"12345678901\n": false, "12345678901a": false, "１２３４５６７８９０１２": false, "": false} {
+		if ValidAccountID(id) != want {
+			t.Errorf("ValidAccountID(%q) = %v", id, !want)
+		}
+	}
+	for role, want := range map[string]bool{"Admin": true, "AWSAdministratorAccess": true, "a_b+c=d,e.f@g-h": true, strings.Repeat("R", 64): true,
+		strings.Repeat("R", 65): false, "": false, "Read Only": false, "a\nb": false, "a/b": false, "a]": false, "rôle": false} {
+		if ValidRoleName(role) != want {
+			t.Errorf("ValidRoleName(%q) = %v", role, !want)
+		}
+	}
+	for name, want := range map[string]bool{"Prod Workloads": true, "Team [EU] (x) #1 ~": true, strings.Repeat("a", 50): true,
+		strings.Repeat("a", 51): false, "": false, "a\nb": false, "a\x1b[2J": false, "a\x7f": false, "é": false, "a\u202eb": false} {
+		if ValidAccountName(name) != want {
+			t.Errorf("ValidAccountName(%q) = %v", name, !want)
 		}
 	}
 }

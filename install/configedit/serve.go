@@ -2,6 +2,7 @@ package configedit
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/credhelper/credhelper/internal/awsini"
@@ -42,6 +43,12 @@ func (d *Doc) Serve(name, def string) error {
 	s := d.Profile(name)
 	if s == nil {
 		return fmt.Errorf("%s has no %s", d.Name, Header(name))
+	}
+	if !ValidName(def) {
+		return fmt.Errorf("%s cannot be a profile name", strconv.QuoteToASCII(def))
+	}
+	if err := d.checkNewLine(marker(name, def)); err != nil {
+		return err
 	}
 	if o := d.Profile(def); o != nil {
 		return fmt.Errorf("%s:%d: %s exists already; choose another definition name with --definition NAME", d.Name, o.Line, Header(def))
