@@ -28,7 +28,7 @@ const (
 	// CodeUntrustedSocket means the socket, its directory or the process
 	// answering on it is not the user's own: credhelper sent nothing.
 	CodeUntrustedSocket Code = "untrusted_socket"
-	CodeInternal       Code = "internal"
+	CodeInternal        Code = "internal"
 )
 
 // Exit codes of credhelper. SDKs only see "non-zero"; these let scripts tell

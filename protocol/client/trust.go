@@ -42,8 +42,8 @@ func checkDir(socket string) error {
 		return untrusted("cannot check the socket directory %s (%v)", dir, err)
 	case st.Mode()&fs.ModeSymlink != 0:
 		return untrusted("the socket directory %s is a symlink%s, not a directory of your own", dir, ownedBy(st))
-	case !st.IsDir():
-		return untrusted("the socket directory %s is not a directory%s", dir, ownedBy(st))
+	case st.Mode().Type() != fs.ModeDir: // a junction or other reparse point on Windows
+		return untrusted("the socket directory %s is not a plain directory%s", dir, ownedBy(st))
 	}
 	if uid, ok := ownerUID(st); ok && uid != os.Getuid() {
 		return untrusted("the socket directory %s belongs to %s, not to you (uid %d)", dir, describeUID(uid), os.Getuid())

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -20,7 +21,7 @@ import (
 
 // secureDir warns when the socket directory lies outside the user's profile,
 // where its ACL may well let other users in.
-func secureDir(dir string, log *slog.Logger) error {
+func secureDir(dir string, _ fs.FileInfo, log *slog.Logger) error {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return err
