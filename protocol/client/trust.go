@@ -48,6 +48,9 @@ func checkDir(socket string) error {
 	if uid, ok := ownerUID(st); ok && uid != os.Getuid() {
 		return untrusted("the socket directory %s belongs to %s, not to you (uid %d)", dir, describeUID(uid), os.Getuid())
 	}
+	if err := placeCheck(dir); err != nil {
+		return err
+	}
 	if perm := st.Mode().Perm(); hasModeBits && perm&0o077 != 0 {
 		e := untrusted("the socket directory %s has mode %04o: other users could put their own socket there (it must be 0700)", dir, perm)
 		e.Remedy = "run `chmod 700 " + dir + "`, or set XDG_RUNTIME_DIR or " + protocol.EnvSocket + " to a directory of your own"
