@@ -15,6 +15,18 @@ import (
 // ErrAlreadyRunning means another credd owns the socket.
 var ErrAlreadyRunning = errors.New("credd is already running")
 
+// ErrUnfitSocket means credd refused the socket's path (a directory that is
+// shared, foreign or a symlink; something other than a socket at the path):
+// the error says which and how to fix it.
+var ErrUnfitSocket = errors.New("the socket path is unfit")
+
+// unfit is an error of ErrUnfitSocket: its text alone is shown.
+func unfit(format string, args ...any) error { return unfitError{fmt.Errorf(format, args...)} }
+
+type unfitError struct{ error }
+
+func (unfitError) Is(target error) bool { return target == ErrUnfitSocket }
+
 // Listen prepares the socket at path: a private directory (see prepareSocketDir),
 // one credd per socket (a lock file, then a dial to tell a live socket from a
 // stale one), the socket itself 0600 on unix. Connections from other users
@@ -66,9 +78,9 @@ func prepareSocketDir(dir string, log *slog.Logger) error {
 	case err != nil:
 		return fmt.Errorf("checking the socket directory: %w", err)
 	case st.Mode()&fs.ModeSymlink != 0:
-		return fmt.Errorf("the socket directory %s is a symlink: credd does not follow it, whoever made it; %s", dir, elsewhere)
+		return unfit("the socket directory %s is a symlink: credd does not follow it, whoever made it; %s", dir, elsewhere)
 	case st.Mode().Type() != fs.ModeDir:
-		return fmt.Errorf("the socket directory %s is not a plain directory (%s); %s", dir, fileKind(st), elsewhere)
+		return unfit("the socket directory %s is not a plain directory (%s); %s", dir, fileKind(st), elsewhere)
 	}
 	return secureDir(dir, st, log)
 }
@@ -85,7 +97,7 @@ func removeStale(path string, log *slog.Logger) error {
 	case err != nil:
 		return fmt.Errorf("checking %s: %w", path, err)
 	case st.Mode().Type() != fs.ModeSocket:
-		return fmt.Errorf("%s is %s, not a socket: credd removes only a stale socket; move it away, or give --socket (or CREDHELPER_SOCKET) another path", path, fileKind(st))
+		return unfit("%s is %s, not a socket: credd removes only a stale socket; move it away, or give --socket (or CREDHELPER_SOCKET) another path", path, fileKind(st))
 	}
 	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
 		c.Close()

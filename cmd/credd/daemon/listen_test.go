@@ -4,6 +4,7 @@ package daemon
 
 import (
 	"bytes"
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -23,6 +24,9 @@ func listenFails(t *testing.T, path string, want ...string) {
 		release()
 		l.Close()
 		t.Fatalf("Listen(%s) succeeded, want a refusal", path)
+	}
+	if !errors.Is(err, ErrUnfitSocket) {
+		t.Errorf("%v is not ErrUnfitSocket", err)
 	}
 	for _, w := range want {
 		if !strings.Contains(err.Error(), w) {

@@ -18,16 +18,16 @@ import (
 // not credd's to tighten unless it made it; credhelper would refuse it too.
 func secureDir(dir string, st fs.FileInfo, _ *slog.Logger) error {
 	if uid, ok := ownerUID(st); ok && uid != os.Getuid() {
-		return fmt.Errorf("the socket directory %s belongs to uid %d, not to you (uid %d): credd does not listen in another user's directory; remove it, or %s",
+		return unfit("the socket directory %s belongs to uid %d, not to you (uid %d): credd does not listen in another user's directory; remove it, or %s",
 			dir, uid, os.Getuid(), elsewhere)
 	}
 	mode := unixMode(st.Mode())
 	switch {
 	case mode&0o022 != 0:
-		return fmt.Errorf("the socket directory %s is shared (mode %04o: others may create files in it): credd listens only in a directory nobody else can write to, and does not change one it did not create; %s",
+		return unfit("the socket directory %s is shared (mode %04o: others may create files in it): credd listens only in a directory nobody else can write to, and does not change one it did not create; %s",
 			dir, mode, elsewhere)
 	case mode&0o077 != 0:
-		return fmt.Errorf("the socket directory %s has mode %04o, and credd does not change the mode of a directory it did not create: run `chmod 700 %s`, or %s",
+		return unfit("the socket directory %s has mode %04o, and credd does not change the mode of a directory it did not create: run `chmod 700 %s`, or %s",
 			dir, mode, dir, elsewhere)
 	}
 	return nil

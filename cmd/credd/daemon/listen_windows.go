@@ -39,7 +39,7 @@ func secureDir(dir string, _ fs.FileInfo, _ *slog.Logger) error {
 	if len(roots) == 0 {
 		return nil // no profile known to compare with
 	}
-	return fmt.Errorf("the socket directory %s is outside your profile (%s), where other users may be able to reach credd; %s",
+	return unfit("the socket directory %s is outside your profile (%s), where other users may be able to reach credd; %s",
 		abs, strings.Join(roots, ", "), elsewhere)
 }
 
