@@ -290,6 +290,10 @@ func victimCommands(t *testing.T, v *victimWorld, want ...string) {
 			t.Errorf("credhelper %s printed the secret", strings.Join(args, " "))
 		}
 	}
+	// Auto-start (on) wrote nothing into the other user's directory.
+	if _, err := os.Lstat(filepath.Join(v.sockDir, "autostart.lock")); err == nil {
+		t.Errorf("credhelper made its auto-start lock file in %s", v.sockDir)
+	}
 	// doctor's daemon probe goes through the same check.
 	r := v.credhelper(t, nil, "doctor")
 	t.Logf("doctor:\n%s%s", r.stdout, r.stderr)

@@ -82,7 +82,9 @@ func checkPeer(socket string, uid int, err error) error {
 		return untrusted("cannot tell who answers on %s (%v)", socket, err)
 	}
 	if uid != os.Getuid() {
-		return untrusted("the process answering on %s runs as %s, not as you (uid %d)", socket, describeUID(uid), os.Getuid())
+		e := untrusted("the process answering on %s runs as %s, not as you (uid %d)", socket, describeUID(uid), os.Getuid())
+		e.Remedy = "stop that process and remove the socket, or set XDG_RUNTIME_DIR or " + protocol.EnvSocket + " to a directory of your own"
+		return e
 	}
 	return nil
 }

@@ -109,8 +109,8 @@ func TestListenRefusesASymlinkedDirectory(t *testing.T) {
 	wantUntouched(t, target, 0o700)
 }
 
-// Another user's directory, even a private-looking one, is refused and left
-// as it is.
+// Another user's shared directory is refused for both reasons and left as it
+// is (the old credd refused it too, but only after MkdirAll).
 func TestListenRefusesAForeignSharedDirectory(t *testing.T) {
 	if os.Getuid() != 0 {
 		testenv.Missing(t, "root, to give the socket directory to another user")
