@@ -25,7 +25,10 @@ const (
 	CodeUnavailable    Code = "upstream_unavailable"
 	CodeDaemonDown     Code = "daemon_unavailable"
 	CodeDaemonMismatch Code = "daemon_version"
-	CodeInternal       Code = "internal"
+	// CodeUntrustedSocket means the socket, its directory or the process
+	// answering on it is not the user's own: credhelper sent nothing.
+	CodeUntrustedSocket Code = "untrusted_socket"
+	CodeInternal        Code = "internal"
 )
 
 // Exit codes of credhelper. SDKs only see "non-zero"; these let scripts tell
@@ -39,7 +42,7 @@ const (
 	ExitKeys        = 5 // keys missing, keyring locked or unreachable
 	ExitRejected    = 6 // AWS refused the keys, the MFA code or the role
 	ExitUnavailable = 7 // AWS could not be reached or failed; try again
-	ExitDaemon      = 8 // credd is not running and was not started
+	ExitDaemon      = 8 // credd is not running and was not started, or its socket is not the user's
 )
 
 // ExitTable is the exit-code table, as README and `credhelper help` show it.
@@ -55,7 +58,7 @@ var ExitTable = []struct {
 	{ExitKeys, "long-term keys missing or keyring unusable"},
 	{ExitRejected, "AWS rejected the keys, the MFA code or the role"},
 	{ExitUnavailable, "AWS unreachable or failing: retried automatically, try again"},
-	{ExitDaemon, "credd is not running and could not be started"},
+	{ExitDaemon, "credd is not running and could not be started, or its socket is not yours"},
 }
 
 // Exit returns the process exit code for an error code.
@@ -73,7 +76,7 @@ func (c Code) Exit() int {
 		return ExitRejected
 	case CodeUnavailable:
 		return ExitUnavailable
-	case CodeDaemonDown, CodeDaemonMismatch:
+	case CodeDaemonDown, CodeDaemonMismatch, CodeUntrustedSocket:
 		return ExitDaemon
 	}
 	return ExitInternal
@@ -102,6 +105,8 @@ func (c Code) Remedy(profile string) string {
 		return "start it with `credd run` (or unset CREDHELPER_NO_AUTOSTART)"
 	case CodeDaemonMismatch:
 		return "restart credd so it matches this credhelper"
+	case CodeUntrustedSocket:
+		return "remove it, or set XDG_RUNTIME_DIR or " + EnvSocket + " to a directory of your own"
 	}
 	return ""
 }
@@ -113,10 +118,10 @@ type Error struct {
 	Profile string `json:"profile,omitempty"`
 	Message string `json:"message"`
 	Remedy  string `json:"remedy,omitempty"`
-	// MFASerial and MFAProcess come with CodeMFAPrompt: the device to ask a
-	// code for, and the profile's mfa_process command if it has one.
-	MFASerial  string `json:"mfaSerial,omitempty"`
-	MFAProcess string `json:"mfaProcess,omitempty"`
+	// MFASerial comes with CodeMFAPrompt: the device to ask a code for. What
+	// to run for the code (mfa_process) the client reads from the user's own
+	// config, never from this answer.
+	MFASerial string `json:"mfaSerial,omitempty"`
 }
 
 // Errorf builds an Error for profile with the code's remedy.

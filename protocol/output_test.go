@@ -96,7 +96,7 @@ func TestEveryCodeHasAnExitCode(t *testing.T) {
 		CodeBadRequest: ExitUsage, CodeUnknownProfile: ExitConfig, CodeBadConfig: ExitConfig,
 		CodeMFAPrompt: ExitNeedsUser, CodeNeedsMFA: ExitNeedsUser, CodeNeedsLogin: ExitNeedsUser,
 		CodeMissingKeys: ExitKeys, CodeKeyring: ExitKeys, CodeRejected: ExitRejected,
-		CodeUnavailable: ExitUnavailable, CodeDaemonDown: ExitDaemon, CodeDaemonMismatch: ExitDaemon,
+		CodeUnavailable: ExitUnavailable, CodeDaemonDown: ExitDaemon, CodeDaemonMismatch: ExitDaemon, CodeUntrustedSocket: ExitDaemon,
 		CodeInternal: ExitInternal,
 	}
 	for c, want := range codes {

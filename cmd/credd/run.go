@@ -90,7 +90,7 @@ func runDaemon(args []string, stderr io.Writer) int {
 		if *logFile != "" {
 			fmt.Fprintln(stderr, "credd:", err)
 		}
-		if errors.Is(err, daemon.ErrAlreadyRunning) {
+		if errors.Is(err, daemon.ErrAlreadyRunning) || errors.Is(err, daemon.ErrUnfitSocket) {
 			return protocol.ExitDaemon
 		}
 		return protocol.ExitInternal

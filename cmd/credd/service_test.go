@@ -36,7 +36,7 @@ func serviceHome(t *testing.T) string {
 			t.Setenv(k, "")
 		}
 	}
-	t.Setenv(protocol.EnvSocket, filepath.Join(t.TempDir(), "credd.sock"))
+	t.Setenv(protocol.EnvSocket, filepath.Join(t.TempDir(), "run", "credd.sock")) // credd makes run 0700
 	if code, out, _ := credd(t, "status"); strings.Contains(out, "state:   running") || code == protocol.ExitOK {
 		t.Skip("a systemd user manager runs credd here: these tests need a machine without one, as CI is")
 	}

@@ -148,9 +148,8 @@ func (e *env) mfa(args []string) error {
 			}
 			break
 		}
-		// credd named the device; ask for its code.
-		pe.MFAProcess = ""
-		if req.Code, err = mfaCode(ctx, pe, profile); err != nil {
+		// credd named the device; ask for its code on the terminal.
+		if req.Code, err = mfaCode(ctx, pe, profile, ""); err != nil {
 			return err
 		}
 	}

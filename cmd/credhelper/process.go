@@ -77,7 +77,7 @@ func (e *env) credentials(ctx context.Context, req protocol.CredentialsRequest) 
 				return creds, err
 			}
 		case pe.Code == protocol.CodeMFAPrompt && attempt < 4:
-			code, err := mfaCode(ctx, pe, req.Profile)
+			code, err := mfaCode(ctx, pe, req.Profile, mfaProcessFor(req.Profile))
 			if err != nil {
 				return creds, err
 			}
@@ -91,17 +91,18 @@ func (e *env) credentials(ctx context.Context, req protocol.CredentialsRequest) 
 	}
 }
 
-// mfaCode gets a code for the device credd named: from the profile's
-// mfa_process when it has one, else from the terminal.
-func mfaCode(ctx context.Context, pe *protocol.Error, profile string) (string, error) {
+// mfaCode gets a code for the device credd named: from mfaProcess, the
+// profile's mfa_process in the user's own config, when it has one, else from
+// the terminal.
+func mfaCode(ctx context.Context, pe *protocol.Error, profile, mfaProcess string) (string, error) {
 	needs := func(why string) error {
 		return &protocol.Error{Code: protocol.CodeNeedsMFA, Profile: profile,
 			Message: fmt.Sprintf("profile %s needs an MFA code for %s (%s)", profile, pe.MFASerial, why),
 			Remedy:  protocol.CodeNeedsMFA.Remedy(profile)}
 	}
 	var code string
-	if pe.MFAProcess != "" {
-		out, err := runMFAProcess(ctx, pe.MFAProcess)
+	if mfaProcess != "" {
+		out, err := runMFAProcess(ctx, mfaProcess)
 		if err != nil {
 			return "", needs("mfa_process failed: " + err.Error())
 		}

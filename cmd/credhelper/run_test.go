@@ -13,7 +13,9 @@ import (
 // auto-start off.
 func runWith(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	t.Setenv(protocol.EnvSocket, filepath.Join(t.TempDir(), "none.sock"))
+	// A directory yet to be made: credhelper refuses an existing one
+	// that is not 0700, as t.TempDir's are.
+	t.Setenv(protocol.EnvSocket, filepath.Join(t.TempDir(), "run", "none.sock"))
 	t.Setenv("CREDHELPER_NO_AUTOSTART", "1")
 	for k, v := range env {
 		t.Setenv(k, v)

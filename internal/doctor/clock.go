@@ -45,6 +45,9 @@ func ClockChecks(env Env) []Check {
 		return []Check{{Section: SectionClock, Name: "clock-skew", Verdict: Warning,
 			Detail: "not checked: credd is not running (it reads STS's clock for doctor)",
 			Fix:    "start credd with `credd run`, or run any SDK command through credhelper, then run doctor again"}}
+	case errors.As(err, &pe) && pe.Code == protocol.CodeUntrustedSocket:
+		return []Check{{Section: SectionClock, Name: "clock-skew", Verdict: Warning,
+			Detail: "not checked: credd's socket is not yours (see platform)", Fix: pe.Remedy}}
 	case err != nil:
 		return []Check{{Section: SectionClock, Name: "clock-skew", Verdict: Warning,
 			Detail: "not checked: " + err.Error(), Fix: "check the network path to STS, then run doctor again"}}

@@ -52,7 +52,7 @@ func TestClockChecks(t *testing.T) {
 }
 
 func TestClockCreddDown(t *testing.T) {
-	env := fixtureEnv(t, "", "", map[string]string{protocol.EnvSocket: filepath.Join(t.TempDir(), "none.sock")})
+	env := fixtureEnv(t, "", "", map[string]string{protocol.EnvSocket: filepath.Join(t.TempDir(), "run", "none.sock")})
 	c := only(t, ClockChecks(env), "clock-skew")
 	if c.Verdict != Warning || !strings.Contains(c.Detail, "not checked: credd is not running") || !strings.Contains(c.Fix, "credd run") {
 		t.Errorf("got %+v", c)

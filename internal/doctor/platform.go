@@ -43,6 +43,9 @@ func PlatformChecks(env Env) []Check {
 			"start it with `credd run`, or unset CREDHELPER_NO_AUTOSTART")
 	case errors.As(err, &pe) && pe.Code == protocol.CodeDaemonDown:
 		add(OK, "credd-running", "credd is not running; the first credhelper call starts it", "")
+	case errors.As(err, &pe) && pe.Code == protocol.CodeUntrustedSocket:
+		// The client refused the socket before sending anything.
+		add(Problem, "credd-running", pe.Message, pe.Remedy)
 	default:
 		add(Problem, "credd-running", "credd on "+socket+" does not answer properly: "+err.Error(), "restart credd")
 	}

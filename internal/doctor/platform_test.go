@@ -85,7 +85,7 @@ func TestPlatformCreddAndKeyring(t *testing.T) {
 }
 
 func TestPlatformCreddDown(t *testing.T) {
-	socket := filepath.Join(t.TempDir(), "none.sock")
+	socket := filepath.Join(t.TempDir(), "run", "none.sock")
 	checks := PlatformChecks(platformEnv(t, map[string]string{protocol.EnvSocket: socket}))
 	if c := findCheck(t, checks, "credd-running"); c.Verdict != OK || !strings.Contains(c.Detail, "starts it") {
 		t.Errorf("down with auto-start: %+v", c)
@@ -129,7 +129,7 @@ func TestPlatformContainerCredentials(t *testing.T) {
 		gotAuth = r.Header.Get("Authorization")
 		w.Write([]byte(`{"AccessKeyId":"ASIAEXAMPLE"}`))
 	})
-	socket := filepath.Join(t.TempDir(), "none.sock")
+	socket := filepath.Join(t.TempDir(), "run", "none.sock")
 	tests := []struct {
 		name    string
 		vars    map[string]string
@@ -163,7 +163,7 @@ func TestPlatformIMDSOnlyWhenAsked(t *testing.T) {
 		method, ttl = r.Method, r.Header.Get("X-aws-ec2-metadata-token-ttl-seconds")
 		w.Write([]byte("token-EXAMPLE"))
 	})
-	socket := filepath.Join(t.TempDir(), "none.sock")
+	socket := filepath.Join(t.TempDir(), "run", "none.sock")
 	env := platformEnv(t, map[string]string{protocol.EnvSocket: socket, "AWS_EC2_METADATA_SERVICE_ENDPOINT": imds})
 	for _, c := range PlatformChecks(env) {
 		if c.Name == "imds" {

@@ -47,6 +47,11 @@ func (c *Client) EnsureRunning(ctx context.Context) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return &protocol.Error{Code: protocol.CodeDaemonDown, Message: "cannot create the socket directory: " + err.Error(), Remedy: "start credd by hand with `credd run`"}
 	}
+	// Ping checked the directory, but another user may have made it since:
+	// the lock file goes only into a directory of our own.
+	if err := checkDir(c.Socket); err != nil {
+		return err
+	}
 	unlock, err := lockFile(ctx, filepath.Join(dir, "autostart.lock"))
 	if err != nil {
 		return &protocol.Error{Code: protocol.CodeDaemonDown, Message: "cannot take the auto-start lock: " + err.Error(), Remedy: "start credd by hand with `credd run`"}

@@ -39,7 +39,9 @@ func New(path string) *Client { return &Client{Socket: path} }
 
 // Do sends one request: in is marshalled as the JSON body (GET when nil), the
 // answer is decoded into out. API errors come back as *protocol.Error; a daemon
-// that cannot be reached as *protocol.Error with CodeDaemonDown.
+// that cannot be reached as *protocol.Error with CodeDaemonDown; a socket that
+// is not the user's own (see checkDir, checkPeer) as CodeUntrustedSocket,
+// with nothing sent.
 func (c *Client) Do(ctx context.Context, path string, in, out any) error {
 	method, body := "GET", []byte(nil)
 	if in != nil {
@@ -49,8 +51,17 @@ func (c *Client) Do(ctx context.Context, path string, in, out any) error {
 		}
 		method, body = "POST", b
 	}
+	// The socket's directory, then (in dial) the peer: a foreign listener
+	// gets not one byte.
+	if err := checkDir(c.Socket); err != nil {
+		return err
+	}
 	conn, err := dial(ctx, c.Socket)
 	if err != nil {
+		var pe *protocol.Error
+		if errors.As(err, &pe) {
+			return pe
+		}
 		return c.connectError(ctx, err)
 	}
 	defer conn.Close()

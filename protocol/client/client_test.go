@@ -83,7 +83,7 @@ func TestDoVersionMismatch(t *testing.T) {
 
 func TestDaemonDownWithoutAutostart(t *testing.T) {
 	t.Setenv(EnvNoAutostart, "1")
-	path := filepath.Join(t.TempDir(), "none.sock")
+	path := filepath.Join(t.TempDir(), "run", "none.sock") // a directory yet to be made
 	c := New(path)
 	_, err := c.Ping(context.Background())
 	var pe *protocol.Error

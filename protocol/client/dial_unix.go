@@ -32,6 +32,12 @@ func dial(ctx context.Context, path string) (conn, error) {
 		syscall.Close(fd)
 		return nil, &dialError{path: path, err: err}
 	}
+	// Nothing is written before the kernel says the listener is ours.
+	uid, err := peerUID(fd)
+	if err := checkPeer(path, uid, err); err != nil {
+		syscall.Close(fd)
+		return nil, err
+	}
 	if err := syscall.SetNonblock(fd, true); err != nil {
 		syscall.Close(fd)
 		return nil, err

@@ -207,7 +207,7 @@ func (b *Broker) Credentials(ctx context.Context, req protocol.CredentialsReques
 		if mine {
 			return protocol.CredentialsResponse{}, &protocol.Error{Code: protocol.CodeMFAPrompt, Profile: req.Profile,
 				Message: fmt.Sprintf("profile %s needs an MFA code for %s", req.Profile, nm.serial), MFASerial: nm.serial,
-				MFAProcess: chain.MFAProcess(), Remedy: protocol.CodeMFAPrompt.Remedy(req.Profile)}
+				Remedy: protocol.CodeMFAPrompt.Remedy(req.Profile)}
 		}
 		if lease == nil {
 			return protocol.CredentialsResponse{}, b.needsMFA(req.Profile, nm.serial, "")

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -18,9 +19,10 @@ import (
 // other users off the socket here, in place of unix's 0700 directory and
 // peer-uid check.
 
-// secureDir warns when the socket directory lies outside the user's profile,
-// where its ACL may well let other users in.
-func secureDir(dir string, log *slog.Logger) error {
+// secureDir refuses a socket directory outside the user's profile, where
+// its ACL may well let other users in (and credd cannot tell who connects):
+// credhelper refuses to talk through one too.
+func secureDir(dir string, _ fs.FileInfo, _ *slog.Logger) error {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return err
@@ -34,9 +36,11 @@ func secureDir(dir string, log *slog.Logger) error {
 			}
 		}
 	}
-	log.Warn("the socket directory is outside your profile: other users may be able to reach credd through it; choose one under %LOCALAPPDATA% with --socket or CREDHELPER_SOCKET",
-		"dir", abs, "profile", strings.Join(roots, ", "))
-	return nil
+	if len(roots) == 0 {
+		return nil // no profile known to compare with
+	}
+	return unfit("the socket directory %s is outside your profile (%s), where other users may be able to reach credd; %s",
+		abs, strings.Join(roots, ", "), elsewhere)
 }
 
 // within reports whether path is root or lies under it (filepath.Rel
