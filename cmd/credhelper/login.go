@@ -136,8 +136,12 @@ func canOpenBrowser() bool {
 }
 
 // openBrowser opens url in the user's browser ($BROWSER first), detached;
-// failure is not an error, the URL is printed anyway.
+// failure is not an error, the URL is printed anyway. Only a web address is
+// handed to the opener (see browserURL).
 func openBrowser(url string) {
+	if !browserURL(url) {
+		return
+	}
 	var args []string
 	switch {
 	case os.Getenv("BROWSER") != "":
@@ -177,4 +181,25 @@ func (e *env) logout(args []string) error {
 	}
 	fmt.Fprintln(e.stdout, resp.Message)
 	return nil
+}
+
+// browserURL reports whether url may be given to the browser opener: an
+// https address, or http on loopback (a local sign-in service), with no
+// space or control character. The URL comes from credd's answer; a file:,
+// javascript: or custom-scheme URL, or one the opener could read as an
+// option, is never opened, whoever sent it.
+func browserURL(url string) bool {
+	ok := strings.HasPrefix(url, "https://")
+	for _, local := range []string{"http://127.0.0.1:", "http://127.0.0.1/", "http://localhost:", "http://localhost/", "http://[::1]:"} {
+		ok = ok || strings.HasPrefix(url, local)
+	}
+	if !ok || len(url) > 8<<10 {
+		return false
+	}
+	for i := 0; i < len(url); i++ {
+		if c := url[i]; c <= ' ' || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
