@@ -11,7 +11,6 @@ package safetext
 
 import (
 	"io"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -85,11 +84,9 @@ func unsafeRune(r rune, size int, keep string) bool {
 }
 
 func writeHex(b *strings.Builder, v uint32, digits int) {
-	s := strconv.FormatUint(uint64(v), 16)
-	for range digits - len(s) {
-		b.WriteByte('0')
+	for d := digits - 1; d >= 0; d-- {
+		b.WriteByte("0123456789abcdef"[v>>(4*d)&0xf])
 	}
-	b.WriteString(s)
 }
 
 // Redacted replaces a secret value.
@@ -98,14 +95,16 @@ const Redacted = "[redacted]"
 // secretKeys are the secret-bearing key names, lower-case with '_' and '-'
 // removed, so "aws_secret_access_key", "AWS_SECRET_ACCESS_KEY",
 // "SecretAccessKey" and "secret-access-key" are one entry.
-var secretKeys = map[string]bool{
-	"awssecretaccesskey": true, "secretaccesskey": true, "secretkey": true,
-	"awssessiontoken": true, "sessiontoken": true,
-	"awssecuritytoken": true, "securitytoken": true,
-	"accesstoken": true, "refreshtoken": true, "idtoken": true,
-	"clientsecret": true, "codeverifier": true,
-	"password": true, "passphrase": true, "credhelperkeyringpassphrase": true,
-	"xamzssobearertoken": true, "xamzsecuritytoken": true,
+func secretKey(k string) bool {
+	switch k {
+	case "awssecretaccesskey", "secretaccesskey", "secretkey",
+		"awssessiontoken", "sessiontoken", "awssecuritytoken", "securitytoken",
+		"accesstoken", "refreshtoken", "idtoken", "clientsecret", "codeverifier",
+		"password", "passphrase", "credhelperkeyringpassphrase",
+		"xamzssobearertoken", "xamzsecuritytoken":
+		return true
+	}
+	return false
 }
 
 // Redact replaces the value that follows a secret-bearing key with
@@ -131,7 +130,7 @@ func Redact(s string) string {
 		for i < len(s) && isKeyByte(s[i]) {
 			i++
 		}
-		if !secretKeys[normalKey(s[start:i])] {
+		if !secretKey(normalKey(s[start:i])) {
 			continue
 		}
 		from, to := valueAfter(s, i)
