@@ -113,7 +113,9 @@ func secretKey(k string) bool {
 // '_' and '-'; then optionally a closing quote (a JSON field name), spaces,
 // '=' or ':', spaces, and optionally an opening quote (also a JSON-escaped
 // one, \"); the value is everything up to the next space, quote, backslash,
-// ',', ';', '&', '}', ']', ')', '<' or '>'. That covers INI lines
+// ',', ';', '&', '}', ']', ')', '<' or '>'. One exception keeps sentences
+// readable: after "key: " (a colon, then a space, no quotes) a value of
+// fewer than 16 letters and nothing else is taken for a word of prose. That covers INI lines
 // ("aws_secret_access_key = v"), JSON fields ("accessToken": "v"), Go's %v
 // and %+v of structs ({SecretAccessKey:v}), environment assignments and URL
 // query parameters. A key with nothing after it ("key aws_session_token
@@ -154,26 +156,49 @@ func Redact(s string) string {
 // valueAfter finds the value after a secret key ending at i: from == to
 // when there is none.
 func valueAfter(s string, i int) (from, to int) {
+	quoted := false
 	if i < len(s) && (s[i] == '"' || s[i] == '\'') {
-		i++
+		i, quoted = i+1, true
 	} else if strings.HasPrefix(s[i:], `\"`) {
-		i += 2
+		i, quoted = i+2, true
 	}
 	i = skipBlanks(s, i)
 	if i >= len(s) || (s[i] != '=' && s[i] != ':') {
 		return i, i
 	}
-	i = skipBlanks(s, i+1)
+	colon := s[i] == ':'
+	j := skipBlanks(s, i+1)
+	spaced := j > i+1
+	i = j
 	if i < len(s) && (s[i] == '"' || s[i] == '\'') {
-		i++
+		i, quoted = i+1, true
 	} else if strings.HasPrefix(s[i:], `\"`) {
-		i += 2
+		i, quoted = i+2, true
 	}
 	from = i
 	for i < len(s) && !strings.ContainsRune(" \t\r\n\"'\\,;&}])<>", rune(s[i])) {
 		i++
 	}
+	if colon && spaced && !quoted && prose(s[from:i]) {
+		return from, from
+	}
 	return from, i
+}
+
+// prose reports whether v, found after "key: " unquoted, reads as a word of
+// a sentence ("has no aws_secret_access_key: no SDK can use it") rather than
+// a secret: shorter than 16 bytes and letters only. Secret keys and tokens
+// are longer or carry digits, '/', '+' or '='.
+func prose(v string) bool {
+	if len(v) >= 16 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 func skipBlanks(s string, i int) int {

@@ -56,6 +56,15 @@ func TestRedact(t *testing.T) {
 		{"my_aws_secret_access_key_backup = x", "my_aws_secret_access_key_backup = x"},
 		{"aws_access_key_id = AKIDEXAMPLE", "aws_access_key_id = AKIDEXAMPLE"},
 		{"aws_secret_access_key =", "aws_secret_access_key ="},
+		// A colon and a space before a short word is a sentence; before
+		// anything else it is a value.
+		{"has aws_access_key_id but no aws_secret_access_key: no SDK can use it", "has aws_access_key_id but no aws_secret_access_key: no SDK can use it"},
+		{"AWS_SECRET_ACCESS_KEY: botocore fails", "AWS_SECRET_ACCESS_KEY: botocore fails"},
+		{"aws_secret_access_key: " + secret, "aws_secret_access_key: [redacted]"},
+		{"passphrase: correcthorsebatterystaple", "passphrase: [redacted]"},
+		{"passphrase: 'hunter'", "passphrase: '[redacted]'"},
+		{"passphrase:hunter", "passphrase:[redacted]"},
+		{"X-Amz-Security-Token: " + secret, "X-Amz-Security-Token: [redacted]"},
 	} {
 		if got := Redact(tc.in); got != tc.want {
 			t.Errorf("Redact(%q)\n = %q\nwant %q", tc.in, got, tc.want)
