@@ -139,6 +139,10 @@ func Redact(s string) string {
 		if from == to {
 			continue
 		}
+		if strings.HasPrefix(s[from:], Redacted) {
+			i = from + len(Redacted) // already blanked out (by value, in credd)
+			continue
+		}
 		if b == nil {
 			b = &strings.Builder{}
 		}

@@ -56,6 +56,7 @@ func TestRedact(t *testing.T) {
 		{"my_aws_secret_access_key_backup = x", "my_aws_secret_access_key_backup = x"},
 		{"aws_access_key_id = AKIDEXAMPLE", "aws_access_key_id = AKIDEXAMPLE"},
 		{"aws_secret_access_key =", "aws_secret_access_key ="},
+		{`{"accessToken":"[redacted]","x":1}`, `{"accessToken":"[redacted]","x":1}`},
 		// A colon and a space before a short word is a sentence; before
 		// anything else it is a value.
 		{"has aws_access_key_id but no aws_secret_access_key: no SDK can use it", "has aws_access_key_id but no aws_secret_access_key: no SDK can use it"},
