@@ -92,8 +92,8 @@ func writeHex(b *strings.Builder, v uint32, digits int) {
 // Redacted replaces a secret value.
 const Redacted = "[redacted]"
 
-// secretKeys are the secret-bearing key names, lower-case with '_' and '-'
-// removed, so "aws_secret_access_key", "AWS_SECRET_ACCESS_KEY",
+// secretKey reports whether k, a key name lower-cased with '_' and '-'
+// removed, bears a secret: "aws_secret_access_key", "AWS_SECRET_ACCESS_KEY",
 // "SecretAccessKey" and "secret-access-key" are one entry.
 func secretKey(k string) bool {
 	switch k {
@@ -113,13 +113,17 @@ func secretKey(k string) bool {
 // '_' and '-'; then optionally a closing quote (a JSON field name), spaces,
 // '=' or ':', spaces, and optionally an opening quote (also a JSON-escaped
 // one, \"); the value is everything up to the next space, quote, backslash,
-// ',', ';', '&', '}', ']', ')', '<' or '>'. One exception keeps sentences
-// readable: after "key: " (a colon, then a space, no quotes) a value of
-// fewer than 16 letters and nothing else is taken for a word of prose. That covers INI lines
+// ',', ';', '&', '}', ']', ')', '<' or '>'. That covers INI lines
 // ("aws_secret_access_key = v"), JSON fields ("accessToken": "v"), Go's %v
-// and %+v of structs ({SecretAccessKey:v}), environment assignments and URL
-// query parameters. A key with nothing after it ("key aws_session_token
-// repeats") is left alone.
+// and %+v of structs ({SecretAccessKey:v}), environment assignments, HTTP
+// headers and URL query parameters. A key with nothing after it ("key
+// aws_session_token repeats") is left alone, and so, to keep sentences
+// readable, is a value after "key: " (a colon, a space, no quotes) of fewer
+// than 16 letters and nothing else: a word of prose, not a secret.
+//
+// Redact finds secrets by their key. A secret printed without one (an AWS
+// message echoing a token) is blanked out by value where it is known: credd
+// removes the credentials of a call from that call's errors.
 func Redact(s string) string {
 	var b *strings.Builder
 	last := 0 // s[:last] is in b
