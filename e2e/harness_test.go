@@ -62,8 +62,20 @@ type world struct {
 	mu    sync.Mutex
 	credd *exec.Cmd
 	logs  []*testenv.Buffer
-	// secrets seen in answers; no log may contain them.
+	// ran is every command run with run/runFor, for the secret scan.
+	ran []ranCommand
+	// secrets seen in answers or used by the test; no log and no output
+	// (but what is meant to carry credentials) may contain them.
 	secrets []string
+}
+
+// ranCommand is one command and what it printed.
+type ranCommand struct {
+	what string
+	r    result
+	// credentialsOnStdout: stdout is meant to carry credentials
+	// (credential_process JSON, or an SDK caller printing what it got).
+	credentialsOnStdout bool
 }
 
 const passphrase = "e2e-test-passphrase"
@@ -95,6 +107,7 @@ func newWorld(t testing.TB, config, credentials string) *world {
 	t.Cleanup(func() {
 		w.stopCredd()
 		w.checkLogsHoldNoSecret()
+		w.checkOutputsHoldNoSecret()
 	})
 	return w
 }
@@ -220,6 +233,13 @@ func (w *world) runFor(d time.Duration, name string, args ...string) result {
 	} else if err != nil {
 		w.t.Fatalf("running %s: %v", name, err)
 	}
+	// Only credhelper and credd are ours: what other programs (the SDKs,
+	// test scripts) print on stdout is theirs, often the credentials.
+	ours := name == bins.credhelper || name == bins.credd
+	w.mu.Lock()
+	w.ran = append(w.ran, ranCommand{what: filepath.Base(name) + " " + strings.Join(args, " "), r: r,
+		credentialsOnStdout: !ours || name == bins.credhelper && len(args) > 0 && args[0] == "process"})
+	w.mu.Unlock()
 	return r
 }
 
@@ -295,6 +315,24 @@ func (w *world) checkLogsHoldNoSecret() {
 		for _, s := range w.secrets {
 			if strings.Contains(l.String(), s) {
 				w.t.Errorf("credd's log contains a secret (%.6s…)", s)
+			}
+		}
+	}
+}
+
+// checkOutputsHoldNoSecret fails when a command's stderr, or the stdout of
+// a credhelper or credd command other than `credhelper process`, contains a
+// secret the test used or saw: every e2e test is a test that nothing leaks.
+func (w *world) checkOutputsHoldNoSecret() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, c := range w.ran {
+		for _, s := range w.secrets {
+			if strings.Contains(c.r.stderr, s) {
+				w.t.Errorf("stderr of `%s` contains a secret (%.6s…)", c.what, s)
+			}
+			if !c.credentialsOnStdout && strings.Contains(c.r.stdout, s) {
+				w.t.Errorf("stdout of `%s` contains a secret (%.6s…)", c.what, s)
 			}
 		}
 	}

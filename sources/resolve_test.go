@@ -354,7 +354,7 @@ func TestLoad(t *testing.T) {
 		files := writeFiles(t, "[profile a]\nbroken line\n", "")
 		_, err := Load(files)
 		var pe *protocol.Error
-		if !errors.As(err, &pe) || pe.Code != protocol.CodeBadConfig || pe.Message != files.Config+`:2: "broken line" is neither a [section] header nor key = value` {
+		if !errors.As(err, &pe) || pe.Code != protocol.CodeBadConfig || pe.Message != files.Config+`:2: this line is neither a [section] header nor key = value; fix or delete it (a continued value must be indented)` {
 			t.Fatalf("got %v", err)
 		}
 	})

@@ -163,7 +163,7 @@ func (c *sdkSTS) GetSessionToken(ctx context.Context, creds protocol.Credentials
 	}
 	out, err := c.client(creds).GetSessionToken(ctx, in)
 	if err != nil {
-		return protocol.Credentials{}, c.mapError(err, "GetSessionToken", nil, serial != "")
+		return protocol.Credentials{}, c.mapError(err, "GetSessionToken", nil, serial != "", creds.SecretAccessKey, creds.SessionToken)
 	}
 	if out.Credentials == nil {
 		return protocol.Credentials{}, protocol.Errorf(protocol.CodeUnavailable, c.chain.Root().Name, "sts GetSessionToken answered without credentials")
@@ -187,7 +187,7 @@ func (c *sdkSTS) AssumeRole(ctx context.Context, creds protocol.Credentials, def
 	}
 	out, err := c.client(creds).AssumeRole(ctx, in)
 	if err != nil {
-		return protocol.Credentials{}, c.mapError(err, "AssumeRole", def, false)
+		return protocol.Credentials{}, c.mapError(err, "AssumeRole", def, false, creds.SecretAccessKey, creds.SessionToken)
 	}
 	if out.Credentials == nil {
 		return protocol.Credentials{}, protocol.Errorf(protocol.CodeUnavailable, def.Name, "sts AssumeRole answered without credentials")
@@ -218,8 +218,11 @@ var rejectedCodes = map[string]bool{
 
 // mapError turns an SDK error into a *protocol.Error: refusals become
 // CodeRejected with STS's code, everything else (network, 5xx, throttling,
-// timeouts) CodeUnavailable. STS messages carry no secrets (at most ARNs).
-func (c *sdkSTS) mapError(err error, op string, def *Definition, mfa bool) error {
+// timeouts) CodeUnavailable. STS messages carry no secrets (at most ARNs),
+// but one that echoes the request (a proxy, a fake, a future change) could
+// quote the session token it was sent: secrets, the credentials of the
+// call, are blanked out of every detail.
+func (c *sdkSTS) mapError(err error, op string, def *Definition, mfa bool, secrets ...string) error {
 	keysOf := c.chain.Root().Name
 	profile := c.chain.Requested().Name
 	if def != nil {
@@ -240,6 +243,7 @@ func (c *sdkSTS) mapError(err error, op string, def *Definition, mfa bool) error
 		if m := apiErr.ErrorMessage(); m != "" {
 			detail += ": " + m
 		}
+		detail = redact(detail, secrets)
 		if !rejectedCodes[code] && status != 0 && status < 400 {
 			return protocol.Errorf(protocol.CodeUnavailable, profile, "sts %s failed (%s)", op, detail)
 		}
@@ -261,16 +265,16 @@ func (c *sdkSTS) mapError(err error, op string, def *Definition, mfa bool) error
 	case errors.Is(err, context.DeadlineExceeded):
 		cause = "sts did not answer " + what + " in time"
 	case apiErr != nil:
-		cause = fmt.Sprintf("sts failed %s (%s)", what, apiErr.ErrorCode())
+		cause = fmt.Sprintf("sts failed %s (%s)", what, redact(apiErr.ErrorCode(), secrets))
 		if status != 0 {
-			cause = fmt.Sprintf("sts failed %s (%d %s)", what, status, apiErr.ErrorCode())
+			cause = fmt.Sprintf("sts failed %s (%d %s)", what, status, redact(apiErr.ErrorCode(), secrets))
 		}
 	case status != 0:
 		cause = fmt.Sprintf("sts failed %s (http %d)", what, status)
 	default:
 		var opErr interface{ Unwrap() error }
 		if errors.As(err, &opErr) {
-			cause += ": " + lastCause(err)
+			cause += ": " + redact(lastCause(err), secrets)
 		}
 	}
 	return protocol.Errorf(protocol.CodeUnavailable, profile, "%s", cause)

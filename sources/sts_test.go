@@ -292,3 +292,37 @@ func TestSTSTimeoutMoto(t *testing.T) {
 		t.Errorf("timeout not applied: took %v", d)
 	}
 }
+
+// An STS answer that echoes what it was sent (a proxy, a fake, a future
+// change) cannot carry the caller's secrets into the error: the secret key
+// and session token of the call are blanked out of every detail.
+func TestSTSErrorEchoingTheRequestHoldsNoSecret(t *testing.T) {
+	m := testaws.StartMoto(t)
+	config := mfaConfig + "[profile dev]\nrole_arn = arn:aws:iam::210987654321:role/dev\nsource_profile = base\n"
+	session := protocol.Credentials{AccessKeyID: "ASIAEXAMPLEECHO00001", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSTSECHO0001",
+		SessionToken: "FwoGZXIvYXdzEXAMPLESTSECHOTOKEN0001/+abc=="}
+	for _, tt := range []struct{ action, code string }{{"AssumeRole", "ExpiredToken"}, {"AssumeRole", "ServiceUnavailable"}, {"GetSessionToken", "AccessDenied"}} {
+		m.Reset()
+		s, ch := stsFor(t, config, baseCreds, m.URL, "dev")
+		status := 403
+		if tt.code == "ServiceUnavailable" {
+			status = 503
+		}
+		m.FailNext(tt.action, 3, status, tt.code, "token "+session.SessionToken+" and key "+session.SecretAccessKey+" are not valid")
+		var err error
+		if tt.action == "GetSessionToken" {
+			_, err = s.GetSessionToken(ctx(t), session, ch.MFASerial(), "000000", time.Hour)
+		} else {
+			_, err = s.AssumeRole(ctx(t), session, ch.Requested())
+		}
+		if err == nil {
+			t.Fatalf("%s %s: no error", tt.action, tt.code)
+		}
+		if strings.Contains(err.Error(), "STSECHO") {
+			t.Errorf("%s %s: the error carries a secret: %v", tt.action, tt.code, err)
+		}
+		if tt.code != "ServiceUnavailable" && !strings.Contains(err.Error(), "token [redacted] and key [redacted]") {
+			t.Errorf("%s %s: the error lost STS's message: %v", tt.action, tt.code, err)
+		}
+	}
+}

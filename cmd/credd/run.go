@@ -19,6 +19,7 @@ import (
 	"github.com/credhelper/credhelper/cache"
 	"github.com/credhelper/credhelper/cmd/credd/daemon"
 	"github.com/credhelper/credhelper/internal/buildinfo"
+	"github.com/credhelper/credhelper/internal/safetext"
 	"github.com/credhelper/credhelper/protocol"
 	"github.com/credhelper/credhelper/sources"
 )
@@ -88,7 +89,7 @@ func runDaemon(args []string, stderr io.Writer) int {
 	if err := serveUntilStopped(*socket, log); err != nil {
 		log.Error("credd stopped", "err", err)
 		if *logFile != "" {
-			fmt.Fprintln(stderr, "credd:", err)
+			fmt.Fprintln(stderr, "credd:", safetext.Clean(err.Error()))
 		}
 		if errors.Is(err, daemon.ErrAlreadyRunning) || errors.Is(err, daemon.ErrUnfitSocket) {
 			return protocol.ExitDaemon
@@ -114,12 +115,17 @@ func newLogger(stderr io.Writer, file, level, format string) (*slog.Logger, func
 		}
 		w, closer = f, func() { f.Close() }
 	}
+	// Each handler writes a record in one Write; safetext redacts the value
+	// of any secret-bearing key in it (an AWS or config message quoting one)
+	// and escapes what the handler leaves raw: the text handler quotes every
+	// control character itself, the JSON handler leaves DEL, C1 and the bidi
+	// controls, which safetext.JSON writes as \u escapes.
 	opts := &slog.HandlerOptions{Level: lv, ReplaceAttr: redactCredentials}
 	switch strings.ToLower(format) {
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), closer, nil
+		return slog.New(slog.NewJSONHandler(safetext.JSON(w), opts)), closer, nil
 	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), closer, nil
+		return slog.New(slog.NewTextHandler(safetext.Text(w), opts)), closer, nil
 	}
 	closer()
 	return nil, nil, fmt.Errorf("--log-format %q: use text or json", format)

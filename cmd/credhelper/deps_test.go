@@ -27,6 +27,7 @@ func TestStdlibOnly(t *testing.T) {
 		"github.com/credhelper/credhelper/internal/doctor",
 		"github.com/credhelper/credhelper/install/configedit",
 		"github.com/credhelper/credhelper/internal/proc",
+		"github.com/credhelper/credhelper/internal/safetext",
 		"github.com/credhelper/credhelper/cmd/credhelper",
 	}
 	for _, pkg := range strings.Fields(string(out)) {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/credhelper/credhelper/internal/doctor"
+	"github.com/credhelper/credhelper/internal/safetext"
 	"github.com/credhelper/credhelper/protocol"
 )
 
@@ -34,7 +35,7 @@ func (e *env) doctor(args []string) int {
 		IMDS:    *imds,
 	})
 	if *asJSON {
-		if err := r.WriteJSON(e.stdout); err != nil {
+		if err := r.WriteJSON(safetext.JSON(e.stdout)); err != nil {
 			return report(e.stderr, err)
 		}
 	} else {

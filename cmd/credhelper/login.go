@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/credhelper/credhelper/internal/proc"
+	"github.com/credhelper/credhelper/internal/safetext"
 	"github.com/credhelper/credhelper/protocol"
 )
 
@@ -101,10 +102,11 @@ func (e *env) waitingLine(flow protocol.LoginResponse) (stop func()) {
 		defer t.Stop()
 		for {
 			left := time.Until(flow.ExpiresAt).Round(time.Second)
-			fmt.Fprintf(e.stderr, "\rwaiting for the login to %s … %s left ", flow.Session, max(left, 0))
+			safetext.LineStart.WriteTo(e.stderr)
+			fmt.Fprintf(e.stderr, "waiting for the login to %s … %s left ", flow.Session, max(left, 0))
 			select {
 			case <-done:
-				fmt.Fprint(e.stderr, "\r\033[K")
+				safetext.ClearLine.WriteTo(e.stderr)
 				return
 			case <-t.C:
 			}
@@ -114,7 +116,7 @@ func (e *env) waitingLine(flow protocol.LoginResponse) (stop func()) {
 }
 
 func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
+	f, ok := safetext.Unwrap(w).(*os.File)
 	if !ok {
 		return false
 	}

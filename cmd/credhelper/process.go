@@ -10,6 +10,7 @@ import (
 
 	"github.com/credhelper/credhelper/internal/proc"
 	"github.com/credhelper/credhelper/internal/prompt"
+	"github.com/credhelper/credhelper/internal/safetext"
 	"github.com/credhelper/credhelper/protocol"
 )
 
@@ -50,7 +51,7 @@ func (e *env) process(args []string) error {
 		return protocol.Errorf(protocol.CodeInternal, *profile, "credd returned unusable credentials (%v)", err)
 	}
 	// One write of the whole object: an SDK never sees half a secret.
-	_, err = e.stdout.Write(out)
+	_, err = safetext.Unwrap(e.stdout).Write(out)
 	return err
 }
 
@@ -177,12 +178,13 @@ func (e *env) loginFromProcess(ctx context.Context, profile string) error {
 		return err
 	}
 	defer tty.Close()
-	term := &env{stdin: e.stdin, stdout: tty, stderr: tty, client: e.client}
+	w := safetext.Text(tty)
+	term := &env{stdin: e.stdin, stdout: w, stderr: w, client: e.client}
 	var flow protocol.LoginResponse
 	if err := e.client.Do(ctx, protocol.PathLogin, protocol.LoginRequest{Profile: profile, DeviceCode: !canOpenBrowser()}, &flow); err != nil {
 		return err
 	}
-	fmt.Fprintf(tty, "credhelper: profile %s needs a login to %s\n", profile, flow.Session)
+	fmt.Fprintf(w, "credhelper: profile %s needs a login to %s\n", profile, flow.Session)
 	term.announceLogin(flow, false)
 	_, err = term.waitForLogin(ctx, flow)
 	return err

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/credhelper/credhelper/internal/safetext"
 	"github.com/credhelper/credhelper/protocol"
 	"github.com/credhelper/credhelper/protocol/client"
 )
@@ -49,6 +50,11 @@ type env struct {
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	// Everything credhelper prints for people goes through safetext: text
+	// from outside (config, arguments, credd's and AWS's messages) loses its
+	// control characters and the values of secret-bearing keys. Output for
+	// programs (credential_process JSON, --json) is written past it.
+	stdout, stderr = safetext.Text(stdout), safetext.Text(stderr)
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return protocol.ExitUsage

@@ -81,8 +81,9 @@ func configDoc() (path string, data []byte, doc *configedit.Doc, err error) {
 
 // syntaxError refuses a file the SDKs cannot read; err names its line.
 func syntaxError(err error) *protocol.Error {
-	return &protocol.Error{Code: protocol.CodeBadConfig, Message: err.Error(),
-		Remedy: "fix that line first; nothing was changed (`credhelper doctor` lists every problem)"}
+	// A parse error already says how to fix its line.
+	return &protocol.Error{Code: protocol.CodeBadConfig, Message: err.Error() + "; nothing was changed",
+		Remedy: "`credhelper doctor` lists every problem"}
 }
 
 func badSetup(profile, format string, args ...any) *protocol.Error {

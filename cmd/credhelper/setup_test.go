@@ -217,7 +217,7 @@ func TestSetupRefusals(t *testing.T) {
 		stderr              string
 	}{
 		{"unknown profile", teamConfig, "", []string{"nope"}, protocol.ExitConfig, "has no [profile nope]"},
-		{"syntax error", teamConfig + "oops\n", "", []string{"prod"}, protocol.ExitConfig, `~/.aws/config:17: "oops" is neither a [section] header nor key = value: fix that line first; nothing was changed`},
+		{"syntax error", teamConfig + "oops\n", "", []string{"prod"}, protocol.ExitConfig, "~/.aws/config:17: this line is neither a [section] header nor key = value; fix or delete it (a continued value must be indented); nothing was changed: `credhelper doctor` lists every problem"},
 		{"keys in the credentials file", teamConfig, "[prod]\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = fake\n", []string{"prod"}, protocol.ExitConfig,
 			"~/.aws/credentials:2: profile prod keeps long-term keys in the credentials file, which every SDK uses before a credential_process: move them into the keyring with `credhelper add prod --from-credentials-file`"},
 		{"keys only in the credentials file", teamConfig, "[work]\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = fake\n", []string{"work"}, protocol.ExitConfig,

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/credhelper/credhelper/internal/awsini"
+	"github.com/credhelper/credhelper/internal/safetext"
 	"github.com/credhelper/credhelper/protocol"
 )
 
@@ -58,7 +59,7 @@ func (e *env) status(args []string) int {
 		if err != nil {
 			return report(e.stderr, err)
 		}
-		e.stdout.Write(append(b, '\n'))
+		safetext.JSON(e.stdout).Write(append(b, '\n'))
 	case *check:
 		if down == nil {
 			renderCheck(e.stdout, st)
@@ -179,36 +180,20 @@ func renderCheck(w io.Writer, st protocol.StateResponse) {
 	}
 }
 
-// ANSI colours of the states.
-const (
-	ansiReset  = "\x1b[0m"
-	ansiBold   = "\x1b[1m"
-	ansiDim    = "\x1b[2m"
-	ansiRed    = "\x1b[31m"
-	ansiGreen  = "\x1b[32m"
-	ansiYellow = "\x1b[33m"
-	ansiCyan   = "\x1b[36m"
-)
-
-func stateColor(s protocol.CredentialState) string {
+// stateColor is the colour of a state, from credhelper's palette: the only
+// escape sequences status writes (safetext escapes every other one).
+func stateColor(s protocol.CredentialState) safetext.Style {
 	switch s {
 	case protocol.StateFresh:
-		return ansiGreen
+		return safetext.Green
 	case protocol.StateRefreshing:
-		return ansiCyan
+		return safetext.Cyan
 	case protocol.StateNeedsMFA, protocol.StateNeedsLogin:
-		return ansiYellow
+		return safetext.Yellow
 	case protocol.StateFailing, protocol.StateExpired:
-		return ansiRed
+		return safetext.Red
 	}
-	return ansiDim
-}
-
-func paint(s, code string, color bool) string {
-	if !color || code == "" {
-		return s
-	}
-	return code + s + ansiReset
+	return safetext.Dim
 }
 
 // renderStatus prints the header (credd, its sessions) and one line per
@@ -218,7 +203,12 @@ func renderStatus(w io.Writer, st protocol.StateResponse, now time.Time, color b
 	if d.Version == "" && d.PID == 0 {
 		fmt.Fprintln(w, "credd is not running: the served profiles in the config file, state unknown")
 	} else {
-		fmt.Fprintf(w, "%s %s (pid %d), up %s\n", paint("credd", ansiBold, color), d.Version, d.PID, humanDuration(now.Sub(d.Started)))
+		if color {
+			safetext.Paint(w, safetext.Bold, "credd")
+		} else {
+			io.WriteString(w, "credd")
+		}
+		fmt.Fprintf(w, " %s (pid %d), up %s\n", d.Version, d.PID, humanDuration(now.Sub(d.Started)))
 		fmt.Fprintf(w, "socket %s, keyring %s\n", d.Socket, d.KeyringBackend)
 		var rows [][]string
 		for _, s := range st.SSOSessions {
@@ -301,19 +291,24 @@ func writeTable(w io.Writer, rows [][]string, colorCol int, states []protocol.Cr
 		}
 	}
 	for ri, r := range rows {
+		// A line is written in pieces only around a painted cell, so
+		// each piece of text is cleaned whole.
 		var b strings.Builder
 		for i, c := range r {
-			cell := c
+			pad := ""
 			if i < len(r)-1 {
-				cell += strings.Repeat(" ", widths[i]-len([]rune(c))+2)
+				pad = strings.Repeat(" ", widths[i]-len([]rune(c))+2)
 			}
-			if i == colorCol && ri < len(states) && states[ri] != "" {
-				pad := cell[len(c):]
-				cell = paint(c, stateColor(states[ri]), color) + pad
+			if color && i == colorCol && ri < len(states) && states[ri] != "" {
+				io.WriteString(w, b.String())
+				b.Reset()
+				safetext.Paint(w, stateColor(states[ri]), c)
+			} else {
+				b.WriteString(c)
 			}
-			b.WriteString(cell)
+			b.WriteString(pad)
 		}
-		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
+		io.WriteString(w, strings.TrimRight(b.String(), " ")+"\n")
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credhelper/credhelper/internal/safetext"
 	"github.com/credhelper/credhelper/internal/testenv"
 	"github.com/credhelper/credhelper/protocol"
 	"github.com/credhelper/credhelper/protocol/client"
@@ -91,9 +92,9 @@ func TestStatusGolden(t *testing.T) {
 	}
 
 	b.Reset()
-	renderStatus(&b, st, statusNow, true)
+	renderStatus(safetext.Text(&b), st, statusNow, true)
 	golden(t, "status_color.golden", b.String())
-	for _, want := range []string{ansiGreen + "fresh" + ansiReset, ansiYellow + "needs-mfa" + ansiReset, ansiRed + "failing" + ansiReset} {
+	for _, want := range []string{"\x1b[32mfresh\x1b[0m", "\x1b[33mneeds-mfa\x1b[0m", "\x1b[31mfailing\x1b[0m"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("colour output lacks %q", want)
 		}

@@ -191,9 +191,9 @@ func TestServeRefuses(t *testing.T) {
 // A broken file is refused with its line, and nothing can be edited.
 func TestParseRefusesSyntaxErrors(t *testing.T) {
 	for _, c := range []struct{ data, want string }{
-		{"region = eu-west-1\n[profile a]\n", "config:1: \"region = eu-west-1\" comes before any [section] header"},
-		{"[profile a]\nregion = x\n[profile b]\nthis is not a key\n", "config:4: \"this is not a key\" is neither a [section] header nor key = value"},
-		{"[profile a]\nregion = x\nregion = y\n", "config:3: key region repeats in [profile a] (first at line 2); botocore rejects the file"},
+		{"region = eu-west-1\n[profile a]\n", "config:1: key region comes before any [section] header; add a [profile] header above it, or delete the line"},
+		{"[profile a]\nregion = x\n[profile b]\nthis is not a key\n", "config:4: this line is neither a [section] header nor key = value; fix or delete it (a continued value must be indented)"},
+		{"[profile a]\nregion = x\nregion = y\n", "config:3: key region repeats in [profile a] (first at line 2); botocore rejects the file: keep one"},
 		{"\ufeff[default]\r\nregion = x\r\n", "config:1: " + awsini.BOMProblem},
 	} {
 		_, err := Parse("config", []byte(c.data))

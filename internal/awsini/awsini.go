@@ -11,6 +11,7 @@
 package awsini
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -138,14 +139,73 @@ func (f *File) ByHeader(header string) *Section {
 	return nil
 }
 
-// ParseError is a syntax error in a file.
+// ParseError is a syntax error in a file: where and what kind, and the key
+// name when there is one. It never holds the line's text: a broken line in
+// the credentials file may be a secret key.
 type ParseError struct {
 	File string
 	Line int
-	Msg  string
+	Kind ErrorKind
+	// Key is the key name (lower-case, as configparser keeps it) for
+	// ErrKeyBeforeSection, ErrRepeatedKey and ErrNestedLine, when it looks
+	// like a key name; "" otherwise.
+	Key string
+	// Section is the header of the section holding the line, for
+	// ErrRepeatedKey and ErrNestedLine, when it looks like a name (letters,
+	// digits, spaces and "-_.@", as profile names do); "" otherwise.
+	Section string
+	// First is the line where a repeated key or header first appeared.
+	First int
 }
 
-func (e *ParseError) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg) }
+// ErrorKind is the kind of a syntax error.
+type ErrorKind int
+
+const (
+	// ErrKeyBeforeSection: a line before any [section] header.
+	ErrKeyBeforeSection ErrorKind = iota + 1
+	// ErrMalformedLine: a line that is neither a header nor key = value
+	// (also "= value" with no name before the '=').
+	ErrMalformedLine
+	// ErrRepeatedSection: a header that appeared earlier in the file.
+	ErrRepeatedSection
+	// ErrRepeatedKey: a key that appeared earlier in its section.
+	ErrRepeatedKey
+	// ErrNestedLine: a line of a nested block ("s3 =" then indented lines)
+	// without '='.
+	ErrNestedLine
+	// ErrByteOrderMark: the file starts with a UTF-8 byte-order mark.
+	ErrByteOrderMark
+)
+
+func (e *ParseError) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Problem()) }
+
+// Problem is what is wrong and how to fix it, without the file and line.
+func (e *ParseError) Problem() string {
+	key := "this line"
+	if e.Key != "" {
+		key = "key " + e.Key
+	}
+	switch e.Kind {
+	case ErrKeyBeforeSection:
+		return key + " comes before any [section] header; add a [profile] header above it, or delete the line"
+	case ErrMalformedLine:
+		return "this line is neither a [section] header nor key = value; fix or delete it (a continued value must be indented)"
+	case ErrRepeatedSection:
+		return fmt.Sprintf("this [section] header repeats the one on line %d; botocore rejects the file: merge the two sections", e.First)
+	case ErrRepeatedKey:
+		in := "its section"
+		if e.Section != "" {
+			in = "[" + e.Section + "]"
+		}
+		return fmt.Sprintf("%s repeats in %s (first at line %d); botocore rejects the file: keep one", key, in, e.First)
+	case ErrNestedLine:
+		return fmt.Sprintf("a line in the nested block of %s is not key = value; fix or delete it", cmp.Or(e.Key, "a key"))
+	case ErrByteOrderMark:
+		return BOMProblem
+	}
+	return "this line cannot be read"
+}
 
 // BOM is the UTF-8 byte-order mark some Windows editors put first.
 const BOM = "\ufeff"
@@ -155,6 +215,42 @@ const BOM = "\ufeff"
 // the Go SDK does not find the profile either.
 const BOMProblem = "the file starts with a byte-order mark (saved as \"UTF-8 with BOM\"), which botocore and the Go SDK cannot read; save it as plain UTF-8"
 
+// KeyName returns the key name of a "name = value" line (trimmed) when it
+// looks like one, lower-cased, else "": only such a name is safe to show,
+// as a line without a plain name before '=' may be a pasted secret.
+func KeyName(trimmed string) string {
+	i := strings.IndexAny(trimmed, "=:")
+	if i <= 0 {
+		return ""
+	}
+	name := strings.ToLower(strings.TrimSpace(trimmed[:i]))
+	if name == "" || len(name) > 64 {
+		return ""
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.') {
+			return ""
+		}
+	}
+	return name
+}
+
+// NameLike reports whether s looks like a name (letters, digits, spaces and
+// "-_.@", at most 64 bytes), as profile and section names do: such a header
+// is safe to show in an error, where a line of another shape may be a
+// pasted secret.
+func NameLike(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(" -_.@", r)) {
+			return false
+		}
+	}
+	return true
+}
+
 // Parse parses data read from the file name (used in errors). Like botocore
 // (configparser in strict mode) it rejects a key before any section, a line
 // that is neither a header nor "key = value", a header repeated in the file,
@@ -163,7 +259,7 @@ const BOMProblem = "the file starts with a byte-order mark (saved as \"UTF-8 wit
 func Parse(name string, data []byte) (*File, error) {
 	p := parser{f: &File{Name: name}, seenSection: map[string]int{}}
 	if strings.HasPrefix(string(data), BOM) {
-		return nil, p.errorf(1, BOMProblem)
+		return nil, &ParseError{File: name, Line: 1, Kind: ErrByteOrderMark}
 	}
 	text := string(data)
 	text = strings.ReplaceAll(text, "\r\n", "\n")
@@ -192,8 +288,12 @@ type parser struct {
 	indentLevel int
 }
 
-func (p *parser) errorf(line int, format string, args ...any) error {
-	return &ParseError{File: p.f.Name, Line: line, Msg: fmt.Sprintf(format, args...)}
+func (p *parser) fail(line int, kind ErrorKind, key string, first int) error {
+	e := &ParseError{File: p.f.Name, Line: line, Kind: kind, Key: key, First: first}
+	if p.sect != nil && (kind == ErrRepeatedKey || kind == ErrNestedLine) && NameLike(p.sect.Header) {
+		e.Section = p.sect.Header
+	}
+	return e
 }
 
 func (p *parser) line(n int, line string) error {
@@ -223,18 +323,18 @@ func (p *parser) line(n int, line string) error {
 		}
 	}
 	if p.sect == nil {
-		return p.errorf(n, "%q comes before any [section] header", trimmed)
+		return p.fail(n, ErrKeyBeforeSection, KeyName(trimmed), 0)
 	}
 	i := strings.IndexAny(trimmed, "=:")
 	if i < 0 {
-		return p.errorf(n, "%q is neither a [section] header nor key = value", trimmed)
+		return p.fail(n, ErrMalformedLine, "", 0)
 	}
 	name := strings.ToLower(strings.TrimSpace(trimmed[:i]))
 	if name == "" {
-		return p.errorf(n, "%q has no key name before %q", trimmed, trimmed[i:i+1])
+		return p.fail(n, ErrMalformedLine, "", 0)
 	}
 	if first, dup := p.seenKey[name]; dup {
-		return p.errorf(n, "key %s repeats in [%s] (first at line %d); botocore rejects the file", name, p.sect.Header, first)
+		return p.fail(n, ErrRepeatedKey, KeyName(trimmed), first)
 	}
 	p.seenKey[name] = n
 	p.key = &Key{Name: name, Line: n}
@@ -245,7 +345,7 @@ func (p *parser) line(n int, line string) error {
 
 func (p *parser) header(n int, header string) error {
 	if first, dup := p.seenSection[header]; dup {
-		return p.errorf(n, "section [%s] repeats (first at line %d); botocore rejects the file", header, first)
+		return p.fail(n, ErrRepeatedSection, "", first)
 	}
 	p.seenSection[header] = n
 	s := &Section{Header: header, Line: n, Kind: KindOther, Name: header}
@@ -296,7 +396,7 @@ func (p *parser) finishKey() error {
 			}
 			name, value, ok := strings.Cut(l, "=")
 			if !ok {
-				return p.errorf(p.lineNos[i+1], "%q in the nested block of %s is not key = value", l, k.Name)
+				return p.fail(p.lineNos[i+1], ErrNestedLine, KeyName(k.Name+"="), 0)
 			}
 			k.Sub = append(k.Sub, Key{Name: strings.TrimSpace(name), Value: strings.TrimSpace(value),
 				Raw: strings.TrimSpace(value), Line: p.lineNos[i+1]})

@@ -2,7 +2,9 @@ package awsini
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -116,17 +118,26 @@ func TestSubValue(t *testing.T) {
 
 func TestParseErrors(t *testing.T) {
 	tests := []struct {
-		name, in, want string
+		name, in string
+		want     ParseError
+		text     string
 	}{
-		{"key before section", "# c\nregion = x\n", `cfg:2: "region = x" comes before any [section] header`},
-		{"neither", "[a]\nk = v\njust words\n", `cfg:3: "just words" is neither a [section] header nor key = value`},
-		{"no key name", "[a]\n= v\n", `cfg:2: "= v" has no key name before "="`},
-		{"empty brackets", "[a]\n[]\n", `cfg:2: "[]" is neither a [section] header nor key = value`},
-		{"duplicate section", "[profile a]\n\n[profile a]\n", `cfg:3: section [profile a] repeats (first at line 1); botocore rejects the file`},
-		{"duplicate key", "[a]\nk=1\nK = 2\n", `cfg:3: key k repeats in [a] (first at line 2); botocore rejects the file`},
-		{"bad nested", "[services x]\nsts =\n  endpoint_url = http://a\n  bogus\n", `cfg:4: "bogus" in the nested block of sts is not key = value`},
-		{"byte-order mark", "\ufeff[default]\nk=v\n", "cfg:1: " + BOMProblem},
-		{"crlf line numbers", "[a]\r\nk=1\r\nbad\r\n", `cfg:3: "bad" is neither a [section] header nor key = value`},
+		{"key before section", "# c\nregion = x\n", ParseError{Line: 2, Kind: ErrKeyBeforeSection, Key: "region"},
+			"cfg:2: key region comes before any [section] header; add a [profile] header above it, or delete the line"},
+		{"words before section", "just words\n[a]\n", ParseError{Line: 1, Kind: ErrKeyBeforeSection},
+			"cfg:1: this line comes before any [section] header; add a [profile] header above it, or delete the line"},
+		{"neither", "[a]\nk = v\njust words\n", ParseError{Line: 3, Kind: ErrMalformedLine},
+			"cfg:3: this line is neither a [section] header nor key = value; fix or delete it (a continued value must be indented)"},
+		{"no key name", "[a]\n= v\n", ParseError{Line: 2, Kind: ErrMalformedLine}, ""},
+		{"empty brackets", "[a]\n[]\n", ParseError{Line: 2, Kind: ErrMalformedLine}, ""},
+		{"duplicate section", "[profile a]\n\n[profile a]\n", ParseError{Line: 3, Kind: ErrRepeatedSection, First: 1},
+			"cfg:3: this [section] header repeats the one on line 1; botocore rejects the file: merge the two sections"},
+		{"duplicate key", "[a]\nk=1\nK = 2\n", ParseError{Line: 3, Kind: ErrRepeatedKey, Key: "k", Section: "a", First: 2},
+			"cfg:3: key k repeats in [a] (first at line 2); botocore rejects the file: keep one"},
+		{"bad nested", "[services x]\nsts =\n  endpoint_url = http://a\n  bogus\n", ParseError{Line: 4, Kind: ErrNestedLine, Key: "sts", Section: "services x"},
+			"cfg:4: a line in the nested block of sts is not key = value; fix or delete it"},
+		{"byte-order mark", "\ufeff[default]\nk=v\n", ParseError{Line: 1, Kind: ErrByteOrderMark}, "cfg:1: " + BOMProblem},
+		{"crlf line numbers", "[a]\r\nk=1\r\nbad\r\n", ParseError{Line: 3, Kind: ErrMalformedLine}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -135,10 +146,43 @@ func TestParseErrors(t *testing.T) {
 			if !errors.As(err, &pe) {
 				t.Fatalf("err = %v, want *ParseError", err)
 			}
-			if err.Error() != tt.want {
-				t.Errorf("got  %s\nwant %s", err, tt.want)
+			tt.want.File = "cfg"
+			if *pe != tt.want {
+				t.Errorf("got  %+v\nwant %+v", *pe, tt.want)
+			}
+			if tt.text != "" && err.Error() != tt.text {
+				t.Errorf("got  %s\nwant %s", err, tt.text)
 			}
 		})
+	}
+}
+
+// TestParseErrorsHoldNoLineText puts a secret in every position a syntax
+// error can point at: the error names where and what kind, never the text.
+func TestParseErrorsHoldNoLineText(t *testing.T) {
+	const secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYAWSINITEST"
+	for name, in := range map[string]string{
+		"key before section":       "aws_secret_access_key = " + secret + "\n[default]\n",
+		"bare secret first":        secret + "\n[default]\n",
+		"garbage line":             "[default]\nregion = x\n" + secret + "\n",
+		"repeated key":             "[default]\naws_secret_access_key = a\naws_secret_access_key = " + secret + "\n",
+		"repeated secret-like key": "[default]\n" + secret + "= a\n" + secret + " = b\n",
+		"repeated header":          "[" + secret + "]\nk = v\n[" + secret + "]\n",
+		"repeated key, odd header": "[" + secret + "]\nk = v\nk = w\n",
+		"nested line":              "[services s]\nsts =\n  endpoint_url = x\n  " + secret + "\n",
+		"continuation":             "[default]\naws_session_token =\n  " + secret + "\nk\n",
+		"byte-order mark":          BOM + "aws_secret_access_key = " + secret + "\n",
+	} {
+		_, err := Parse("credentials", []byte(in))
+		if err == nil {
+			t.Errorf("%s: parsed", name)
+			continue
+		}
+		for _, part := range []string{secret, "wJalr", "AWSINITEST", "awsinitest"} {
+			if strings.Contains(err.Error(), part) || strings.Contains(fmt.Sprintf("%+v", err), part) {
+				t.Errorf("%s: the error quotes the line: %v", name, err)
+			}
+		}
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/credhelper/credhelper/internal/safetext"
 )
 
 // Verdict is a check's outcome.
@@ -92,20 +94,7 @@ func (r *Report) WriteJSON(w io.Writer) error {
 // under each warning and problem; colour only when color is true.
 func (r *Report) WriteText(w io.Writer, color bool) {
 	mark := map[Verdict]string{OK: "ok", Warning: "warning", Problem: "problem", Info: "info"}
-	paint := func(v Verdict, s string) string {
-		if !color {
-			return s
-		}
-		switch v {
-		case OK:
-			return "\033[32m" + s + "\033[0m"
-		case Warning:
-			return "\033[33m" + s + "\033[0m"
-		case Problem:
-			return "\033[31m" + s + "\033[0m"
-		}
-		return s
-	}
+	style := map[Verdict]safetext.Style{OK: safetext.Green, Warning: safetext.Yellow, Problem: safetext.Red}
 	for _, sec := range sectionOrder {
 		first := true
 		for _, c := range r.Checks {
@@ -124,7 +113,15 @@ func (r *Report) WriteText(w io.Writer, color bool) {
 				}
 				where += ")"
 			}
-			fmt.Fprintf(w, "  %-9s %s%s\n", paint(c.Verdict, mark[c.Verdict]), oneLine(c.Detail), where)
+			// The mark is painted from credhelper's palette, apart from
+			// the text, which w cleans when it is a safetext.Writer.
+			io.WriteString(w, "  ")
+			if st, ok := style[c.Verdict]; ok && color {
+				safetext.Paint(w, st, mark[c.Verdict])
+			} else {
+				io.WriteString(w, mark[c.Verdict])
+			}
+			fmt.Fprintf(w, "%s %s%s\n", strings.Repeat(" ", 9-len(mark[c.Verdict])), oneLine(c.Detail), where)
 			if c.Fix != "" && (c.Verdict == Warning || c.Verdict == Problem) {
 				fmt.Fprintf(w, "            fix: %s\n", oneLine(c.Fix))
 			}

@@ -1,6 +1,7 @@
 package doctor
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -191,14 +192,14 @@ func parseRepairing(name string, data []byte) (*awsini.File, []syntaxIssue, map[
 			break
 		}
 		repaired[pe.Line] = true
-		is := classifySyntax(lines, pe.Line)
-		if is.name == "missing-section-header" {
+		is := explainSyntax(pe, lines)
+		if pe.Kind == awsini.ErrKeyBeforeSection {
 			orphans++
 		}
-		if is.name != "missing-section-header" || orphans == 1 {
+		if pe.Kind != awsini.ErrKeyBeforeSection || orphans == 1 {
 			issues = append(issues, is)
 		}
-		if is.name == "duplicate-section" {
+		if pe.Kind == awsini.ErrRepeatedSection {
 			lines[pe.Line-1] = "[" + syntheticHeader + strconv.Itoa(pe.Line) + "]"
 		} else {
 			lines[pe.Line-1] = ""
@@ -209,48 +210,48 @@ func parseRepairing(name string, data []byte) (*awsini.File, []syntaxIssue, map[
 		fix: "compare it with `aws configure` output and fix the broken lines"}), nil
 }
 
-// classifySyntax explains line n (1-based) of lines, on which awsini failed.
-// The explanation never quotes the line: a broken key line may hold a secret.
-func classifySyntax(lines []string, n int) syntaxIssue {
-	t := strings.TrimSpace(lines[n-1])
-	if h, ok := headerOf(t); ok {
-		for i := range n - 1 {
-			if prev, ok := headerOf(strings.TrimSpace(lines[i])); ok && prev == h {
-				return syntaxIssue{name: "duplicate-section", line: n,
-					detail: fmt.Sprintf("section [%s] repeats (first at line %d): botocore (AWS CLI, Python) rejects the whole file", h, i+1),
-					fix:    fmt.Sprintf("merge the two [%s] sections into one and delete the header on line %d", h, n)}
-			}
-		}
+// explainSyntax turns awsini's error into a doctor finding. Like the parser
+// it never quotes the line (a broken key line may hold a secret): it names
+// the key, and a header only when it looks like a name.
+func explainSyntax(pe *awsini.ParseError, lines []string) syntaxIssue {
+	n := pe.Line
+	const rejects = ": botocore (AWS CLI, Python) rejects the whole file"
+	key := "this line"
+	if pe.Key != "" {
+		key = "key " + pe.Key
 	}
-	key := keyNameOf(t)
-	section := -1 // line index of the nearest header above n
-	for i := n - 2; i >= 0; i-- {
-		if _, ok := headerOf(strings.TrimSpace(lines[i])); ok {
-			section = i
-			break
+	switch pe.Kind {
+	case awsini.ErrRepeatedSection:
+		h, ok := headerOf(strings.TrimSpace(lines[n-1]))
+		if !ok || !awsini.NameLike(h) {
+			return syntaxIssue{name: "duplicate-section", line: n,
+				detail: fmt.Sprintf("the [section] header on line %d repeats the one on line %d%s", n, pe.First, rejects),
+				fix:    fmt.Sprintf("merge the two sections into one and delete the header on line %d", n)}
 		}
-	}
-	if section < 0 {
-		what := "this line"
-		if key != "" {
-			what = "key " + key
-		}
+		return syntaxIssue{name: "duplicate-section", line: n,
+			detail: fmt.Sprintf("section [%s] repeats (first at line %d)%s", h, pe.First, rejects),
+			fix:    fmt.Sprintf("merge the two [%s] sections into one and delete the header on line %d", h, n)}
+	case awsini.ErrKeyBeforeSection:
 		return syntaxIssue{name: "missing-section-header", line: n,
-			detail: fmt.Sprintf("%s comes before any [section] header: botocore (AWS CLI, Python) rejects the whole file", what),
+			detail: fmt.Sprintf("%s comes before any [section] header%s", key, rejects),
 			fix:    fmt.Sprintf("add a header above line %d ([default], or [profile NAME] in the config file and [NAME] in the credentials file), or delete the line", n)}
-	}
-	if key != "" {
-		for i := section + 1; i < n-1; i++ {
-			if keyNameOf(strings.TrimSpace(lines[i])) == key && !startsIndented(lines[i]) {
-				h, _ := headerOf(strings.TrimSpace(lines[section]))
-				return syntaxIssue{name: "duplicate-key", line: n,
-					detail: fmt.Sprintf("key %s repeats in [%s] (first at line %d): botocore (AWS CLI, Python) rejects the whole file", key, h, i+1),
-					fix:    fmt.Sprintf("keep one %s line in [%s] and delete the other", key, h)}
-			}
+	case awsini.ErrRepeatedKey:
+		in, keep := "its section", "keep one of the two lines"
+		if pe.Section != "" {
+			in = "[" + pe.Section + "]"
 		}
+		if pe.Key != "" {
+			keep = fmt.Sprintf("keep one %s line in %s and delete the other", pe.Key, in)
+		}
+		return syntaxIssue{name: "duplicate-key", line: n,
+			detail: fmt.Sprintf("%s repeats in %s (first at line %d)%s", key, in, pe.First, rejects), fix: keep}
+	case awsini.ErrNestedLine:
+		return syntaxIssue{name: "malformed-line", line: n,
+			detail: fmt.Sprintf("this line in the nested block of %s is not key = value%s", cmp.Or(pe.Key, "a key"), rejects),
+			fix:    fmt.Sprintf("fix or delete line %d (a nested setting is `  name = value`, indented)", n)}
 	}
 	return syntaxIssue{name: "malformed-line", line: n,
-		detail: "this line is neither a [section] header nor key = value: botocore (AWS CLI, Python) rejects the whole file",
+		detail: "this line is neither a [section] header nor key = value" + rejects,
 		fix:    fmt.Sprintf("fix or delete line %d (a setting is `name = value`; a continued value must be indented)", n)}
 }
 
@@ -266,27 +267,6 @@ func headerOf(t string) (string, bool) {
 	}
 	return t[1:end], true
 }
-
-// keyNameOf returns the key name of a "name = value" line when it looks like
-// a key name (so printing it cannot leak a value), else "".
-func keyNameOf(t string) string {
-	i := strings.IndexAny(t, "=:")
-	if i <= 0 {
-		return ""
-	}
-	name := strings.ToLower(strings.TrimSpace(t[:i]))
-	if name == "" || len(name) > 64 {
-		return ""
-	}
-	for _, r := range name {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.') {
-			return ""
-		}
-	}
-	return name
-}
-
-func startsIndented(l string) bool { return l != "" && (l[0] == ' ' || l[0] == '\t') }
 
 // FileChecks checks the shared config and credentials files: syntax botocore
 // rejects, headers the SDKs ignore, misspelt keys, inline comments,

@@ -188,3 +188,42 @@ func TestEditDistance(t *testing.T) {
 		}
 	}
 }
+
+// TestSyntaxChecksNeverQuoteTheLine: a secret on every kind of broken line
+// (from awsini's error kinds) is named by its line and kind, and no part of
+// it shows in the report; a header is named only when it looks like a name.
+func TestSyntaxChecksNeverQuoteTheLine(t *testing.T) {
+	const s = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYDOCTORSYN1"
+	for _, tc := range []struct {
+		name, credentials, check string
+		line                     int
+		detail                   string
+	}{
+		{"key before section", "aws_secret_access_key = " + s + "\n[a]\n", "missing-section-header", 1, "key aws_secret_access_key comes before any [section] header"},
+		{"bare secret before section", s + "\n[a]\n", "missing-section-header", 1, "this line comes before any [section] header"},
+		{"garbage", "[a]\n" + s + "\n", "malformed-line", 2, "this line is neither a [section] header nor key = value"},
+		{"repeated key", "[a]\naws_secret_access_key = " + s + "\naws_secret_access_key = " + s + "\n", "duplicate-key", 3, "key aws_secret_access_key repeats in [a] (first at line 2)"},
+		{"repeated odd key", "[a]\n" + s + " = 1\n" + s + " = 2\n", "duplicate-key", 3, "this line repeats in [a] (first at line 2)"},
+		{"repeated header with text after it", "[a]\n[a] aws_secret_access_key = " + s + "\n", "duplicate-section", 2, "section [a] repeats (first at line 1)"},
+		{"repeated odd header", "[k = " + s + "]\n[k = " + s + "]\n", "duplicate-section", 2, "the [section] header on line 2 repeats the one on line 1"},
+		{"nested line", "[a]\naws_session_token =\n  " + s + "\n", "malformed-line", 3, "this line in the nested block of aws_session_token is not key = value"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := fixtureEnv(t, "", tc.credentials, nil)
+			checks := FileChecks(env)
+			wantCheck(t, checks, tc.check, Problem, tc.detail, "")
+			if c := named(checks, tc.check)[0]; c.Line != tc.line {
+				t.Errorf("line %d, want %d", c.Line, tc.line)
+			}
+			var text, js strings.Builder
+			r := &Report{Checks: checks}
+			r.WriteText(&text, false)
+			r.WriteJSON(&js)
+			for _, part := range []string{s, "DOCTORSYN", "wJalrX"} {
+				if strings.Contains(text.String()+js.String(), part) {
+					t.Errorf("the report shows the line:\n%s", text.String())
+				}
+			}
+		})
+	}
+}

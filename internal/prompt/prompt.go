@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/credhelper/credhelper/internal/safetext"
 )
 
 // ErrNoTerminal means there is no controlling terminal to ask on.
@@ -59,7 +61,8 @@ func ask(question string, echo bool) (string, error) {
 			fmt.Fprintln(tty)
 		}()
 	}
-	if _, err := fmt.Fprint(tty, question); err != nil {
+	// The question names profiles and MFA devices from the config file.
+	if _, err := fmt.Fprint(tty, safetext.Clean(question)); err != nil {
 		return "", err
 	}
 	line, err := bufio.NewReader(tty).ReadString('\n')
