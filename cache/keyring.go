@@ -18,6 +18,7 @@ import (
 	"github.com/99designs/keyring"
 
 	"github.com/credhelper/credhelper/cache/internal/busguard"
+	"github.com/credhelper/credhelper/protocol"
 )
 
 func init() {
@@ -30,7 +31,7 @@ func init() {
 const (
 	EnvKeyringBackend    = "CREDHELPER_KEYRING_BACKEND"
 	EnvKeyringDir        = "CREDHELPER_KEYRING_DIR"
-	EnvKeyringPassphrase = "CREDHELPER_KEYRING_PASSPHRASE"
+	EnvKeyringPassphrase = protocol.EnvKeyringPassphrase
 	EnvKeyringPassDir    = "CREDHELPER_KEYRING_PASS_DIR"
 	EnvKeyringCollection = "CREDHELPER_KEYRING_COLLECTION"
 )
