@@ -10,7 +10,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -156,10 +155,7 @@ func newLogger(stderr io.Writer, file, level, format string) (*slog.Logger, func
 	}
 	w, closer := stderr, func() {}
 	if file != "" {
-		if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
-			return nil, nil, err
-		}
-		f, err := os.OpenFile(file, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		f, err := openLog(file)
 		if err != nil {
 			return nil, nil, err
 		}

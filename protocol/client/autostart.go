@@ -144,7 +144,9 @@ func creddPath() (string, error) {
 
 // LogPath is where an auto-started credd writes its log:
 // $XDG_STATE_HOME/credhelper/credd.log (~/.local/state by default), or
-// %LOCALAPPDATA%\credhelper\credd.log on Windows, beside the socket.
+// %LOCALAPPDATA%\credhelper\credd.log on Windows, beside the socket. With
+// no home either, it goes beside the socket, in credd's private directory:
+// never in a directory other users share.
 func LogPath() string {
 	if d := os.Getenv("LOCALAPPDATA"); d != "" && runtime.GOOS == "windows" {
 		return filepath.Join(d, "credhelper", "credd.log")
@@ -153,7 +155,7 @@ func LogPath() string {
 	if dir == "" {
 		home, err := os.UserHomeDir()
 		if err != nil {
-			return filepath.Join(os.TempDir(), "credd.log")
+			return filepath.Join(filepath.Dir(protocol.DefaultSocketPath()), "credd.log")
 		}
 		dir = filepath.Join(home, ".local", "state")
 	}
