@@ -224,3 +224,24 @@ func TestCreddIsNotDumpable(t *testing.T) {
 	}
 	wantNoCoreDumps(t, cmd.Process.Pid)
 }
+
+// TestDoctorStartsCreddWithThePassphrase: doctor runs a served profile's
+// `credhelper process` with the passphrase (credhelper's own command, as an
+// SDK would run it): when that starts credd, credd opens the file keyring
+// instead of serving "keyring unavailable" until restarted.
+func TestDoctorStartsCreddWithThePassphrase(t *testing.T) {
+	w := newWorld(t, roleConfig, "")
+	w.setenv("CREDHELPER_NO_AUTOSTART=", "CREDHELPER_CREDD="+bins.credd)
+	w.addKeys("keys", baseKeyID, baseSecret) // starts a first credd
+	first := readPID(t, w)
+	killPID(first)
+	waitUntil(t, "the first credd to exit", func() bool { return syscall.Kill(first, 0) != nil })
+
+	r := w.credhelper("doctor", "--profile", "dev")
+	pid := readPID(t, w)
+	t.Cleanup(func() { killPID(pid) })
+	if !strings.Contains(r.stdout, "profile dev: credential_process gave valid credentials") {
+		t.Errorf("doctor's credhelper process failed (credd started without the passphrase?):\n%s", r)
+	}
+	w.process("dev-src")
+}
