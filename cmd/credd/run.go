@@ -26,7 +26,8 @@ const usage = `credd — keeps AWS credentials fresh for credhelper
 
 usage:
   credd run [--socket PATH] [--log-file FILE] [--log-level debug|info|warn] [--log-format text|json]
-            [--passphrase-stdin]   read the file keyring's passphrase from stdin (one line) instead of the environment
+            [--passphrase-stdin]   read the file keyring's passphrase from stdin (to its end, less a final
+                                   newline) instead of CREDHELPER_KEYRING_PASSPHRASE
   credd install [--system] [--no-start]   run credd as a service (systemd user unit, launchd agent, Windows service)
   credd uninstall|start|stop|restart|status [--system]
   credd completion bash|zsh|fish   print a shell completion script
