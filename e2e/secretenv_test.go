@@ -152,8 +152,9 @@ func wantNoCoreDumps(t *testing.T, pid int) {
 
 // TestCreddIsNotDumpable: another process of credd's own user cannot read
 // credd's /proc/PID/environ (nor its memory): credd sets PR_SET_DUMPABLE to
-// 0, which hands /proc/PID's files to root. The test runs credd as an
-// unprivileged user (setpriv, as root) and reads as that user too.
+// 0, which hands /proc/PID's files to root; and the passphrase it was started
+// with is gone from that environment even for root. The test runs credd as
+// an unprivileged user (setpriv, as root) and reads as that user too.
 func TestCreddIsNotDumpable(t *testing.T) {
 	setpriv, err := exec.LookPath("setpriv")
 	if err != nil || os.Getuid() != 0 {
@@ -217,6 +218,16 @@ func TestCreddIsNotDumpable(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "Permission denied") {
 		t.Errorf("reading credd's environment as its user: want Permission denied, got %v (%d bytes)", err, len(out))
+	}
+	// Root can read it; credd, started with the passphrase in its
+	// environment, has overwritten it there (os.Unsetenv alone leaves the
+	// exec-time copy that /proc shows).
+	environ, err := os.ReadFile("/proc/" + pid + "/environ")
+	if err != nil || !strings.Contains(string(environ), "CREDHELPER_KEYRING_DIR=") {
+		t.Fatalf("reading credd's environment as root: %v", err)
+	}
+	if strings.Contains(string(environ), passphrase) {
+		t.Errorf("credd's /proc/PID/environ still holds the passphrase")
 	}
 	var st syscall.Stat_t
 	if err := syscall.Stat("/proc/"+pid+"/environ", &st); err != nil || st.Uid != 0 {

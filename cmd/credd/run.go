@@ -70,10 +70,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return protocol.ExitUsage
 }
 
-// takeEnv returns the variable's value and removes it from the environment.
+// takeEnv returns the variable's value and removes it from the environment:
+// Go's copy (os.Unsetenv) and, on Linux, the one /proc/PID/environ shows.
 func takeEnv(key string) string {
-	v := os.Getenv(key)
-	os.Unsetenv(key)
+	v, ok := os.LookupEnv(key)
+	if ok {
+		os.Unsetenv(key)
+		wipeExecEnv(key) // best effort: the process is not dumpable anyway (harden)
+	}
 	return v
 }
 
