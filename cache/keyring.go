@@ -18,6 +18,7 @@ import (
 	"github.com/99designs/keyring"
 
 	"github.com/credhelper/credhelper/cache/internal/busguard"
+	"github.com/credhelper/credhelper/protocol"
 )
 
 func init() {
@@ -30,7 +31,7 @@ func init() {
 const (
 	EnvKeyringBackend    = "CREDHELPER_KEYRING_BACKEND"
 	EnvKeyringDir        = "CREDHELPER_KEYRING_DIR"
-	EnvKeyringPassphrase = "CREDHELPER_KEYRING_PASSPHRASE"
+	EnvKeyringPassphrase = protocol.EnvKeyringPassphrase
 	EnvKeyringPassDir    = "CREDHELPER_KEYRING_PASS_DIR"
 	EnvKeyringCollection = "CREDHELPER_KEYRING_COLLECTION"
 )
@@ -119,6 +120,7 @@ func DefaultKeyringDir() (string, error) {
 var (
 	ErrKeyringTimeout  = errors.New("the keyring did not answer in time")
 	ErrWrongPassphrase = errors.New("wrong " + EnvKeyringPassphrase + "?")
+	ErrBadIterations   = fmt.Errorf("its key derivation asks for an iteration count outside %d..%d", fileKDFMinIterations, fileKDFMaxIterations)
 )
 
 // KeyringError is a keyring failure: never a cache miss. Its text is one
@@ -440,6 +442,11 @@ func (s *KeyringStore) Load(ctx context.Context, kind Kind, profile string) (Ent
 // wrapGet recognizes a wrong file passphrase: the file backend (jose2go) only
 // says its AES key unwrap failed its integrity check.
 func (s *KeyringStore) wrapGet(op string, err error) error {
+	if s.backend == BackendFile && strings.Contains(err.Error(), "expected 'p2c'") {
+		// jose2go refused the count before deriving anything.
+		return &KeyringError{Backend: s.backend, Op: op, Err: ErrBadIterations,
+			Fix: "credhelper never writes such an item: remove it from " + s.where + " (its name is the item's), then let credd fetch it again"}
+	}
 	if s.backend == BackendFile && strings.Contains(err.Error(), "integrity check failed") {
 		return &KeyringError{Backend: s.backend, Op: "decrypt the file keyring in " + s.where, Err: ErrWrongPassphrase,
 			Fix: "set it to the passphrase the items were saved with"}

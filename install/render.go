@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/credhelper/credhelper/protocol"
 )
 
 // Name names the service everywhere: the unit credd.service, the launchd label
@@ -45,7 +47,7 @@ var CapturedEnv = []string{
 
 // EnvPassphrase is the file keyring's passphrase. It is never written to a
 // service file; the installer says how to hand it to the service instead.
-const EnvPassphrase = "CREDHELPER_KEYRING_PASSPHRASE"
+const EnvPassphrase = protocol.EnvKeyringPassphrase
 
 // CaptureEnv returns the CapturedEnv variables that are set, read with getenv.
 func CaptureEnv(getenv func(string) string) map[string]string {

@@ -19,7 +19,7 @@ _credd() {
 	--socket|--log-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	esac
 	case "${COMP_WORDS[1]}" in
-	run) COMPREPLY=($(compgen -W "--socket --log-file --log-level --log-format" -- "$cur")) ;;
+	run) COMPREPLY=($(compgen -W "--socket --log-file --log-level --log-format --passphrase-stdin" -- "$cur")) ;;
 	install) COMPREPLY=($(compgen -W "--system --no-start" -- "$cur")) ;;
 	uninstall|start|stop|restart|status) COMPREPLY=($(compgen -W "--system" -- "$cur")) ;;
 	completion) COMPREPLY=($(compgen -W "bash zsh fish" -- "$cur")) ;;
@@ -41,6 +41,7 @@ complete -c credd -n "__fish_seen_subcommand_from run" -l socket -r -F
 complete -c credd -n "__fish_seen_subcommand_from run" -l log-file -r -F
 complete -c credd -n "__fish_seen_subcommand_from run" -l log-level -x -a "debug info warn error"
 complete -c credd -n "__fish_seen_subcommand_from run" -l log-format -x -a "text json"
+complete -c credd -n "__fish_seen_subcommand_from run" -l passphrase-stdin
 complete -c credd -n "__fish_seen_subcommand_from install uninstall start stop restart status" -l system
 complete -c credd -n "__fish_seen_subcommand_from install" -l no-start
 complete -c credd -n "__fish_seen_subcommand_from completion" -a "bash zsh fish"

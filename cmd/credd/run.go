@@ -10,7 +10,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -28,6 +27,8 @@ const usage = `credd — keeps AWS credentials fresh for credhelper
 
 usage:
   credd run [--socket PATH] [--log-file FILE] [--log-level debug|info|warn] [--log-format text|json]
+            [--passphrase-stdin]   read the file keyring's passphrase from stdin (to its end, less a final
+                                   newline) instead of CREDHELPER_KEYRING_PASSPHRASE
   credd install [--system] [--no-start]   run credd as a service (systemd user unit, launchd agent, Windows service)
   credd uninstall|start|stop|restart|status [--system]
   credd completion bash|zsh|fish   print a shell completion script
@@ -37,22 +38,26 @@ environment:
   CREDHELPER_SOCKET               socket path (default ` + "`credhelper`" + `'s: $XDG_RUNTIME_DIR/credhelper/credd.sock)
   CREDHELPER_KEYRING_BACKEND      file, keyctl, secret-service, pass, keychain, wincred, kwallet
   CREDHELPER_KEYRING_DIR          directory of the file backend
-  CREDHELPER_KEYRING_PASSPHRASE   passphrase of the file backend (there is no built-in one)
+  CREDHELPER_KEYRING_PASSPHRASE   passphrase of the file backend (there is no built-in one); credd
+                                  reads it once and removes it from its environment
   CREDHELPER_MFA_SESSION_DURATION default MFA session length (e.g. 12h)
   CREDHELPER_SSO_CACHE=aws-cli    also write refreshed SSO tokens to ~/.aws/sso/cache for plain SDK profiles
   AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_STS
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
+	// The passphrase is read once, here, and leaves credd's environment at
+	// once: nothing credd starts (systemctl, launchctl, schtasks) inherits it.
+	passphrase := takeEnv(cache.EnvKeyringPassphrase)
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return protocol.ExitUsage
 	}
 	switch args[0] {
 	case "run":
-		return runDaemon(args[1:], stderr)
+		return runDaemon(args[1:], passphrase, os.Stdin, stderr)
 	case "install", "uninstall", "start", "stop", "restart", "status":
-		return runService(args[0], args[1:], stdout, stderr)
+		return runService(args[0], args[1:], passphrase != "", stdout, stderr)
 	case "completion":
 		return completion(args[1:], stdout, stderr)
 	case "version", "--version":
@@ -66,16 +71,66 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return protocol.ExitUsage
 }
 
-func runDaemon(args []string, stderr io.Writer) int {
+// takeEnv returns the variable's value and removes it from the environment:
+// Go's copy (os.Unsetenv) and, on Linux, the one /proc/PID/environ shows.
+func takeEnv(key string) string {
+	v, ok := os.LookupEnv(key)
+	if ok {
+		os.Unsetenv(key)
+		wipeExecEnv(key) // best effort: the process is not dumpable anyway (harden)
+	}
+	return v
+}
+
+// maxPassphrase bounds what --passphrase-stdin reads.
+const maxPassphrase = 64 << 10
+
+// readPassphrase reads the passphrase --passphrase-stdin hands over: all of
+// r up to its end, less one line ending. credhelper writes it on a pipe when
+// it starts credd, so that it never is in credd's environment (which
+// /proc/PID/environ shows for the whole life of the process).
+func readPassphrase(r io.Reader) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(r, maxPassphrase+1))
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("--passphrase-stdin: reading stdin: %w", err)
+	case len(b) > maxPassphrase:
+		return "", fmt.Errorf("--passphrase-stdin: stdin holds more than %d bytes: give the passphrase alone, on one line", maxPassphrase)
+	}
+	s := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+	if s == "" {
+		return "", errors.New("--passphrase-stdin: stdin is empty: write the passphrase to credd's stdin, or leave out --passphrase-stdin")
+	}
+	return s, nil
+}
+
+func runDaemon(args []string, passphrase string, stdin io.Reader, stderr io.Writer) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	socket := fs.String("socket", protocol.DefaultSocketPath(), "unix socket to serve on")
 	logFile := fs.String("log-file", "", "append the log to this file instead of stderr")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	format := fs.String("log-format", "text", "text or json")
+	passStdin := fs.Bool("passphrase-stdin", false, "read the file keyring's passphrase from stdin")
 	if err := fs.Parse(args); err != nil {
 		return protocol.ExitUsage
 	}
+	// Before anything else: no core dump, and on Linux no other process of
+	// this user reading credd's memory or /proc/PID/environ.
+	if err := harden(); err != nil {
+		fmt.Fprintln(stderr, "credd: cannot disable core dumps:", err)
+		return protocol.ExitInternal
+	}
+	if *passStdin {
+		p, err := readPassphrase(stdin)
+		if err != nil {
+			fmt.Fprintln(stderr, "credd:", err)
+			return protocol.ExitUsage
+		}
+		passphrase = p
+	}
+	kcfg := cache.KeyringConfigFromEnv()
+	kcfg.Passphrase = passphrase
 	log, closeLog, err := newLogger(stderr, *logFile, *level, *format)
 	if err != nil {
 		fmt.Fprintln(stderr, "credd:", err)
@@ -86,7 +141,7 @@ func runDaemon(args []string, stderr io.Writer) int {
 	if startedByServiceManager() {
 		serveUntilStopped = serveManaged
 	}
-	if err := serveUntilStopped(*socket, log); err != nil {
+	if err := serveUntilStopped(*socket, kcfg, log); err != nil {
 		log.Error("credd stopped", "err", err)
 		if *logFile != "" {
 			fmt.Fprintln(stderr, "credd:", safetext.Clean(err.Error()))
@@ -106,10 +161,7 @@ func newLogger(stderr io.Writer, file, level, format string) (*slog.Logger, func
 	}
 	w, closer := stderr, func() {}
 	if file != "" {
-		if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
-			return nil, nil, err
-		}
-		f, err := os.OpenFile(file, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		f, err := openLog(file)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -148,7 +200,7 @@ func redactCredentials(_ []string, a slog.Attr) slog.Attr {
 }
 
 // serve runs the daemon until SIGINT or SIGTERM.
-func serve(socket string, log *slog.Logger) error {
+func serve(socket string, kcfg cache.KeyringConfig, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
@@ -156,17 +208,16 @@ func serve(socket string, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	return serveOn(ctx, socket, l, release, log)
+	return serveOn(ctx, socket, kcfg, l, release, log)
 }
 
 // serveOn serves on l until ctx is done, then shuts down, closes l and
 // releases the socket's lock: the one way credd stops, whether a signal
 // (serve) or the Windows service manager (serviceProgram) asks.
-func serveOn(ctx context.Context, socket string, l net.Listener, release func(), log *slog.Logger) error {
+func serveOn(ctx context.Context, socket string, kcfg cache.KeyringConfig, l net.Listener, release func(), log *slog.Logger) error {
 	defer release()
 	defer l.Close()
 
-	kcfg := cache.KeyringConfigFromEnv()
 	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	var store cache.Store
 	backend := kcfg.Backend

@@ -22,7 +22,9 @@ import (
 
 // runService is `credd install|uninstall|start|stop|restart|status`: credd as a
 // service of the platform's service manager.
-func runService(cmd string, args []string, stdout, stderr io.Writer) int {
+// hasPassphrase: the file keyring's passphrase was in credd's environment
+// (run took it out; see takeEnv).
+func runService(cmd string, args []string, hasPassphrase bool, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	system := fs.Bool("system", false, "a system service rather than a per-user one")
@@ -45,7 +47,7 @@ func runService(cmd string, args []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	switch cmd {
 	case "install":
-		return serviceInstall(ctx, svc, *noStart, stdout, stderr)
+		return serviceInstall(ctx, svc, *noStart, hasPassphrase, stdout, stderr)
 	case "uninstall":
 		res, err := svc.Uninstall(ctx)
 		if errors.Is(err, install.ErrNotInstalled) {
@@ -71,7 +73,7 @@ func runService(cmd string, args []string, stdout, stderr io.Writer) int {
 	return protocol.ExitOK
 }
 
-func serviceInstall(ctx context.Context, svc *install.Service, noStart bool, stdout, stderr io.Writer) int {
+func serviceInstall(ctx context.Context, svc *install.Service, noStart, hasPassphrase bool, stdout, stderr io.Writer) int {
 	// A credd that credhelper started holds the socket, and the service's
 	// credd exits until it is gone: say so before starting the service.
 	var other protocol.StatusResponse
@@ -113,7 +115,7 @@ func serviceInstall(ctx context.Context, svc *install.Service, noStart bool, std
 	} else {
 		fmt.Fprintln(stdout, "no credhelper settings in this shell's environment: credd uses its defaults")
 	}
-	passphraseNote(svc, stdout)
+	passphraseNote(svc, hasPassphrase, stdout)
 	status, logs := svc.Hints()
 	switch {
 	case noStart && res.ManagerDown != nil:
@@ -142,8 +144,8 @@ func serviceInstall(ctx context.Context, svc *install.Service, noStart bool, std
 
 // passphraseNote says how to give the file keyring's passphrase to the
 // service, which never gets it from the service file.
-func passphraseNote(svc *install.Service, w io.Writer) {
-	if os.Getenv(cache.EnvKeyringPassphrase) == "" && svc.Env[cache.EnvKeyringBackend] != cache.BackendFile {
+func passphraseNote(svc *install.Service, hasPassphrase bool, w io.Writer) {
+	if !hasPassphrase && svc.Env[cache.EnvKeyringBackend] != cache.BackendFile {
 		return
 	}
 	fmt.Fprintf(w, "%s is not written into the service: a service file is a plain file.\n", cache.EnvKeyringPassphrase)

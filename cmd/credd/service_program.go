@@ -11,6 +11,7 @@ import (
 
 	"github.com/kardianos/service"
 
+	"github.com/credhelper/credhelper/cache"
 	"github.com/credhelper/credhelper/cmd/credd/daemon"
 	"github.com/credhelper/credhelper/install"
 	"github.com/credhelper/credhelper/protocol"
@@ -19,8 +20,8 @@ import (
 // serveManaged is `credd run` started by the Windows service manager, which
 // waits for the process it started to report in (service.Run) and then
 // stops it through the same channel rather than with a signal.
-func serveManaged(socket string, log *slog.Logger) error {
-	s, err := service.New(newServiceProgram(socket, log), &service.Config{Name: install.Name})
+func serveManaged(socket string, kcfg cache.KeyringConfig, log *slog.Logger) error {
+	s, err := service.New(newServiceProgram(socket, kcfg, log), &service.Config{Name: install.Name})
 	if err != nil {
 		return err
 	}
@@ -34,10 +35,11 @@ func serveManaged(socket string, log *slog.Logger) error {
 // it to finish.
 type serviceProgram struct {
 	socket      string
+	keyring     cache.KeyringConfig
 	log         *slog.Logger
 	stopTimeout time.Duration
 	// serveOn and os.Exit but in tests.
-	serve func(ctx context.Context, socket string, l net.Listener, release func(), log *slog.Logger) error
+	serve func(ctx context.Context, socket string, kcfg cache.KeyringConfig, l net.Listener, release func(), log *slog.Logger) error
 	exit  func(code int)
 
 	mu     sync.Mutex
@@ -45,10 +47,10 @@ type serviceProgram struct {
 	done   chan error
 }
 
-func newServiceProgram(socket string, log *slog.Logger) *serviceProgram {
+func newServiceProgram(socket string, kcfg cache.KeyringConfig, log *slog.Logger) *serviceProgram {
 	// The HTTP server's shutdown takes up to 5 s; the service manager waits
 	// about 20 s for a service to stop.
-	return &serviceProgram{socket: socket, log: log, stopTimeout: 15 * time.Second, serve: serveOn, exit: os.Exit}
+	return &serviceProgram{socket: socket, keyring: kcfg, log: log, stopTimeout: 15 * time.Second, serve: serveOn, exit: os.Exit}
 }
 
 func (p *serviceProgram) Start(service.Service) error {
@@ -65,7 +67,7 @@ func (p *serviceProgram) Start(service.Service) error {
 	done := make(chan error, 1)
 	p.cancel, p.done = cancel, done
 	go func() {
-		err := p.serve(ctx, p.socket, l, release, p.log)
+		err := p.serve(ctx, p.socket, p.keyring, l, release, p.log)
 		if ctx.Err() == nil {
 			// Stopped by itself, not by Stop. kardianos has no way to tell the
 			// service manager so but an exit, which it records as a failure

@@ -57,7 +57,7 @@ func TestServiceProgramStartStop(t *testing.T) {
 		t.Skip("the socket checks below are unix's; the program is the same on Windows")
 	}
 	socket, log, logs := programEnv(t)
-	p := newServiceProgram(socket, log)
+	p := newServiceProgram(socket, cache.KeyringConfigFromEnv(), log)
 	p.exit = func(code int) { t.Errorf("the daemon stopped by itself (exit %d): %s", code, logs) }
 	if err := p.Stop(nil); err != nil {
 		t.Errorf("Stop before Start: %v", err)
@@ -76,7 +76,7 @@ func TestServiceProgramStartStop(t *testing.T) {
 
 	// A second one, as when the service starts while an auto-started credd
 	// runs, fails its Start: the service manager sees the failure.
-	other := newServiceProgram(socket, log)
+	other := newServiceProgram(socket, cache.KeyringConfigFromEnv(), log)
 	if err := other.Start(nil); !errors.Is(err, daemon.ErrAlreadyRunning) {
 		other.Stop(nil)
 		t.Errorf("a second Start on the socket: %v, want ErrAlreadyRunning", err)
@@ -117,10 +117,10 @@ func TestServiceProgramStartStop(t *testing.T) {
 // service manager, after releasing the socket.
 func TestServiceProgramExitsWhenTheDaemonStopsByItself(t *testing.T) {
 	socket, log, logs := programEnv(t)
-	p := newServiceProgram(socket, log)
+	p := newServiceProgram(socket, cache.KeyringConfigFromEnv(), log)
 	exited := make(chan int, 1)
 	p.exit = func(code int) { exited <- code }
-	p.serve = func(_ context.Context, _ string, l net.Listener, release func(), _ *slog.Logger) error {
+	p.serve = func(_ context.Context, _ string, _ cache.KeyringConfig, l net.Listener, release func(), _ *slog.Logger) error {
 		l.Close()
 		release()
 		return errors.New("accept: too many open files")

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -129,12 +131,17 @@ func (e *env) remove(args []string) error {
 // mfa starts a new MFA session for the profile's chain ahead of time.
 func (e *env) mfa(args []string) error {
 	fs := newFlagSet("mfa")
-	code := fs.String("code", "", "the 6-digit code (asked on the terminal when absent)")
-	pos, err := parse(fs, args, e.stderr, 1, "mfa PROFILE [--code N]")
+	code := fs.String("code", "", "the 6-digit code; - reads it from stdin (one line); asked on the terminal when absent. A code written here shows in the process list: - and the prompt keep it out")
+	pos, err := parse(fs, args, e.stderr, 1, "mfa PROFILE [--code N | --code -]")
 	if err != nil {
 		return err
 	}
 	profile := pos[0]
+	if *code == "-" {
+		if *code, err = readCodeLine(e.stdin); err != nil {
+			return fmt.Errorf("credhelper mfa %s --code -: %w", profile, err)
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), interactiveTimeout)
 	defer cancel()
 	req := protocol.MFARequest{Profile: profile, Code: *code}
@@ -157,6 +164,35 @@ func (e *env) mfa(args []string) error {
 	fmt.Fprintf(e.stdout, "mfa session for profile %s (%s) valid until %s (%s)\n",
 		resp.Profile, resp.MFASerial, resp.Expiration.Local().Format("2006-01-02 15:04 MST"), left)
 	return nil
+}
+
+// readCodeLine reads one line, the MFA code, from r: what `--code -` takes
+// from a pipe (`ykman oath accounts code -s NAME | credhelper mfa P --code -`).
+func readCodeLine(r io.Reader) (string, error) {
+	var b []byte
+	one := make([]byte, 1)
+	// A byte at a time: nothing past the line is consumed, and a code is 6.
+	for len(b) <= 64 {
+		n, err := r.Read(one)
+		if n == 1 {
+			if one[0] == '\n' {
+				break
+			}
+			b = append(b, one[0])
+			continue
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return "", fmt.Errorf("reading the code from stdin: %w", err)
+		}
+	}
+	code := strings.TrimSpace(string(b))
+	if code == "" {
+		return "", errors.New("stdin held no code: pipe the 6-digit code into it, or leave out --code to be asked on the terminal")
+	}
+	return code, nil
 }
 
 // do sends a request, starting credd first when it is not running.

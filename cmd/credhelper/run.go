@@ -19,7 +19,8 @@ usage:
   credhelper add P [--env | --from-credentials-file]
                                      store P's long-term keys in the keyring
   credhelper remove P                forget P's keys and cached credentials
-  credhelper mfa P [--code N]        start P's MFA session now
+  credhelper mfa P [--code N|-]      start P's MFA session now (the code is asked on the terminal,
+                                     or read from stdin with --code -: either keeps it out of argv)
   credhelper login --sso-session S   log in to IAM Identity Center (or --profile P;
                    [--device-code] [--no-browser]   the browser opens once; credd keeps the token fresh)
   credhelper logout --sso-session S  forget the session's token (or --profile P)

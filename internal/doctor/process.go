@@ -66,7 +66,7 @@ func checkProcess(ctx context.Context, env Env, profile string, cmd setting) []C
 		return append(out, mk("process-command", Problem, words[0]+" is not executable", "chmod +x "+words[0]))
 	}
 
-	res := runProcess(ctx, cmd.value, env.Getenv("PATH"))
+	res := runProcess(ctx, cmd.value, env.Getenv("PATH"), servedByCredhelper(words))
 	now := env.Now()
 	switch {
 	case res.timedOut:
@@ -181,8 +181,11 @@ type processResult struct {
 
 // runProcess runs line as the Go SDK does (sh -c, cmd.exe /C on Windows)
 // with stdin on /dev/null and no controlling terminal, so a process that
-// would prompt shows as a failure instead of waiting.
-func runProcess(ctx context.Context, line, path string) processResult {
+// would prompt shows as a failure instead of waiting. Its environment is
+// doctor's without credhelper's secrets (proc.Environ), but for credhelper's
+// own `credhelper process`, which gets the keyring passphrase as from an SDK:
+// it may have to start credd, which needs it.
+func runProcess(ctx context.Context, line, path string, credhelper bool) processResult {
 	ctx, cancel := context.WithTimeout(ctx, processTimeout)
 	defer cancel()
 	shell, args := "sh", []string{"sh", "-c", line}
@@ -195,9 +198,12 @@ func runProcess(ctx context.Context, line, path string) processResult {
 		res.startErr = err
 		return res
 	}
-	c := proc.Cmd{Path: exe, Args: args}
+	c := proc.Cmd{Path: exe, Args: args, Env: proc.Environ()}
 	if path != "" {
-		c.Env = append(os.Environ(), "PATH="+path) // the PATH the command was looked up on
+		c.Env = append(c.Env, "PATH="+path) // the PATH the command was looked up on
+	}
+	if v, ok := os.LookupEnv(protocol.EnvKeyringPassphrase); ok && credhelper {
+		c.Env = append(c.Env, protocol.EnvKeyringPassphrase+"="+v)
 	}
 	detachFromTerminal(&c)
 	// A grandchild holding the pipes must not keep us past a second.

@@ -2,6 +2,10 @@
 // (credd, detached; a browser; an mfa_process; a credential_process under
 // doctor) and needs none of os/exec's generality, which would cost the small
 // binary ~20 KB. Standard library only.
+//
+// Every program started here gets this process's environment without the
+// variables that hold credhelper's secrets (protocol.SecretEnv) unless the
+// caller hands it an environment of its own.
 package proc
 
 import (
@@ -15,6 +19,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/credhelper/credhelper/protocol"
 )
 
 // ErrNotFound means LookPath found no executable of that name.
@@ -59,20 +65,51 @@ func LookPathIn(file, path string) (string, error) {
 	return "", &os.PathError{Op: "exec", Path: file, Err: ErrNotFound}
 }
 
+// Environ is this process's environment without the variables that hold a
+// secret of credhelper's (protocol.SecretEnv, e.g. the keyring passphrase): a
+// browser, an mfa_process or another tool's credential_process has no use
+// for them, and would pass them on to whatever it starts in turn.
+func Environ() []string {
+	env := os.Environ()
+	out := env[:0]
+	for _, kv := range env {
+		if !isSecret(kv) {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+func isSecret(kv string) bool {
+	k, _, _ := strings.Cut(kv, "=")
+	for _, s := range protocol.SecretEnv {
+		if k == s || (runtime.GOOS == "windows" && strings.EqualFold(k, s)) {
+			return true
+		}
+	}
+	return false
+}
+
 // Cmd is a program to run.
 type Cmd struct {
 	Path string   // the executable (see LookPath)
 	Args []string // the arguments, Args[0] the program's name
-	Env  []string // nil: this process's environment
-	Dir  string   // "": this process's working directory
-	Sys  *syscall.SysProcAttr
+	// Env is the program's environment; nil means Environ(): this process's
+	// environment without credhelper's secrets. A caller that passes its own
+	// takes care of what it holds.
+	Env []string
+	Dir string // "": this process's working directory
+	// Stdin is the program's standard input; nil is the null device.
+	Stdin *os.File
+	Sys   *syscall.SysProcAttr
 	// KillGroup: the program leads its own process group (Setsid), and
 	// Output kills the whole group when ctx ends, grandchildren included.
 	KillGroup bool
 }
 
-// Start starts c with stdin on the null device and stdout and stderr on the
-// given files (the null device for nil), and does not wait for it.
+// Start starts c with stdin on c.Stdin (the null device for nil) and stdout
+// and stderr on the given files (the null device for nil), and does not wait
+// for it.
 func (c *Cmd) Start(stdout, stderr *os.File) (*os.Process, error) {
 	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
@@ -85,11 +122,15 @@ func (c *Cmd) Start(stdout, stderr *os.File) (*os.Process, error) {
 	if stderr == nil {
 		stderr = null
 	}
+	stdin := c.Stdin
+	if stdin == nil {
+		stdin = null
+	}
 	env := c.Env
 	if env == nil {
-		env = os.Environ()
+		env = Environ()
 	}
-	return os.StartProcess(c.Path, c.Args, &os.ProcAttr{Dir: c.Dir, Env: env, Files: []*os.File{null, stdout, stderr}, Sys: c.Sys})
+	return os.StartProcess(c.Path, c.Args, &os.ProcAttr{Dir: c.Dir, Env: env, Files: []*os.File{stdin, stdout, stderr}, Sys: c.Sys})
 }
 
 // Result is how a program run by Output ended.

@@ -109,3 +109,43 @@ func TestStartDetached(t *testing.T) {
 		t.Errorf("pid and session id %q: want equal (a session leader)", b)
 	}
 }
+
+// A program started with no Env of its own gets this process's environment
+// without credhelper's secrets; one given an Env gets exactly that.
+func TestEnvironDropsSecrets(t *testing.T) {
+	t.Setenv("CREDHELPER_KEYRING_PASSPHRASE", "passphraseEXAMPLE")
+	t.Setenv("CREDHELPER_TEST_KEPT", "kept")
+	res, err := sh(t, `env`).Output(context.Background(), 1<<20, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := string(res.Stdout)
+	if strings.Contains(env, "CREDHELPER_KEYRING_PASSPHRASE") || strings.Contains(env, "passphraseEXAMPLE") {
+		t.Errorf("the child inherited the passphrase:\n%s", env)
+	}
+	if !strings.Contains(env, "CREDHELPER_TEST_KEPT=kept") {
+		t.Errorf("the child lost the rest of the environment:\n%s", env)
+	}
+	c := sh(t, `echo "$ONLY"`)
+	c.Env = []string{"ONLY=this"}
+	if res, _ := c.Output(context.Background(), 1<<10, time.Second); string(res.Stdout) != "this\n" {
+		t.Errorf("explicit Env: %q", res.Stdout)
+	}
+}
+
+// Stdin, when set, is the program's standard input.
+func TestStdin(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.WriteString("handed over\n")
+	w.Close()
+	c := sh(t, `read x; echo "got:$x"`)
+	c.Stdin = r
+	res, err := c.Output(context.Background(), 1<<10, time.Second)
+	r.Close()
+	if err != nil || string(res.Stdout) != "got:handed over\n" {
+		t.Errorf("%q, %v", res.Stdout, err)
+	}
+}

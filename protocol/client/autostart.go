@@ -149,7 +149,9 @@ func creddPath() (string, error) {
 
 // LogPath is where an auto-started credd writes its log:
 // $XDG_STATE_HOME/credhelper/credd.log (~/.local/state by default), or
-// %LOCALAPPDATA%\credhelper\credd.log on Windows, beside the socket.
+// %LOCALAPPDATA%\credhelper\credd.log on Windows, beside the socket. With
+// no home either, it goes beside the socket, in credd's private directory:
+// never in a directory other users share.
 func LogPath() string {
 	if d := os.Getenv("LOCALAPPDATA"); d != "" && runtime.GOOS == "windows" {
 		return filepath.Join(d, "credhelper", "credd.log")
@@ -158,20 +160,48 @@ func LogPath() string {
 	if dir == "" {
 		home, err := os.UserHomeDir()
 		if err != nil {
-			return filepath.Join(os.TempDir(), "credd.log")
+			return filepath.Join(filepath.Dir(protocol.DefaultSocketPath()), "credd.log")
 		}
 		dir = filepath.Join(home, ".local", "state")
 	}
 	return filepath.Join(dir, "credhelper", "credd.log")
 }
 
+// spawn starts credd detached. The file keyring's passphrase, when this
+// process has it, goes to credd on a pipe as its stdin (--passphrase-stdin):
+// never in credd's environment, where /proc/PID/environ would show it for as
+// long as credd runs, and where everything credd started would inherit it.
 func spawn(bin, socket string) error {
 	cmd := proc.Cmd{Path: bin, Args: []string{bin, "run", "--socket", socket, "--log-file", LogPath()},
 		Dir: daemonDir(), Sys: detached()}
-	p, err := cmd.Start(nil, nil) // stdio on the null device: never hold the caller's pipes
+	pass := os.Getenv(protocol.EnvKeyringPassphrase)
+	var w *os.File
+	if pass != "" {
+		r, pw, err := os.Pipe()
+		if err != nil {
+			return err
+		}
+		defer r.Close() // credd has its own copy once started
+		cmd.Args = append(cmd.Args, "--passphrase-stdin")
+		cmd.Stdin, w = r, pw
+	}
+	p, err := cmd.Start(nil, nil) // stdout, stderr on the null device: never hold the caller's pipes
 	if err != nil {
+		if w != nil {
+			w.Close()
+		}
 		return err
 	}
 	go p.Wait() // reap it if it exits while we are still running
+	if w != nil {
+		// credd reads it first thing; the deadline (where pipes have them)
+		// only guards against a credd that never does.
+		w.SetWriteDeadline(time.Now().Add(StartTimeout))
+		_, err := w.WriteString(pass + "\n")
+		w.Close()
+		if err != nil {
+			return fmt.Errorf("handing the keyring passphrase to credd: %w", err)
+		}
+	}
 	return nil
 }

@@ -9,8 +9,12 @@ import (
 	"strings"
 )
 
-// maxBody bounds what credhelper reads from credd.
-const maxBody = 1 << 20
+// What credhelper reads from credd (or a probed endpoint) is bounded, so that
+// a broken or hostile answer costs an error, never unbounded memory or time.
+const (
+	maxBody   = 1 << 20  // the body, whatever delimits it
+	maxHeader = 64 << 10 // the status line and the headers together
+)
 
 type response struct {
 	status int
@@ -31,8 +35,10 @@ func ReadResponse(r *bufio.Reader) (status int, header map[string]string, body [
 
 // readResponse reads one HTTP/1.1 response: status line, headers, and a body
 // delimited by Content-Length, chunked encoding, or the end of the connection.
+// Headers over maxHeader bytes and bodies over maxBody fail.
 func readResponse(r *bufio.Reader) (*response, error) {
-	line, err := readLine(r)
+	budget := maxHeader
+	line, err := readLine(r, &budget)
 	if err != nil {
 		return nil, err
 	}
@@ -40,11 +46,11 @@ func readResponse(r *bufio.Reader) (*response, error) {
 	code, _, _ := strings.Cut(rest, " ")
 	status, err := strconv.Atoi(code)
 	if !strings.HasPrefix(proto, "HTTP/1.") || err != nil {
-		return nil, fmt.Errorf("malformed status line %q", line)
+		return nil, fmt.Errorf("malformed status line %.80q", line)
 	}
 	resp := &response{status: status, header: map[string]string{}}
 	for {
-		line, err := readLine(r)
+		line, err := readLine(r, &budget)
 		if err != nil {
 			return nil, err
 		}
@@ -53,7 +59,7 @@ func readResponse(r *bufio.Reader) (*response, error) {
 		}
 		k, v, ok := strings.Cut(line, ":")
 		if !ok {
-			return nil, fmt.Errorf("malformed header line %q", line)
+			return nil, fmt.Errorf("malformed header line %.80q", line)
 		}
 		resp.header[strings.ToLower(strings.TrimSpace(k))] = strings.TrimSpace(v)
 	}
@@ -61,42 +67,70 @@ func readResponse(r *bufio.Reader) (*response, error) {
 	case strings.EqualFold(resp.header["transfer-encoding"], "chunked"):
 		resp.body, err = readChunked(r)
 	case resp.header["content-length"] != "":
-		n, perr := strconv.Atoi(resp.header["content-length"])
-		if perr != nil || n < 0 || n > maxBody {
-			return nil, fmt.Errorf("bad Content-Length %q", resp.header["content-length"])
+		n, perr := strconv.ParseInt(resp.header["content-length"], 10, 64)
+		switch {
+		case perr != nil || n < 0:
+			return nil, fmt.Errorf("bad Content-Length %.40q", resp.header["content-length"])
+		case n > maxBody:
+			return nil, fmt.Errorf("the answer's body is %d bytes, over the limit of %d", n, maxBody)
 		}
 		resp.body = make([]byte, n)
 		_, err = io.ReadFull(r, resp.body)
 	default:
-		resp.body, err = io.ReadAll(io.LimitReader(r, maxBody))
+		resp.body, err = io.ReadAll(io.LimitReader(r, maxBody+1))
+		if err == nil && len(resp.body) > maxBody {
+			return nil, fmt.Errorf("the answer's body is over the limit of %d bytes", maxBody)
+		}
 	}
 	return resp, err
 }
 
-func readLine(r *bufio.Reader) (string, error) {
-	line, err := r.ReadString('\n')
-	if err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
+// errHeaderTooLarge: the status line and headers (or a chunk-size line) do
+// not end within their budget.
+var errHeaderTooLarge = fmt.Errorf("the answer's headers are over the limit of %d bytes", maxHeader)
+
+// readLine reads one line, taking its length from *budget, and fails once
+// the budget is spent: a line never ending cannot grow without bound.
+func readLine(r *bufio.Reader, budget *int) (string, error) {
+	var line []byte
+	for {
+		frag, err := r.ReadSlice('\n')
+		if *budget -= len(frag); *budget < 0 {
+			return "", errHeaderTooLarge
 		}
-		return "", err
+		line = append(line, frag...)
+		switch err {
+		case nil:
+			return strings.TrimRight(string(line), "\r\n"), nil
+		case bufio.ErrBufferFull:
+			continue
+		case io.EOF:
+			return "", io.ErrUnexpectedEOF
+		default:
+			return "", err
+		}
 	}
-	return strings.TrimRight(line, "\r\n"), nil
 }
 
 func readChunked(r *bufio.Reader) ([]byte, error) {
 	var body []byte
 	for {
-		line, err := readLine(r)
+		budget := 4 << 10 // a chunk-size line, extensions included
+		line, err := readLine(r, &budget)
+		if errors.Is(err, errHeaderTooLarge) {
+			return nil, errors.New("malformed chunked body: a chunk-size line of over 4096 bytes")
+		}
 		if err != nil {
 			return nil, err
 		}
 		size, _, _ := strings.Cut(line, ";")
-		n, err := strconv.ParseInt(strings.TrimSpace(size), 16, 32)
-		if err != nil || n < 0 || len(body)+int(n) > maxBody {
+		n, err := strconv.ParseInt(strings.TrimSpace(size), 16, 64)
+		switch {
+		case err != nil || n < 0:
 			return nil, errors.New("malformed chunked body")
-		}
-		if n == 0 {
+		case int64(len(body))+n > maxBody:
+			return nil, fmt.Errorf("the answer's body is over the limit of %d bytes", maxBody)
+		case n == 0:
 			return body, nil
 		}
 		chunk := make([]byte, n+2) // data and its CRLF

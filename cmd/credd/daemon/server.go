@@ -3,10 +3,12 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -23,9 +25,23 @@ type Server struct {
 	Log    *slog.Logger
 	// Status fills GET /v1/status.
 	Status func() protocol.StatusResponse
+	// BodyTimeout bounds the reading of a request's body; 0 is
+	// DefaultBodyTimeout.
+	BodyTimeout time.Duration
 
 	http *http.Server
 }
+
+// Limits on what a caller may send: credhelper's requests are a few hundred
+// bytes and sent at once.
+const (
+	MaxRequestBody     = 64 << 10
+	DefaultBodyTimeout = 10 * time.Second
+	headerTimeout      = 5 * time.Second
+	// idleTimeout closes a kept-alive connection that sends nothing more
+	// (credhelper closes each one itself).
+	idleTimeout = 30 * time.Second
+)
 
 // Handler is the route table behind the request checks.
 func (s *Server) Handler() http.Handler {
@@ -68,9 +84,51 @@ func (s *Server) guard(next http.Handler) http.Handler {
 				Remedy:  "use a credhelper of the same version as credd"})
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		if !s.readBody(w, r) {
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// readBody reads the whole body of r before any handler sees it: at most
+// MaxRequestBody bytes (more is refused with 413), within BodyTimeout (a
+// caller that stalls is answered 408 and disconnected). http.Server's own
+// ReadTimeout is not used for this: it would also end the context of a
+// long-polling handler (login/wait) once the body has been read.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) bool {
+	if r.Body == nil || r.Body == http.NoBody {
+		return true
+	}
+	timeout := s.BodyTimeout
+	if timeout <= 0 {
+		timeout = DefaultBodyTimeout
+	}
+	rc := http.NewResponseController(w)
+	rc.SetReadDeadline(time.Now().Add(timeout))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBody))
+	if err == nil {
+		rc.SetReadDeadline(time.Time{})
+	} else {
+		// Past: net/http would otherwise wait for the rest of the body
+		// before it answers.
+		rc.SetReadDeadline(time.Unix(1, 0))
+	}
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		s.Log.Warn("refused a request body over the limit", "path", r.URL.Path, "limit", MaxRequestBody)
+		writeJSON(w, http.StatusRequestEntityTooLarge, protocol.ErrorResponse{Error: protocol.Error{Code: protocol.CodeBadRequest,
+			Message: fmt.Sprintf("the request body is larger than %d bytes", MaxRequestBody)}})
+		return false
+	case err != nil:
+		s.Log.Warn("dropped a request whose body did not arrive", "path", r.URL.Path, "timeout", timeout, "err", err)
+		writeJSON(w, http.StatusRequestTimeout, protocol.ErrorResponse{Error: protocol.Error{Code: protocol.CodeBadRequest,
+			Message: fmt.Sprintf("the request body did not arrive within %v", timeout)}})
+		return false
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return true
 }
 
 // handle decodes the request body into Req, calls fn and writes its answer.
@@ -159,7 +217,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	s.http = &http.Server{
 		Handler:           s.Handler(),
-		ReadHeaderTimeout: 5 * time.Second,
+		ReadHeaderTimeout: headerTimeout,
+		IdleTimeout:       idleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.Log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
