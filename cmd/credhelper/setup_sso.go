@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/credhelper/credhelper/install/configedit"
 	"github.com/credhelper/credhelper/internal/awsini"
@@ -203,8 +204,13 @@ func badAccount(a protocol.SSOAccount) string {
 // shown is text from the portal as a listing may show it: quoted, every
 // control character escaped, cut after 40 characters.
 func shown(s string) string {
-	if r := []rune(s); len(r) > 40 {
-		s = string(r[:40]) + "…"
+	for i, n := 0, 0; i < len(s); n++ {
+		if n == 40 {
+			s = s[:i] + "…"
+			break
+		}
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
 	}
 	return strconv.Quote(s)
 }

@@ -3,10 +3,10 @@
 package client
 
 import (
-	"bytes"
 	"io/fs"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -32,23 +32,14 @@ func userName(uid int) string {
 	if err != nil {
 		return ""
 	}
-	want := []byte(strconv.Itoa(uid))
-	for line := range bytes.SplitSeq(data, []byte("\n")) {
-		f := bytes.SplitN(line, []byte(":"), 4)
-		if len(f) == 4 && bytes.Equal(f[2], want) {
-			return sanitizeName(string(f[0]))
+	// name:password:uid:…, one user a line.
+	want := strconv.Itoa(uid)
+	for line := range strings.Lines(string(data)) {
+		name, rest, _ := strings.Cut(line, ":")
+		_, rest, _ = strings.Cut(rest, ":")
+		if id, _, ok := strings.Cut(rest, ":"); ok && id == want {
+			return name // shown through credhelper's safetext writer
 		}
 	}
 	return ""
-}
-
-// sanitizeName keeps a name from the passwd file printable.
-func sanitizeName(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c < 0x20 || c == 0x7f {
-			b[i] = '?'
-		}
-	}
-	return string(b)
 }
