@@ -11,11 +11,11 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/credhelper/credhelper/internal/fakesso"
+	"github.com/credhelper/credhelper/internal/testenv"
 )
 
 func TestPKCEChallengeRFC7636(t *testing.T) {
@@ -282,26 +282,9 @@ func wantStatus(t *testing.T, p fakesso.Probe) {
 	}
 }
 
-func newDebugLog() (*slog.Logger, *lockedBuffer) {
-	b := &lockedBuffer{}
+func newDebugLog() (*slog.Logger, *testenv.Buffer) {
+	b := &testenv.Buffer{}
 	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug})), b
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func TestCallbackListensOnLoopbackOnly(t *testing.T) {
