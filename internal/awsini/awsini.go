@@ -97,7 +97,11 @@ func (k Key) SubValue(name string) (string, bool) {
 	return "", false
 }
 
-// Get returns the key name (lower-case) of the section.
+// Get returns the key name (lower-case) of the section. It stays out of
+// line (go:noinline): credhelper calls it from about 35 places, and inlined
+// copies of the loop and of the Key cost it 12 KB of its size budget.
+//
+//go:noinline
 func (s *Section) Get(name string) (Key, bool) {
 	for _, k := range s.Keys {
 		if k.Name == name {
