@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -147,7 +146,7 @@ func stateFromConfig(name string, stderr io.Writer) protocol.StateResponse {
 	for served := range byName {
 		names = append(names, served)
 	}
-	slices.Sort(names)
+	awsini.SortStrings(names)
 	for _, served := range names {
 		st.Profiles = append(st.Profiles, protocol.ProfileState{Served: served, Definition: byName[served], State: protocol.StateUnknown})
 	}

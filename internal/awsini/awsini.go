@@ -13,7 +13,6 @@ package awsini
 import (
 	"cmp"
 	"fmt"
-	"slices"
 	"strings"
 	"unicode"
 )
@@ -98,7 +97,11 @@ func (k Key) SubValue(name string) (string, bool) {
 	return "", false
 }
 
-// Get returns the key name (lower-case) of the section.
+// Get returns the key name (lower-case) of the section. It stays out of
+// line (go:noinline): credhelper calls it from about 35 places, and inlined
+// copies of the loop and of the Key cost it 12 KB of its size budget.
+//
+//go:noinline
 func (s *Section) Get(name string) (Key, bool) {
 	for _, k := range s.Keys {
 		if k.Name == name {
@@ -496,6 +499,38 @@ func ProfileNames(config, credentials *File) []string {
 	for n := range seen {
 		names = append(names, n)
 	}
-	slices.Sort(names)
+	SortStrings(names)
 	return names
+}
+
+// SortStrings sorts s in increasing order. It is a heapsort of one small
+// non-generic function: slices.Sort would link a generic pdqsort
+// instantiation of about 7 KB into credhelper, whose size is budgeted, for
+// lists of a few profile names.
+func SortStrings(s []string) {
+	for i := len(s)/2 - 1; i >= 0; i-- {
+		siftDown(s, i, len(s))
+	}
+	for end := len(s) - 1; end > 0; end-- {
+		s[0], s[end] = s[end], s[0]
+		siftDown(s, 0, end)
+	}
+}
+
+// siftDown restores the max-heap order of s[:end] below root.
+func siftDown(s []string, root, end int) {
+	for {
+		child := 2*root + 1
+		if child >= end {
+			return
+		}
+		if child+1 < end && s[child] < s[child+1] {
+			child++
+		}
+		if s[root] >= s[child] {
+			return
+		}
+		s[root], s[child] = s[child], s[root]
+		root = child
+	}
 }

@@ -49,6 +49,21 @@ type Check struct {
 	Line    int     `json:"line,omitempty"`
 }
 
+// appendCheck appends a check of section to out; fix is kept only on a
+// verdict other than OK. It stays out of line (go:noinline) because checks
+// are added from dozens of places and each inlined copy of building the
+// struct and appending it costs credhelper, whose stripped size is
+// budgeted (DESIGN.md), a few hundred bytes.
+//
+//go:noinline
+func appendCheck(out []Check, section, name string, v Verdict, detail, fix string) []Check {
+	c := Check{Section: section, Name: name, Verdict: v, Detail: detail}
+	if v != OK {
+		c.Fix = fix
+	}
+	return append(out, c)
+}
+
 // SchemaVersion of the --json output.
 const SchemaVersion = 1
 

@@ -18,11 +18,7 @@ func EnvironmentChecks(env Env) []Check {
 	pf := loadParsedFiles(env)
 	var out []Check
 	add := func(name string, v Verdict, detail, fix string) {
-		c := Check{Section: SectionEnvironment, Name: name, Verdict: v, Detail: detail}
-		if v != OK {
-			c.Fix = fix
-		}
-		out = append(out, c)
+		out = appendCheck(out, SectionEnvironment, name, v, detail, fix)
 	}
 	id, secret, token := env.Getenv("AWS_ACCESS_KEY_ID"), env.Getenv("AWS_SECRET_ACCESS_KEY"), env.Getenv("AWS_SESSION_TOKEN")
 	masked := protocol.MaskKeyID(id)

@@ -27,7 +27,7 @@ const (
 func PlatformChecks(env Env) []Check {
 	var checks []Check
 	add := func(v Verdict, name, detail, fix string) {
-		checks = append(checks, Check{Section: SectionPlatform, Name: name, Verdict: v, Detail: detail, Fix: fix})
+		checks = appendCheck(checks, SectionPlatform, name, v, detail, fix)
 	}
 	socket := creddSocket(env)
 	c := client.New(socket)
