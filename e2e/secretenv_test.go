@@ -195,16 +195,8 @@ func TestCreddIsNotDumpable(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() })
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if c, err := dialSocket(socket); err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("credd did not start as uid %s:\n%s", uid, log)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if err := testenv.Poll(10*time.Second, func() bool { return answers(socket) }); err != nil {
+		t.Fatalf("credd did not start as uid %s: %v\n%s", uid, err, log)
 	}
 	// setpriv execs credd: same pid.
 	pid := strconv.Itoa(cmd.Process.Pid)
