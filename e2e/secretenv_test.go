@@ -107,6 +107,7 @@ func TestAutostartedCreddHoldsNoPassphrase(t *testing.T) {
 	case os.Getuid() != 0 && errors.Is(err, fs.ErrPermission):
 		// credd is not dumpable: even its own user cannot read it. Only
 		// root can, which is what CI runs as.
+		testenv.Missing(t, "root, to read the environment of a credd that is not dumpable (that it is not was checked)")
 	case err != nil:
 		t.Fatal(err)
 	default:
