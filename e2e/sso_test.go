@@ -46,7 +46,7 @@ sso_role_name = Admin
 // ssoWorld is a world whose IAM Identity Center is a fake, with a scripted
 // browser ($BROWSER) that follows the login page's redirect with curl and
 // counts its runs.
-func ssoWorld(t *testing.T, opts fakesso.Options, browserDelay string) (*world, *fakesso.Server, func() int) {
+func ssoWorld(t *testing.T, opts fakesso.Options) (*world, *fakesso.Server, func() int) {
 	t.Helper()
 	curl, err := exec.LookPath("curl")
 	if err != nil {
@@ -57,7 +57,7 @@ func ssoWorld(t *testing.T, opts fakesso.Options, browserDelay string) (*world, 
 	dir := t.TempDir()
 	runs := filepath.Join(dir, "runs")
 	browser := filepath.Join(dir, "browser")
-	script := "#!/bin/sh\necho run >> " + runs + "\nsleep " + browserDelay + "\nexec " + curl + " -fsSL -o /dev/null \"$1\"\n"
+	script := "#!/bin/sh\necho run >> " + runs + "\nexec " + curl + " -fsSL -o /dev/null \"$1\"\n"
 	if err := os.WriteFile(browser, []byte(script), 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func ssoWorld(t *testing.T, opts fakesso.Options, browserDelay string) (*world, 
 // botocore, the Go SDK and a role chain get credentials through
 // credential_process, and the access token is refreshed with no new login.
 func TestSSOLoginThenSDKs(t *testing.T) {
-	w, fake, browserRuns := ssoWorld(t, fakesso.Options{AccessTokenTTL: 90 * time.Second}, "0")
+	w, fake, browserRuns := ssoWorld(t, fakesso.Options{AccessTokenTTL: 90 * time.Second})
 	w.startCredd()
 
 	r := w.credhelper("login", "--sso-session", "corp")
@@ -155,7 +155,7 @@ print(json.dumps({"method": c.method, "key": c.get_frozen_credentials().access_k
 // TestSSOConcurrentLogins: two `credhelper login` for one session at once
 // share one registration, one authorization and one browser tab.
 func TestSSOConcurrentLogins(t *testing.T) {
-	w, fake, _ := ssoWorld(t, fakesso.Options{}, "0")
+	w, fake, _ := ssoWorld(t, fakesso.Options{})
 	urlFile, goFile := heldBrowser(t, w)
 	w.startCredd()
 	first := w.start(bins.credhelper, "login", "--sso-session", "corp")
@@ -183,7 +183,7 @@ func TestSSOConcurrentLogins(t *testing.T) {
 // TestSSODeviceCodeLogin: --device-code shows the code and completes when
 // the user approves (the fake approves after two polls).
 func TestSSODeviceCodeLogin(t *testing.T) {
-	w, fake, browserRuns := ssoWorld(t, fakesso.Options{DevicePollsBeforeApproval: 2}, "0")
+	w, fake, browserRuns := ssoWorld(t, fakesso.Options{DevicePollsBeforeApproval: 2})
 	w.startCredd()
 	r := w.credhelper("login", "--sso-session", "corp", "--device-code", "--no-browser")
 	if r.code != 0 || !strings.Contains(r.stdout, "logged in to corp") {
@@ -201,7 +201,7 @@ func TestSSODeviceCodeLogin(t *testing.T) {
 // TestSSOWhenItCannot: each way an SSO profile can fail says so in one line
 // with the command that fixes it.
 func TestSSOWhenItCannot(t *testing.T) {
-	w, fake, _ := ssoWorld(t, fakesso.Options{}, "0")
+	w, fake, _ := ssoWorld(t, fakesso.Options{})
 	w.startCredd()
 
 	wantOneLineError(t, w.credhelper("process", "--profile", "dev-src"), 4,
@@ -235,7 +235,7 @@ func TestSSOWhenItCannot(t *testing.T) {
 // with no login; with CREDHELPER_SSO_CACHE=aws-cli credd writes the refreshed
 // token back, and the Go SDK's own SSO provider reads it.
 func TestSSOAWSCLICache(t *testing.T) {
-	w, fake, _ := ssoWorld(t, fakesso.Options{AccessTokenTTL: 90 * time.Second}, "0")
+	w, fake, _ := ssoWorld(t, fakesso.Options{AccessTokenTTL: 90 * time.Second})
 	w.setenv("CREDHELPER_SSO_CACHE=aws-cli")
 	s := fake.IssueSession()
 	w.noteSecret(s.AccessToken, s.RefreshToken, s.ClientSecret) // never in credd's log
@@ -290,7 +290,7 @@ func TestSSOProcessLogsInOnATerminal(t *testing.T) {
 	if err != nil {
 		testenv.Missing(t, "script(1) from util-linux is needed for a pty")
 	}
-	w, fake, _ := ssoWorld(t, fakesso.Options{}, "0")
+	w, fake, _ := ssoWorld(t, fakesso.Options{})
 	urlFile, goFile := heldBrowser(t, w)
 	w.startCredd()
 	terminals := make([]*testenv.Buffer, 3)
