@@ -53,7 +53,7 @@ var keyringBackends = []keyringBackend{
 
 func setupKeyCtl(t *testing.T) KeyringConfig {
 	if runtime.GOOS != "linux" {
-		t.Skip("keyctl is Linux only")
+		t.Skip("keyctl is Linux only") // platform skip: nothing to require elsewhere
 	}
 	cfg := KeyringConfig{Backend: BackendKeyCtl, ServiceName: testService()}
 	t.Cleanup(func() { unlinkKeyCtlRing(t, cfg.ServiceName) })

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/credhelper/credhelper/cache/internal/busguard"
+	"github.com/credhelper/credhelper/internal/testenv"
 )
 
 const envBusGuardChild = "CREDHELPER_TEST_BUSGUARD_CHILD"
@@ -28,7 +29,7 @@ func TestBusGuard(t *testing.T) {
 	run := fmt.Sprintf("/run/user/%d", os.Getuid())
 	for _, f := range []string{run + "/bus", run + "/dbus-session"} {
 		if _, err := os.Stat(f); err == nil {
-			t.Skipf("%s exists: godbus finds that bus without dbus-launch", f)
+			testenv.Missing(t, "a machine without %s: godbus finds that bus without dbus-launch, so nothing would show the guard working", f)
 		}
 	}
 	bin := t.TempDir()

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/credhelper/credhelper/protocol"
@@ -90,75 +91,76 @@ func mustGet(t *testing.T, r *Refresher, req Request) Entry {
 	return e
 }
 
-// waitIdle waits until no flight runs for profile.
-func waitIdle(t *testing.T, r *Refresher, profile string) {
-	t.Helper()
-	for range 2000 {
-		r.mu.Lock()
-		p := r.profiles[profile]
-		busy := p != nil && p.flight != nil
-		r.mu.Unlock()
-		if !busy {
-			return
-		}
-		time.Sleep(time.Millisecond)
-	}
-	t.Fatal("flight did not finish")
-}
+// The tests that start flights run in a synctest bubble: synctest.Wait
+// returns once every goroutine of the test (callers, flights) is blocked, so
+// "all callers reached the flight" and "no background flight was started"
+// are facts, not guesses about how long a goroutine takes.
 
 func TestGetConcurrentOneFlight(t *testing.T) {
-	r, f, _ := newTestRefresher(t, NewMemoryStore())
-	f.gate = make(chan struct{})
-	const n = 50
-	var wg sync.WaitGroup
-	keys := make([]string, n)
-	errs := make([]error, n)
-	for i := range n {
-		wg.Go(func() {
-			e, err := r.Get(context.Background(), devReq)
-			keys[i], errs[i] = e.Credentials.AccessKeyID, err
-		})
-	}
-	// Let all callers reach the flight before it returns.
-	for f.calls.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
-	time.Sleep(50 * time.Millisecond)
-	close(f.gate)
-	wg.Wait()
-	if got := f.calls.Load(); got != 1 {
-		t.Fatalf("fetches = %d, want 1", got)
-	}
-	for i := range n {
-		if errs[i] != nil || keys[i] != "ASIAEXAMPLE0000001" {
-			t.Fatalf("caller %d got %q, %v", i, keys[i], errs[i])
+	synctest.Test(t, func(t *testing.T) {
+		r, f, _ := newTestRefresher(t, NewMemoryStore())
+		f.gate = make(chan struct{})
+		const n = 50
+		var wg sync.WaitGroup
+		keys := make([]string, n)
+		errs := make([]error, n)
+		for i := range n {
+			wg.Go(func() {
+				e, err := r.Get(context.Background(), devReq)
+				keys[i], errs[i] = e.Credentials.AccessKeyID, err
+			})
 		}
-	}
+		synctest.Wait() // every caller waits, on the flight or in it
+		close(f.gate)
+		wg.Wait()
+		if got := f.calls.Load(); got != 1 {
+			t.Fatalf("fetches = %d, want 1", got)
+		}
+		for i := range n {
+			if errs[i] != nil || keys[i] != "ASIAEXAMPLE0000001" {
+				t.Fatalf("caller %d got %q, %v", i, keys[i], errs[i])
+			}
+		}
+	})
 }
 
 func TestGetFirstCallerLeavingDoesNotCancelFlight(t *testing.T) {
-	r, f, _ := newTestRefresher(t, NewMemoryStore())
-	f.gate = make(chan struct{})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { _, err := r.Get(ctx, devReq); done <- err }()
-	for f.calls.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Fatalf("cancelled caller got %v", err)
-	}
-	second := make(chan Entry)
-	go func() { second <- mustGet(t, r, devReq) }()
-	time.Sleep(20 * time.Millisecond)
-	close(f.gate)
-	if e := <-second; e.Credentials.AccessKeyID != "ASIAEXAMPLE0000001" || f.calls.Load() != 1 {
-		t.Fatalf("second caller got %s after %d fetches, want the shared flight's result", e.Credentials, f.calls.Load())
-	}
+	synctest.Test(t, func(t *testing.T) {
+		r, f, _ := newTestRefresher(t, NewMemoryStore())
+		f.gate = make(chan struct{})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { _, err := r.Get(ctx, devReq); done <- err }()
+		synctest.Wait() // the flight waits at the gate
+		if f.calls.Load() != 1 {
+			t.Fatalf("fetches = %d, want the first caller's flight", f.calls.Load())
+		}
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Fatalf("cancelled caller got %v", err)
+		}
+		type answer struct {
+			e   Entry
+			err error
+		}
+		second := make(chan answer)
+		go func() {
+			e, err := r.Get(context.Background(), devReq)
+			second <- answer{e, err}
+		}()
+		synctest.Wait() // the second caller waits on the same flight
+		close(f.gate)
+		if a := <-second; a.err != nil || a.e.Credentials.AccessKeyID != "ASIAEXAMPLE0000001" || f.calls.Load() != 1 {
+			t.Fatalf("second caller got %s, %v after %d fetches, want the shared flight's result", a.e.Credentials, a.err, f.calls.Load())
+		}
+	})
 }
 
 func TestGetRefreshAhead(t *testing.T) {
+	synctest.Test(t, testGetRefreshAhead)
+}
+
+func testGetRefreshAhead(t *testing.T) {
 	store := NewMemoryStore()
 	r, f, clock := newTestRefresher(t, store)
 	mustGet(t, r, devReq)
@@ -171,7 +173,7 @@ func TestGetRefreshAhead(t *testing.T) {
 	if e := mustGet(t, r, devReq); e.Credentials.AccessKeyID != "ASIAEXAMPLE0000001" {
 		t.Fatalf("due entry: got %s, want the cached one", e.Credentials)
 	}
-	waitIdle(t, r, "dev")
+	synctest.Wait() // the background refresh has ended
 	if f.calls.Load() != 2 {
 		t.Fatalf("fetches = %d, want a background refresh", f.calls.Load())
 	}
@@ -424,6 +426,10 @@ func TestRefreshDueBacksOffAfterAnyFailure(t *testing.T) {
 // An MFA session cannot be renewed without the user: it is served until it
 // is unservable and never refreshed in the background.
 func TestMFASessionNotRefreshedInBackground(t *testing.T) {
+	synctest.Test(t, testMFASessionNotRefreshedInBackground)
+}
+
+func testMFASessionNotRefreshedInBackground(t *testing.T) {
 	r, f, clock := newTestRefresher(t, NewMemoryStore())
 	ctx := context.Background()
 	now := clock.Now()
@@ -438,7 +444,7 @@ func TestMFASessionNotRefreshedInBackground(t *testing.T) {
 		t.Fatalf("got %s", e.Credentials)
 	}
 	r.RefreshDue(ctx)
-	time.Sleep(10 * time.Millisecond) // a wrongly started background flight would have called fetch by now
+	synctest.Wait() // a wrongly started background flight has called fetch by now
 	if n := f.calls.Load(); n != 0 {
 		t.Fatalf("the MFA session was refreshed in the background: %d fetches", n)
 	}

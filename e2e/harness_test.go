@@ -4,7 +4,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -154,17 +153,18 @@ func (w *world) startCredd() {
 		w.t.Fatal(err)
 	}
 	w.credd, w.logs = cmd, append(w.logs, log)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if c, err := dialSocket(w.socket); err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			w.t.Fatalf("credd did not start: %s", log)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if err := testenv.Poll(10*time.Second, func() bool { return answers(w.socket) }); err != nil {
+		w.t.Fatalf("credd did not start: %v\n%s", err, log)
 	}
+}
+
+// answers reports whether something accepts connections on the socket.
+func answers(socket string) bool {
+	c, err := dialSocket(socket)
+	if err == nil {
+		c.Close()
+	}
+	return err == nil
 }
 
 // stopCredd sends SIGTERM and waits for a clean exit.
@@ -212,6 +212,53 @@ func (w *world) run(name string, args ...string) result {
 // test (it hangs, as a credential_process that read stdin would under JS).
 func (w *world) runFor(d time.Duration, name string, args ...string) result {
 	w.t.Helper()
+	r, err := w.tryRunFor(d, name, args...)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return r
+}
+
+// tryRunFor is runFor for a goroutine other than the test's: it returns what
+// went wrong rather than failing the test (t.Fatal would end only that
+// goroutine).
+func (w *world) tryRunFor(d time.Duration, name string, args ...string) (result, error) {
+	var stdout, stderr testenv.Buffer
+	return w.runInto(d, &stdout, &stderr, name, args...)
+}
+
+// running is a command started by start: its output can be watched while
+// it runs.
+type running struct {
+	stdout, stderr testenv.Buffer
+	done           chan struct{} // closed when it has ended; then r and err are set
+	r              result
+	err            error
+}
+
+// start runs a command as run does, in the background.
+func (w *world) start(name string, args ...string) *running {
+	p := &running{done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		p.r, p.err = w.runInto(90*time.Second, &p.stdout, &p.stderr, name, args...)
+	}()
+	return p
+}
+
+// wait waits for the command (bounded by run's time limit) and returns what
+// it did.
+func (p *running) wait(t testing.TB) result {
+	t.Helper()
+	<-p.done
+	if p.err != nil {
+		t.Fatal(p.err)
+	}
+	return p.r
+}
+
+// runInto is tryRunFor with its output going to stdout and stderr.
+func (w *world) runInto(d time.Duration, stdout, stderr *testenv.Buffer, name string, args ...string) (result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
@@ -221,17 +268,16 @@ func (w *world) runFor(d time.Duration, name string, args ...string) result {
 	// run in one: a terminal changes what credhelper does (it would prompt,
 	// or log in). The terminal tests make their own with script(1).
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.Stdout, cmd.Stderr = stdout, stderr
 	err := cmd.Run()
 	if ctx.Err() != nil {
-		w.t.Fatalf("%s did not finish within %v:\nstdout: %s\nstderr: %s", name, d, &stdout, &stderr)
+		return result{}, fmt.Errorf("%s did not finish within %v:\nstdout: %s\nstderr: %s", name, d, stdout, stderr)
 	}
 	r := result{stdout: stdout.String(), stderr: stderr.String()}
 	if ee, ok := err.(*exec.ExitError); ok {
 		r.code = ee.ExitCode()
 	} else if err != nil {
-		w.t.Fatalf("running %s: %v", name, err)
+		return result{}, fmt.Errorf("running %s: %w", name, err)
 	}
 	// Only credhelper and credd are ours: what other programs (the SDKs,
 	// test scripts) print on stdout is theirs, often the credentials.
@@ -240,7 +286,7 @@ func (w *world) runFor(d time.Duration, name string, args ...string) result {
 	w.ran = append(w.ran, ranCommand{what: filepath.Base(name) + " " + strings.Join(args, " "), r: r,
 		credentialsOnStdout: !ours || name == bins.credhelper && len(args) > 0 && args[0] == "process"})
 	w.mu.Unlock()
-	return r
+	return r, nil
 }
 
 func (w *world) credhelper(args ...string) result {

@@ -372,14 +372,8 @@ var passKeyring = keyringBackend{
 // returns the log.
 func (w *world) waitLog(s string) string {
 	w.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		log := w.logText()
-		if strings.Contains(log, s) || time.Now().After(deadline) {
-			return log
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testenv.Poll(10*time.Second, func() bool { return strings.Contains(w.logText(), s) })
+	return w.logText()
 }
 
 // getenv reads a variable of the world's environment.

@@ -187,7 +187,7 @@ func TestSecretsInAnswersNeverPrinted(t *testing.T) {
 	})
 
 	t.Run("sso answers echoing the request", func(t *testing.T) {
-		w, fake, _ := ssoWorld(t, fakesso.Options{AccessTokenTTL: time.Hour}, "0")
+		w, fake, _ := ssoWorld(t, fakesso.Options{AccessTokenTTL: time.Hour})
 		s := fake.IssueSession()
 		w.noteSecret(s.AccessToken, s.RefreshToken, s.ClientSecret)
 		dir := filepath.Join(w.home.Dir, ".aws", "sso", "cache")
@@ -332,7 +332,7 @@ func TestHostileLoginCallbackNeverReachesTheTerminal(t *testing.T) {
 	if err != nil {
 		testenv.Missing(t, "python3 is needed as the hostile browser")
 	}
-	w, _, _ := ssoWorld(t, fakesso.Options{}, "0")
+	w, _, _ := ssoWorld(t, fakesso.Options{})
 	// The "browser" answers the authorize URL by calling the redirect URI
 	// with the right state and a hostile error.
 	browser := filepath.Join(t.TempDir(), "browser")

@@ -26,7 +26,7 @@ func TestSetupSSOSessionHostilePortal(t *testing.T) {
 		{ID: "12345678901\n", Name: "Eleven", Roles: []string{"Admin"}},
 		{ID: "333333333333", Name: "\x1b]0;owned\x07\x1b[2J[profile evil]", Roles: []string{"Admin"}},
 		{ID: "444444444444", Name: "Team [EU]", Roles: []string{"ReadOnly"}},
-	}}, "0")
+	}})
 	w.startCredd()
 	if r := w.credhelper("login", "--sso-session", "corp"); r.code != 0 {
 		t.Fatalf("login: %s", r)

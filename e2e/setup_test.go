@@ -139,7 +139,7 @@ func TestSetupSSOSession(t *testing.T) {
 	w, _, _ := ssoWorld(t, fakesso.Options{Accounts: []fakesso.Account{
 		{ID: "111111111111", Name: "dev", Roles: []string{"Developer", "ReadOnly"}},
 		{ID: "444444444444", Name: "Prod Workloads", Roles: []string{"ReadOnly"}},
-	}}, "0")
+	}})
 	w.startCredd()
 
 	r := w.credhelper("setup", "--sso-session", "corp")
@@ -189,7 +189,7 @@ func TestSetupSSOSessionLogsInOnATerminal(t *testing.T) {
 	if err != nil {
 		testenv.Missing(t, "script(1) from util-linux is needed for a pty")
 	}
-	w, fake, browserRuns := ssoWorld(t, fakesso.Options{}, "0")
+	w, fake, browserRuns := ssoWorld(t, fakesso.Options{})
 	w.startCredd()
 	before := w.readConfig()
 	cmd := exec.Command(scriptBin, "-qec", bins.credhelper+" setup --sso-session corp --dry-run 2>/dev/null", "/dev/null")

@@ -159,12 +159,7 @@ func squat(t *testing.T, dir string) *squatter {
 		s.cmd.Process.Kill()
 		s.cmd.Wait()
 	})
-	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(s.out.String(), "ready\n"); {
-		if time.Now().After(deadline) {
-			t.Fatalf("the squatter did not start listening: %s", s.out)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	s.out.WaitFor(t, "ready\n", 10*time.Second) // the squatter listens
 	return s
 }
 
@@ -172,16 +167,10 @@ func squat(t *testing.T, dir string) *squatter {
 // recorder accepted has ended.
 func (s *squatter) received(t *testing.T) []string {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); ; {
+	testenv.Eventually(t, 10*time.Second, "the recorder has read every connection it accepted", func() bool {
 		out := s.out.String()
-		if strings.Count(out, "accepted\n") == strings.Count(out, "received ") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the recorder is still reading: %s", out)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return strings.Count(out, "accepted\n") == strings.Count(out, "received ")
+	})
 	var got []string
 	for _, line := range strings.Split(s.out.String(), "\n") {
 		if strings.HasPrefix(line, "received ") && !strings.HasPrefix(line, "received 0 bytes") {

@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -47,7 +46,7 @@ sso_role_name = Admin
 // ssoWorld is a world whose IAM Identity Center is a fake, with a scripted
 // browser ($BROWSER) that follows the login page's redirect with curl and
 // counts its runs.
-func ssoWorld(t *testing.T, opts fakesso.Options, browserDelay string) (*world, *fakesso.Server, func() int) {
+func ssoWorld(t *testing.T, opts fakesso.Options) (*world, *fakesso.Server, func() int) {
 	t.Helper()
 	curl, err := exec.LookPath("curl")
 	if err != nil {
@@ -58,7 +57,7 @@ func ssoWorld(t *testing.T, opts fakesso.Options, browserDelay string) (*world, 
 	dir := t.TempDir()
 	runs := filepath.Join(dir, "runs")
 	browser := filepath.Join(dir, "browser")
-	script := "#!/bin/sh\necho run >> " + runs + "\nsleep " + browserDelay + "\nexec " + curl + " -fsSL -o /dev/null \"$1\"\n"
+	script := "#!/bin/sh\necho run >> " + runs + "\nexec " + curl + " -fsSL -o /dev/null \"$1\"\n"
 	if err := os.WriteFile(browser, []byte(script), 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +73,7 @@ func ssoWorld(t *testing.T, opts fakesso.Options, browserDelay string) (*world, 
 // botocore, the Go SDK and a role chain get credentials through
 // credential_process, and the access token is refreshed with no new login.
 func TestSSOLoginThenSDKs(t *testing.T) {
-	w, fake, browserRuns := ssoWorld(t, fakesso.Options{AccessTokenTTL: 90 * time.Second}, "0")
+	w, fake, browserRuns := ssoWorld(t, fakesso.Options{AccessTokenTTL: 90 * time.Second})
 	w.startCredd()
 
 	r := w.credhelper("login", "--sso-session", "corp")
@@ -156,19 +155,15 @@ print(json.dumps({"method": c.method, "key": c.get_frozen_credentials().access_k
 // TestSSOConcurrentLogins: two `credhelper login` for one session at once
 // share one registration, one authorization and one browser tab.
 func TestSSOConcurrentLogins(t *testing.T) {
-	w, fake, browserRuns := ssoWorld(t, fakesso.Options{}, "1")
+	w, fake, _ := ssoWorld(t, fakesso.Options{})
+	urlFile, goFile := heldBrowser(t, w)
 	w.startCredd()
-	var wg sync.WaitGroup
-	results := make([]result, 2)
-	for i := range results {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i] = w.credhelper("login", "--sso-session", "corp")
-		}()
-		time.Sleep(200 * time.Millisecond) // the second arrives while the first waits for the browser
-	}
-	wg.Wait()
+	first := w.start(bins.credhelper, "login", "--sso-session", "corp")
+	redirectOf(t, urlFile) // the browser is open: the first login waits for it
+	second := w.start(bins.credhelper, "login", "--sso-session", "corp")
+	second.stderr.WaitFor(t, "already in progress", 20*time.Second)
+	os.WriteFile(goFile, nil, 0o600) // the user finishes in the browser
+	results := []result{first.wait(t), second.wait(t)}
 	for i, r := range results {
 		if r.code != 0 || !strings.Contains(r.stdout, "logged in to corp") {
 			t.Errorf("login %d: %s", i, r)
@@ -178,9 +173,9 @@ func TestSSOConcurrentLogins(t *testing.T) {
 	if !strings.Contains(joined, "already in progress") {
 		t.Errorf("neither login said it joined the other:\n%s", joined)
 	}
-	if browserRuns() != 1 || fake.Calls(fakesso.OpRegisterClient) != 1 || fake.Calls(fakesso.OpAuthorize) != 1 {
+	if heldRuns(urlFile) != 1 || fake.Calls(fakesso.OpRegisterClient) != 1 || fake.Calls(fakesso.OpAuthorize) != 1 {
 		t.Errorf("browser %d, registrations %d, authorizations %d: want 1 each",
-			browserRuns(), fake.Calls(fakesso.OpRegisterClient), fake.Calls(fakesso.OpAuthorize))
+			heldRuns(urlFile), fake.Calls(fakesso.OpRegisterClient), fake.Calls(fakesso.OpAuthorize))
 	}
 	w.process("dev-src")
 }
@@ -188,7 +183,7 @@ func TestSSOConcurrentLogins(t *testing.T) {
 // TestSSODeviceCodeLogin: --device-code shows the code and completes when
 // the user approves (the fake approves after two polls).
 func TestSSODeviceCodeLogin(t *testing.T) {
-	w, fake, browserRuns := ssoWorld(t, fakesso.Options{DevicePollsBeforeApproval: 2}, "0")
+	w, fake, browserRuns := ssoWorld(t, fakesso.Options{DevicePollsBeforeApproval: 2})
 	w.startCredd()
 	r := w.credhelper("login", "--sso-session", "corp", "--device-code", "--no-browser")
 	if r.code != 0 || !strings.Contains(r.stdout, "logged in to corp") {
@@ -206,7 +201,7 @@ func TestSSODeviceCodeLogin(t *testing.T) {
 // TestSSOWhenItCannot: each way an SSO profile can fail says so in one line
 // with the command that fixes it.
 func TestSSOWhenItCannot(t *testing.T) {
-	w, fake, _ := ssoWorld(t, fakesso.Options{}, "0")
+	w, fake, _ := ssoWorld(t, fakesso.Options{})
 	w.startCredd()
 
 	wantOneLineError(t, w.credhelper("process", "--profile", "dev-src"), 4,
@@ -240,7 +235,7 @@ func TestSSOWhenItCannot(t *testing.T) {
 // with no login; with CREDHELPER_SSO_CACHE=aws-cli credd writes the refreshed
 // token back, and the Go SDK's own SSO provider reads it.
 func TestSSOAWSCLICache(t *testing.T) {
-	w, fake, _ := ssoWorld(t, fakesso.Options{AccessTokenTTL: 90 * time.Second}, "0")
+	w, fake, _ := ssoWorld(t, fakesso.Options{AccessTokenTTL: 90 * time.Second})
 	w.setenv("CREDHELPER_SSO_CACHE=aws-cli")
 	s := fake.IssueSession()
 	w.noteSecret(s.AccessToken, s.RefreshToken, s.ClientSecret) // never in credd's log
@@ -283,13 +278,7 @@ func TestSSOAWSCLICache(t *testing.T) {
 // waitUntil polls cond for up to 20 seconds.
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testenv.Eventually(t, 20*time.Second, what, cond)
 }
 
 // TestSSOProcessLogsInOnATerminal: `process` calls that find the session
@@ -301,24 +290,41 @@ func TestSSOProcessLogsInOnATerminal(t *testing.T) {
 	if err != nil {
 		testenv.Missing(t, "script(1) from util-linux is needed for a pty")
 	}
-	w, fake, browserRuns := ssoWorld(t, fakesso.Options{}, "1")
+	w, fake, _ := ssoWorld(t, fakesso.Options{})
+	urlFile, goFile := heldBrowser(t, w)
 	w.startCredd()
-	var wg sync.WaitGroup
-	outs := make([]string, 3)
-	for i := range outs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			cmd := exec.Command(scriptBin, "-qec", bins.credhelper+" process --profile dev-src", "/dev/null")
-			cmd.Env = w.env
-			out, err := cmd.CombinedOutput()
-			if err != nil {
-				t.Errorf("process %d on a terminal: %v\n%s", i, err, out)
-			}
-			outs[i] = string(out)
-		}()
+	terminals := make([]*testenv.Buffer, 3)
+	waits := make([]chan error, 3)
+	for i := range terminals {
+		cmd := exec.Command(scriptBin, "-qec", bins.credhelper+" process --profile dev-src", "/dev/null")
+		cmd.Env = w.env
+		terminals[i] = &testenv.Buffer{}
+		cmd.Stdout, cmd.Stderr = terminals[i], terminals[i]
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill() })
+		waits[i] = make(chan error, 1)
+		go func() { waits[i] <- cmd.Wait() }()
 	}
-	wg.Wait()
+	// Every caller has its login flow (the first started it, the others
+	// joined it) before the user finishes in the browser.
+	for _, tty := range terminals {
+		tty.WaitFor(t, "needs a login to corp", 30*time.Second)
+	}
+	os.WriteFile(goFile, nil, 0o600)
+	outs := make([]string, len(terminals))
+	for i, tty := range terminals {
+		select {
+		case err := <-waits[i]:
+			if err != nil {
+				t.Errorf("process %d on a terminal: %v\n%s", i, err, tty)
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatalf("process %d on a terminal did not finish:\n%s", i, tty)
+		}
+		outs[i] = tty.String()
+	}
 	for i, out := range outs {
 		j := strings.Index(out, "{")
 		if j < 0 {
@@ -326,11 +332,11 @@ func TestSSOProcessLogsInOnATerminal(t *testing.T) {
 		}
 		w.parseOutput(strings.TrimSpace(out[j:]))
 	}
-	if !strings.Contains(strings.Join(outs, ""), "needs a login to corp") {
-		t.Errorf("no caller said why it logs in:\n%s", strings.Join(outs, "\n"))
+	if joined := strings.Count(strings.Join(outs, ""), "already in progress"); joined != len(outs)-1 {
+		t.Errorf("%d callers joined the login, want %d:\n%s", joined, len(outs)-1, strings.Join(outs, "\n"))
 	}
-	if browserRuns() != 1 || fake.Calls(fakesso.OpAuthorize) != 1 || fake.Calls(fakesso.OpRegisterClient) != 1 {
+	if heldRuns(urlFile) != 1 || fake.Calls(fakesso.OpAuthorize) != 1 || fake.Calls(fakesso.OpRegisterClient) != 1 {
 		t.Errorf("browser %d, authorizations %d, registrations %d: want 1 each",
-			browserRuns(), fake.Calls(fakesso.OpAuthorize), fake.Calls(fakesso.OpRegisterClient))
+			heldRuns(urlFile), fake.Calls(fakesso.OpAuthorize), fake.Calls(fakesso.OpRegisterClient))
 	}
 }

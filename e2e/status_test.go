@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credhelper/credhelper/internal/testenv"
 	"github.com/credhelper/credhelper/protocol"
 )
 
@@ -62,7 +63,11 @@ func TestStatus(t *testing.T) {
 		t.Errorf("status --check with everything fresh: %s", r)
 	}
 
-	if scriptBin, err := exec.LookPath("script"); err == nil {
+	t.Run("terminal", func(t *testing.T) {
+		scriptBin, err := exec.LookPath("script")
+		if err != nil {
+			testenv.Missing(t, "script(1) from util-linux is needed for a pty, to see the colours")
+		}
 		onTerminal := func(noColor string) string {
 			cmd := exec.Command(scriptBin, "-qec", bins.credhelper+" status", "/dev/null")
 			cmd.Env = append(append([]string(nil), w.env...), "NO_COLOR="+noColor, "TERM=xterm")
@@ -78,9 +83,7 @@ func TestStatus(t *testing.T) {
 		if out := onTerminal("1"); strings.Contains(out, "\x1b[") {
 			t.Errorf("colour on a terminal with NO_COLOR=1:\n%q", out)
 		}
-	} else {
-		t.Log("script(1) not found: colour on a terminal not checked")
-	}
+	})
 
 	w.stopCredd()
 	r = w.credhelper("status")

@@ -41,13 +41,7 @@ func TestAddOnTerminal(t *testing.T) {
 	// terminal echoes what arrives while echo is still on, whoever reads it.
 	waitFor := func(s string) {
 		t.Helper()
-		deadline := time.Now().Add(15 * time.Second)
-		for !strings.Contains(tty.String(), s) {
-			if time.Now().After(deadline) {
-				t.Fatalf("no %q on the terminal:\n%s", s, tty)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		tty.WaitFor(t, s, 15*time.Second)
 	}
 	waitFor("access key ID for keys: ")
 	stdin.Write([]byte(baseKeyID + "\n"))

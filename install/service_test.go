@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/credhelper/credhelper/internal/testenv"
 	"github.com/credhelper/credhelper/protocol/client"
 )
 
@@ -30,10 +31,10 @@ func tempHome(t *testing.T) string {
 func userUnit(t *testing.T, env map[string]string) *Service {
 	t.Helper()
 	if runtime.GOOS != "linux" {
-		t.Skip("systemd user units are Linux only")
+		t.Skip("systemd user units are Linux only") // platform skip: nothing to require elsewhere
 	}
 	if systemdUserManager(context.Background()) == nil {
-		t.Skip("a systemd user manager runs here: these tests need a machine without one, as CI is")
+		testenv.Missing(t, "a machine without a running systemd user manager, as CI is (with one, Install would load and start the unit in it)")
 	}
 	s, err := New(Options{Executable: "/opt/credhelper/bin/credd", Getenv: mapenv(env)})
 	if err != nil {

@@ -3,6 +3,7 @@ package sources
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -99,20 +100,23 @@ func closedPort(t *testing.T, redirect string) {
 	}
 }
 
-// callbackGoroutines counts the goroutines of callback servers: the
-// listener's, its timer's and its connections'.
-func callbackGoroutines() int {
+// goroutines returns the stacks of all goroutines, one per element.
+func goroutines() []string {
 	buf := make([]byte, 1<<20)
 	for {
 		n := runtime.Stack(buf, true)
 		if n < len(buf) {
-			buf = buf[:n]
-			break
+			return strings.Split(string(buf[:n]), "\n\n")
 		}
 		buf = make([]byte, 2*len(buf))
 	}
+}
+
+// callbackGoroutines counts the goroutines of callback servers: the
+// listener's, its timer's and its connections'.
+func callbackGoroutines() int {
 	count := 0
-	for _, g := range strings.Split(string(buf), "\n\n") {
+	for _, g := range goroutines() {
 		if strings.Contains(g, "sources.ListenCallback") || strings.Contains(g, "sources.(*Callback)") || strings.Contains(g, "net/http.(*conn).serve") {
 			count++
 		}
@@ -120,17 +124,22 @@ func callbackGoroutines() int {
 	return count
 }
 
+// waitParked reports whether a goroutine is parked in Callback.Wait's select.
+func waitParked() bool {
+	for _, g := range goroutines() {
+		if strings.Contains(g, " [select") && strings.Contains(g, "sources.(*Callback).Wait(") {
+			return true
+		}
+	}
+	return false
+}
+
 // noLeftovers fails the test when callback goroutines outlive it by more
 // than a few seconds.
 func noLeftovers(t *testing.T, before int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for callbackGoroutines() > before {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d callback goroutines left (had %d before)", callbackGoroutines(), before)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testenv.Eventually(t, 5*time.Second, fmt.Sprintf("no callback goroutine is left (had %d before)", before),
+		func() bool { return callbackGoroutines() <= before })
 }
 
 // Only the redirect carrying the login's state ends the wait: with a code,
@@ -326,18 +335,14 @@ func TestCallbackCloseAndTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer slow.Close()
-	deadline := time.Now().Add(callbackGrace + 3*time.Second)
-	for {
+	testenv.Eventually(t, callbackGrace+3*time.Second, "the callback stops listening once its time is up", func() bool {
 		c, err := net.DialTimeout("tcp", cb.ln.Addr().String(), time.Second)
 		if err != nil {
-			break
+			return true
 		}
 		c.Close()
-		if time.Now().After(deadline) {
-			t.Fatal("the callback still listens after its time was up")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return false
+	})
 	if _, err := cb.Wait(context.Background()); !errors.Is(err, ErrCallbackClosed) {
 		t.Errorf("Wait after the time was up: %v", err)
 	}
@@ -359,7 +364,7 @@ func TestCallbackCloseAndTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := waitResult(cb, context.Background())
-	time.Sleep(10 * time.Millisecond)
+	testenv.Eventually(t, 5*time.Second, "Wait is waiting", waitParked)
 	cb.Close()
 	select {
 	case a := <-got:

@@ -196,8 +196,9 @@ func pkceLogin(t *testing.T, f *fakesso.Server, s *SSO) (*SSOToken, *SSOToken) {
 	defer cb.Close()
 	verifier, challenge := NewPKCE()
 	browsed := make(chan error, 1)
+	browseCtx := ssoCtx(t)
 	go func() {
-		browsed <- f.Browse(ssoCtx(t), s.AuthorizeURL(reg, cb.RedirectURI(), cb.State(), challenge, nil))
+		browsed <- f.Browse(browseCtx, s.AuthorizeURL(reg, cb.RedirectURI(), cb.State(), challenge, nil))
 	}()
 	code, err := cb.Wait(ssoCtx(t))
 	if err != nil {
@@ -319,8 +320,9 @@ func TestSSOPKCEFails(t *testing.T) {
 	}
 	defer cb.Close()
 	browsed := make(chan error, 1)
+	browseCtx := ssoCtx(t)
 	go func() {
-		browsed <- f.Browse(ssoCtx(t), s.AuthorizeURL(reg, cb.RedirectURI(), cb.State(), challenge, nil))
+		browsed <- f.Browse(browseCtx, s.AuthorizeURL(reg, cb.RedirectURI(), cb.State(), challenge, nil))
 	}()
 	code, err := cb.Wait(ssoCtx(t))
 	if err != nil {
@@ -632,11 +634,12 @@ func TestSSOConcurrentUse(t *testing.T) {
 	sess := f.IssueSession()
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)
+	ctx := ssoCtx(t)
 	for range 16 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := s.GetRoleCredentials(ssoCtx(t), sess.AccessToken, "111111111111", "ReadOnly")
+			_, err := s.GetRoleCredentials(ctx, sess.AccessToken, "111111111111", "ReadOnly")
 			errs <- err
 		}()
 	}

@@ -13,9 +13,6 @@ import (
 // auto-start's detaching, the Windows service) break those builds without
 // touching this one.
 func TestCrossBuild(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds for other platforms")
-	}
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		t.Fatalf("the go command, to cross-build: %v", err)

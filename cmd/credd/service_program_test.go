@@ -54,7 +54,7 @@ func ping(t *testing.T, socket string) (protocol.StatusResponse, error) {
 // SIGTERM does, socket and lock released.
 func TestServiceProgramStartStop(t *testing.T) {
 	if runtime.GOOS == "windows" {
-		t.Skip("the socket checks below are unix's; the program is the same on Windows")
+		t.Skip("the socket checks below are unix's; the program is the same on Windows") // platform skip
 	}
 	socket, log, logs := programEnv(t)
 	p := newServiceProgram(socket, cache.KeyringConfigFromEnv(), log)

@@ -15,6 +15,7 @@ import (
 	"github.com/credhelper/credhelper/cache"
 	"github.com/credhelper/credhelper/cmd/credd/daemon"
 	"github.com/credhelper/credhelper/install"
+	"github.com/credhelper/credhelper/internal/testenv"
 	"github.com/credhelper/credhelper/protocol"
 	"github.com/credhelper/credhelper/protocol/client"
 	"github.com/credhelper/credhelper/sources"
@@ -25,7 +26,7 @@ import (
 func serviceHome(t *testing.T) string {
 	t.Helper()
 	if runtime.GOOS != "linux" {
-		t.Skip("the per-user service tested here is a systemd user unit")
+		t.Skip("the per-user service tested here is a systemd user unit") // platform skip: nothing to require elsewhere
 	}
 	home := t.TempDir()
 	t.Setenv("HOME", home)
@@ -38,7 +39,7 @@ func serviceHome(t *testing.T) string {
 	}
 	t.Setenv(protocol.EnvSocket, filepath.Join(t.TempDir(), "run", "credd.sock")) // credd makes run 0700
 	if code, out, _ := credd(t, "status"); strings.Contains(out, "state:   running") || code == protocol.ExitOK {
-		t.Skip("a systemd user manager runs credd here: these tests need a machine without one, as CI is")
+		testenv.Missing(t, "a machine without a systemd user manager running credd, as CI is")
 	}
 	return home
 }

@@ -38,9 +38,10 @@ func quoteAll(words []string) []string {
 	return q
 }
 
+// TestBashCompletion completes command lines in a real bash.
 func TestBashCompletion(t *testing.T) {
 	if _, err := exec.LookPath("bash"); err != nil {
-		testenv.Missing(t, "bash")
+		testenv.Missing(t, "bash, to run its completion function")
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "credhelper")
@@ -76,19 +77,26 @@ func TestBashCompletion(t *testing.T) {
 			t.Errorf("%q completes to %q, want %q", tc.words, got, tc.want)
 		}
 	}
-	for _, shell := range []string{"zsh", "fish"} {
-		if _, err := exec.LookPath(shell); err != nil {
-			testenv.Missing(t, "%s, to check its completion script parses", shell)
-			continue
-		}
-		code, script, _ := runWith(t, nil, "completion", shell)
-		if code != 0 {
-			t.Fatalf("completion %s: exit %d", shell, code)
-		}
-		check := exec.Command(shell, "-n")
-		check.Stdin = strings.NewReader(script)
-		if out, err := check.CombinedOutput(); err != nil {
-			t.Errorf("%s -n on the script: %v\n%s", shell, err, out)
-		}
+}
+
+// TestCompletionScriptsParse checks each shell's script with that shell's
+// -n, each shell its own subtest: a missing shell is reported on its own
+// (skipped, or failed under CREDHELPER_TEST_REQUIRE=1), the others still run.
+func TestCompletionScriptsParse(t *testing.T) {
+	for _, shell := range []string{"bash", "zsh", "fish"} {
+		t.Run(shell, func(t *testing.T) {
+			if _, err := exec.LookPath(shell); err != nil {
+				testenv.Missing(t, "%s, to check its completion script parses (apt-get install -y %s)", shell, shell)
+			}
+			code, script, _ := runWith(t, nil, "completion", shell)
+			if code != 0 || script == "" {
+				t.Fatalf("completion %s: exit %d, %d bytes", shell, code, len(script))
+			}
+			check := exec.Command(shell, "-n")
+			check.Stdin = strings.NewReader(script)
+			if out, err := check.CombinedOutput(); err != nil {
+				t.Errorf("%s -n on the script: %v\n%s", shell, err, out)
+			}
+		})
 	}
 }

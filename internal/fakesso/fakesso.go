@@ -97,6 +97,10 @@ type Options struct {
 	// PageSize is the default page size of ListAccounts and
 	// ListAccountRoles when the caller sends no max_result (default 20).
 	PageSize int
+
+	// Now is the fake's clock (default time.Now): a test that moves it on
+	// sees tokens expire and poll intervals pass without waiting.
+	Now func() time.Time
 }
 
 // DefaultAccount is the account a fake has when Options.Accounts is empty.
@@ -131,6 +135,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.PageSize <= 0 {
 		o.PageSize = 20
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	return o
 }
@@ -270,7 +277,7 @@ func (s *Server) Approve(userCode string) error {
 func (s *Server) PendingUserCodes() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := time.Now()
+	now := s.opts.Now()
 	var codes []string
 	for _, d := range s.devices {
 		if !d.approved && !d.denied && !d.redeemed && now.Before(d.expiresAt) {
@@ -313,7 +320,7 @@ func (s *Server) SlowDownNext(n int) {
 func (s *Server) ExpireDeviceCodes() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	past := time.Now().Add(-time.Second)
+	past := s.opts.Now().Add(-time.Second)
 	for _, d := range s.devices {
 		d.expiresAt = past
 	}
@@ -324,7 +331,7 @@ func (s *Server) ExpireDeviceCodes() {
 func (s *Server) ExpireAccessTokens() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	past := time.Now().Add(-time.Second)
+	past := s.opts.Now().Add(-time.Second)
 	for _, a := range s.accessTokens {
 		a.expiresAt = past
 	}
@@ -345,7 +352,7 @@ func (s *Server) RevokeRefreshTokens() {
 func (s *Server) ExpireClientRegistrations() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	past := time.Now().Add(-time.Second)
+	past := s.opts.Now().Add(-time.Second)
 	for _, c := range s.clients {
 		c.expiresAt = past
 	}
@@ -355,7 +362,7 @@ func (s *Server) ExpireClientRegistrations() {
 func (s *Server) ValidAccessToken(tok string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.validAccessToken(tok, time.Now())
+	return s.validAccessToken(tok, s.opts.Now())
 }
 
 // ValidRefreshToken reports whether a refresh_token grant with tok would
@@ -396,7 +403,7 @@ type Session struct {
 func (s *Server) IssueSession() Session {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := time.Now()
+	now := s.opts.Now()
 	c := s.newClient(now, "fakesso-seeded", "public", []string{"sso:account:access"}, nil, nil, "")
 	access, exp := s.newAccessToken(c.id, now)
 	return Session{
@@ -432,7 +439,7 @@ func (s *Server) op(name string, h func(w http.ResponseWriter, r *http.Request, 
 			writeError(w, q[0].status, q[0].errType, map[string]any{"message": q[0].message})
 			return
 		}
-		h(w, r, time.Now())
+		h(w, r, s.opts.Now())
 	}
 }
 

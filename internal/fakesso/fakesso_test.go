@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -195,8 +196,22 @@ func TestDeviceFlowApprovedByUser(t *testing.T) {
 	})
 }
 
+// clock is a fake's clock that moves only when told to.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
 func TestDeviceFlowSlowDown(t *testing.T) {
-	srv := fakesso.Start(t, fakesso.Options{DevicePollsBeforeApproval: 1}) // interval 1 s
+	clk := &clock{now: time.Now()}
+	srv := fakesso.Start(t, fakesso.Options{DevicePollsBeforeApproval: 1, Now: clk.Now}) // interval 1 s
 	ctx := testContext(t)
 	oidc := oidcClient(srv)
 	reg := registerDeviceClient(t, ctx, oidc)
@@ -214,11 +229,11 @@ func TestDeviceFlowSlowDown(t *testing.T) {
 	}
 
 	srv.SlowDownNext(1)
-	time.Sleep(time.Duration(dev.Interval) * time.Second)
+	clk.Advance(time.Duration(dev.Interval) * time.Second)
 	_, err = pollDevice(ctx, oidc, reg, dev) // on time, but told to slow down
 	wantError[*oidctypes.SlowDownException](t, err)
 
-	time.Sleep(time.Duration(dev.Interval) * time.Second)
+	clk.Advance(time.Duration(dev.Interval) * time.Second)
 	if _, err := pollDevice(ctx, oidc, reg, dev); err != nil {
 		t.Fatalf("poll on time after slow_down: %v", err)
 	}

@@ -82,6 +82,8 @@ func TestSDKTokenProviderRefreshesAgainstTheFake(t *testing.T) {
 		t.Fatalf("refreshed a fresh token (%d calls)", n)
 	}
 
+	// Real time passes (2 s): the SDK decides the token expired on its own
+	// clock (sdk.NowTime, in an internal package), which no test can move.
 	time.Sleep(time.Until(sess.ExpiresAt) + 100*time.Millisecond)
 	if srv.ValidAccessToken(sess.AccessToken) {
 		t.Fatal("the access token outlived its TTL")

@@ -164,27 +164,24 @@ func start(bin string) (*Moto, error) {
 	}
 	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
 	cmd.Env = append(os.Environ(), "AWS_EC2_METADATA_DISABLED=true")
-	var logs bytes.Buffer
+	var logs testenv.Buffer // written by the child's copier while start may read it
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	cmd.SysProcAttr = sysProcAttr()
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
 	direct := "http://127.0.0.1:" + strconv.Itoa(port)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	up := func() bool {
 		resp, err := http.Get(direct + "/moto-api/")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
+		if err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			killGroup(cmd)
-			return nil, fmt.Errorf("moto_server did not answer on %s in 30s: %s", direct, logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}
+	if err := testenv.Poll(30*time.Second, up); err != nil {
+		killGroup(cmd)
+		return nil, fmt.Errorf("moto_server did not answer on %s: %w: %s", direct, err, logs.String())
 	}
 	m := &Moto{Direct: direct, cmd: cmd}
 	m.clearProxy()
