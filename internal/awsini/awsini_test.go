@@ -198,3 +198,62 @@ func TestByHeader(t *testing.T) {
 		t.Error("found a missing header")
 	}
 }
+
+// ParseAll goes on past each error: one pass reports every broken line with
+// its kind, line and key, and the rest of the file is read as if the broken
+// lines were not there.
+func TestParseAllCollectsEveryError(t *testing.T) {
+	in := BOM + "orphan = 1\n" + // 1
+		"[profile a]\n" + // 2
+		"region = r\n" + // 3
+		"not a setting\n" + // 4
+		"region = again\n" + // 5
+		"   continued\n" + // 6
+		"s3 =\n" + // 7
+		"  bad nested\n" + // 8
+		"  addressing_style = path\n" + // 9
+		"[profile b]\n" + // 10
+		"k = 1\n" + // 11
+		"[profile a]\n" + // 12
+		"hidden = 1\n" + // 13
+		"hidden = 2\n" + // 14
+		"[profile c]\n" + // 15
+		"k = 3\n" // 16
+	f, errs := ParseAll("cfg", []byte(in))
+	type got struct {
+		Line  int
+		Kind  ErrorKind
+		Key   string
+		First int
+	}
+	var gotErrs []got
+	for _, e := range errs {
+		gotErrs = append(gotErrs, got{e.Line, e.Kind, e.Key, e.First})
+	}
+	want := []got{
+		{1, ErrByteOrderMark, "", 0},
+		{1, ErrKeyBeforeSection, "orphan", 0},
+		{4, ErrMalformedLine, "", 0},
+		{5, ErrRepeatedKey, "region", 3},
+		{8, ErrNestedLine, "s3", 0},
+		{12, ErrRepeatedSection, "", 2},
+		{14, ErrRepeatedKey, "hidden", 13},
+	}
+	if !reflect.DeepEqual(gotErrs, want) {
+		t.Errorf("errors:\n%+v\nwant\n%+v", gotErrs, want)
+	}
+	wantFile := []string{"profile a|profile|a@02", "  region=r@03", "  s3=\nbad nested\naddressing_style = path@07",
+		"    addressing_style=path@09", "profile b|profile|b@10", "  k=1@11", "profile c|profile|c@15", "  k=3@16"}
+	if g := flat(f); !reflect.DeepEqual(g, wantFile) {
+		t.Errorf("file read past the errors:\n%q\nwant\n%q", g, wantFile)
+	}
+	// Parse stops at the first: the same error.
+	if _, err := Parse("cfg", []byte(in)); err != errs[0] && err.Error() != errs[0].Error() {
+		t.Errorf("Parse = %v, want ParseAll's first %v", err, errs[0])
+	}
+	for _, e := range errs {
+		if strings.Contains(e.Error(), "bad nested") || strings.Contains(e.Error(), "again") {
+			t.Errorf("error quotes the line: %v", e)
+		}
+	}
+}
