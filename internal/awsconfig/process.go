@@ -24,7 +24,11 @@ func SplitCommand(line string, windows bool) (words []string, ok bool) {
 
 // Command splits line as SplitCommand does on this OS.
 func Command(line string) ([]string, bool) {
-	return SplitCommand(line, runtime.GOOS == "windows")
+	// A constant condition: the other OS's splitter stays out of the binary.
+	if runtime.GOOS == "windows" {
+		return splitWindows(line)
+	}
+	return awsini.ShellSplit(line)
 }
 
 // ServedDefinition reports whether a credential_process line runs
@@ -32,12 +36,16 @@ func Command(line string) ([]string, bool) {
 // value of its last -profile/--profile flag before "--", "" when it names
 // none.
 func ServedDefinition(line string) (definition string, served bool) {
-	return servedDefinition(line, runtime.GOOS == "windows")
+	words, ok := Command(line)
+	if !ok {
+		return "", false
+	}
+	return ServedBy(words)
 }
 
-func servedDefinition(line string, windows bool) (string, bool) {
-	words, ok := SplitCommand(line, windows)
-	if !ok || len(words) == 0 || !IsCredhelper(words[0]) {
+// ServedBy is ServedDefinition for a line already split into words.
+func ServedBy(words []string) (definition string, served bool) {
+	if len(words) == 0 || !IsCredhelper(words[0]) {
 		return "", false
 	}
 	def := ""

@@ -2,6 +2,7 @@ package awsconfig
 
 import (
 	"reflect"
+	"runtime"
 	"testing"
 )
 
@@ -48,6 +49,15 @@ func TestSplitCommand(t *testing.T) {
 	}
 }
 
+// servedDefinition is ServedDefinition as it runs on Windows or elsewhere.
+func servedDefinition(line string, windows bool) (string, bool) {
+	words, ok := SplitCommand(line, windows)
+	if !ok {
+		return "", false
+	}
+	return ServedBy(words)
+}
+
 func TestServedDefinition(t *testing.T) {
 	tests := []struct {
 		name, line             string
@@ -82,5 +92,17 @@ func TestServedDefinition(t *testing.T) {
 				t.Errorf("windows: %q, %v; want %q, %v", def, served, tt.winDef, tt.winServed)
 			}
 		})
+	}
+}
+
+// On this OS ServedDefinition splits as SplitCommand does here.
+func TestServedDefinitionOnThisOS(t *testing.T) {
+	windows := runtime.GOOS == "windows"
+	for _, line := range []string{`C:\tools\credhelper.exe process --profile dev`, `'/opt/x/credhelper' process --profile dev`, "credhelper process --profile dev"} {
+		def, served := ServedDefinition(line)
+		wantDef, wantServed := servedDefinition(line, windows)
+		if def != wantDef || served != wantServed {
+			t.Errorf("%s: %q, %v; want %q, %v", line, def, served, wantDef, wantServed)
+		}
 	}
 }
