@@ -13,7 +13,6 @@ package awsini
 import (
 	"cmp"
 	"fmt"
-	"slices"
 	"strings"
 	"unicode"
 )
@@ -151,8 +150,9 @@ type ParseError struct {
 	// like a key name; "" otherwise.
 	Key string
 	// Section is the header of the section holding the line, for
-	// ErrRepeatedKey and ErrNestedLine, when it looks like a name (letters,
-	// digits, spaces and "-_.@", as profile names do); "" otherwise.
+	// ErrRepeatedKey and ErrNestedLine, or the repeated header, for
+	// ErrRepeatedSection, when it looks like a name (letters, digits, spaces
+	// and "-_.@", as profile names do); "" otherwise.
 	Section string
 	// First is the line where a repeated key or header first appeared.
 	First int
@@ -369,6 +369,9 @@ func (p *parser) line(n int, line string) {
 func (p *parser) header(n int, header string) {
 	if first, dup := p.seenSection[header]; dup {
 		p.fail(n, ErrRepeatedSection, "", first)
+		if NameLike(header) {
+			p.errs[len(p.errs)-1].Section = header
+		}
 		// Its keys are read (and checked) into a section of their own
 		// that no lookup sees.
 		p.sect = &Section{Header: header, Line: n, Kind: KindOther, Name: header}
@@ -498,31 +501,4 @@ func ShellSplit(s string) ([]string, bool) {
 		words = append(words, cur.String())
 	}
 	return words, true
-}
-
-// ProfileNames lists the profiles of a config file and a credentials file
-// (either may be nil), sorted: [profile x] and [default] in the config
-// file, every section but [DEFAULT] in the credentials file.
-func ProfileNames(config, credentials *File) []string {
-	seen := map[string]bool{}
-	if config != nil {
-		for _, s := range config.Sections {
-			if s.Kind == KindProfile || s.Kind == KindDefault {
-				seen[s.Name] = true
-			}
-		}
-	}
-	if credentials != nil {
-		for _, s := range credentials.Sections {
-			if s.Kind != KindDefaults {
-				seen[s.Header] = true
-			}
-		}
-	}
-	names := make([]string, 0, len(seen))
-	for n := range seen {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
 }
