@@ -130,7 +130,7 @@ func TestParseErrors(t *testing.T) {
 			"cfg:3: this line is neither a [section] header nor key = value; fix or delete it (a continued value must be indented)"},
 		{"no key name", "[a]\n= v\n", ParseError{Line: 2, Kind: ErrMalformedLine}, ""},
 		{"empty brackets", "[a]\n[]\n", ParseError{Line: 2, Kind: ErrMalformedLine}, ""},
-		{"duplicate section", "[profile a]\n\n[profile a]\n", ParseError{Line: 3, Kind: ErrRepeatedSection, First: 1},
+		{"duplicate section", "[profile a]\n\n[profile a]\n", ParseError{Line: 3, Kind: ErrRepeatedSection, Section: "profile a", First: 1},
 			"cfg:3: this [section] header repeats the one on line 1; botocore rejects the file: merge the two sections"},
 		{"duplicate key", "[a]\nk=1\nK = 2\n", ParseError{Line: 3, Kind: ErrRepeatedKey, Key: "k", Section: "a", First: 2},
 			"cfg:3: key k repeats in [a] (first at line 2); botocore rejects the file: keep one"},
@@ -173,14 +173,16 @@ func TestParseErrorsHoldNoLineText(t *testing.T) {
 		"continuation":             "[default]\naws_session_token =\n  " + secret + "\nk\n",
 		"byte-order mark":          BOM + "aws_secret_access_key = " + secret + "\n",
 	} {
-		_, err := Parse("credentials", []byte(in))
-		if err == nil {
+		_, errs := ParseAll("credentials", []byte(in))
+		if len(errs) == 0 {
 			t.Errorf("%s: parsed", name)
 			continue
 		}
-		for _, part := range []string{secret, "wJalr", "AWSINITEST", "awsinitest"} {
-			if strings.Contains(err.Error(), part) || strings.Contains(fmt.Sprintf("%+v", err), part) {
-				t.Errorf("%s: the error quotes the line: %v", name, err)
+		for _, err := range errs {
+			for _, part := range []string{secret, "wJalr", "AWSINITEST", "awsinitest"} {
+				if strings.Contains(err.Error(), part) || strings.Contains(fmt.Sprintf("%+v", *err), part) {
+					t.Errorf("%s: the error quotes the line: %v", name, err)
+				}
 			}
 		}
 	}
