@@ -134,8 +134,7 @@ func ProfileNames(config, credentials *awsini.File) []string {
 			}
 		}
 	}
-	slices.Sort(names)
-	return slices.Compact(names)
+	return sortedOnce(names)
 }
 
 // SSOSessionNames lists the config file's [sso-session] sections, sorted,
@@ -149,6 +148,10 @@ func SSOSessionNames(config *awsini.File) []string {
 			}
 		}
 	}
+	return sortedOnce(names)
+}
+
+func sortedOnce(names []string) []string {
 	slices.Sort(names)
 	return slices.Compact(names)
 }
