@@ -259,3 +259,32 @@ func TestParseAllCollectsEveryError(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseAll: on any input ParseAll returns a file, a file with no error
+// is what Parse returns, and Parse's error is ParseAll's first; every error
+// has a line inside the input.
+func FuzzParseAll(f *testing.F) {
+	for _, s := range []string{"", "[default]\nregion = r\n", BOM + "k = v\n[profile a]\nk=1\nk=2\n[profile a]\n  x\ns3 =\n  y\n",
+		"[services s]\nsts =\n  endpoint_url = x\n  bad\n", "  [profile a]\nk=1\n  j = 2\n[DEFAULT]\n\r\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		all, errs := ParseAll("f", []byte(in))
+		if all == nil {
+			t.Fatal("ParseAll returned no file")
+		}
+		one, err := Parse("f", []byte(in))
+		switch {
+		case len(errs) == 0 && (err != nil || !reflect.DeepEqual(one, all)):
+			t.Fatalf("no errors, but Parse = %v, %v", one, err)
+		case len(errs) > 0 && (err == nil || err.Error() != errs[0].Error() || one != nil):
+			t.Fatalf("Parse = %v, want ParseAll's first error %v", err, errs[0])
+		}
+		lines := strings.Count(strings.ReplaceAll(in, "\r\n", "\n"), "\n") + strings.Count(in, "\r") + 1
+		for _, e := range errs {
+			if e.Line < 1 || e.Line > lines {
+				t.Fatalf("error on line %d of %d: %v", e.Line, lines, e)
+			}
+		}
+	})
+}
