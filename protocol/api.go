@@ -118,8 +118,13 @@ type LoginResponse struct {
 	Joined bool `json:"joined,omitempty"`
 }
 
+// LoginWaitHold is the longest credd holds a LoginWaitRequest before it
+// answers Done false; a client waits a little longer than this for the
+// answer.
+const LoginWaitHold = 20 * time.Second
+
 // LoginWaitRequest waits for a login flow (POST PathLoginWait). credd answers
-// when the flow ends or after a while with Done false: ask again.
+// when the flow ends or after LoginWaitHold with Done false: ask again.
 type LoginWaitRequest struct {
 	FlowID string `json:"flowId"`
 }

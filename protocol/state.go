@@ -104,6 +104,12 @@ func OneLine(s string) string { return oneLine(s) }
 // ServedDefinition is the definition profile a credential_process command
 // serves: the profile after --profile when the command runs credhelper, else
 // "" (the command is not credhelper's, or names no profile).
+//
+// Deprecated: it splits on spaces, so a quoted path with spaces is not
+// credhelper; use awsconfig.ServedDefinition (awsconfig.ServedProfiles for
+// the list). Kept only for cmd/credd/daemon/state.go until the engine uses
+// awsconfig.ServedProfiles; then delete it, ServedByCredhelper and
+// IsCredhelper.
 func ServedDefinition(credentialProcess string) string {
 	if !ServedByCredhelper(credentialProcess) {
 		return ""
@@ -128,6 +134,8 @@ func ServedDefinition(credentialProcess string) string {
 
 // ServedByCredhelper reports whether a credential_process command runs
 // credhelper (by any path, on any OS).
+//
+// Deprecated: use awsconfig.ServedDefinition.
 func ServedByCredhelper(credentialProcess string) bool {
 	fields := strings.Fields(credentialProcess)
 	if len(fields) == 0 {
@@ -137,6 +145,8 @@ func ServedByCredhelper(credentialProcess string) bool {
 }
 
 // IsCredhelper reports whether an executable path names credhelper.
+//
+// Deprecated: use awsconfig.IsCredhelper.
 func IsCredhelper(exe string) bool {
 	base := strings.ToLower(filepath.Base(strings.ReplaceAll(exe, `\`, "/")))
 	return base == "credhelper" || base == "credhelper.exe"

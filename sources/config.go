@@ -8,12 +8,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/credhelper/credhelper/internal/awsconfig"
 	"github.com/credhelper/credhelper/internal/awsini"
 	"github.com/credhelper/credhelper/protocol"
 )
@@ -24,21 +23,12 @@ type Files struct {
 	Credentials string
 }
 
-// FilesFromEnv returns the files the SDKs read: $AWS_CONFIG_FILE and
-// $AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/config and ~/.aws/credentials.
+// FilesFromEnv returns the files the SDKs read (awsconfig.FromEnv):
+// $AWS_CONFIG_FILE and $AWS_SHARED_CREDENTIALS_FILE, "~" expanded, else
+// ~/.aws/config and ~/.aws/credentials.
 func FilesFromEnv() Files {
-	home, _ := os.UserHomeDir()
-	f := Files{
-		Config:      os.Getenv("AWS_CONFIG_FILE"),
-		Credentials: os.Getenv("AWS_SHARED_CREDENTIALS_FILE"),
-	}
-	if f.Config == "" {
-		f.Config = filepath.Join(home, ".aws", "config")
-	}
-	if f.Credentials == "" {
-		f.Credentials = filepath.Join(home, ".aws", "credentials")
-	}
-	return f
+	f := awsconfig.FromEnv()
+	return Files{Config: f.Config, Credentials: f.Credentials}
 }
 
 // Config is the parsed pair of files. A missing file is an empty one.
@@ -208,15 +198,7 @@ func defaultsOf(f *awsini.File) *awsini.Section {
 
 // profile returns the named profile, or nil when neither file has it.
 func (c *Config) profile(name string) *profile {
-	var cs, ks *awsini.Section
-	if c.ConfigFile != nil {
-		cs = findConfigProfile(c.ConfigFile, name)
-	}
-	if c.CredentialsFile != nil {
-		if name != "DEFAULT" {
-			ks = c.CredentialsFile.ByHeader(name)
-		}
-	}
+	cs, ks := awsconfig.ConfigProfile(c.ConfigFile, name), awsconfig.CredentialsProfile(c.CredentialsFile, name)
 	if cs == nil && ks == nil {
 		return nil
 	}
@@ -236,21 +218,9 @@ func (c *Config) profile(name string) *profile {
 	return p
 }
 
-// findConfigProfile finds [profile NAME], or for "default" whichever of
-// [default] and [profile default] comes later (botocore's dict update).
-func findConfigProfile(f *awsini.File, name string) *awsini.Section {
-	for i := len(f.Sections) - 1; i >= 0; i-- {
-		s := f.Sections[i]
-		if s.Name == name && (s.Kind == awsini.KindProfile || s.Kind == awsini.KindDefault) {
-			return s
-		}
-	}
-	return nil
-}
-
 // Profiles lists every profile name in either file, sorted.
 func (c *Config) Profiles() []string {
-	return awsini.ProfileNames(c.ConfigFile, c.CredentialsFile)
+	return awsconfig.ProfileNames(c.ConfigFile, c.CredentialsFile)
 }
 
 // SSOConfig is how to reach IAM Identity Center for a profile or an
@@ -317,21 +287,7 @@ func (c *Config) ssoSessionSection(name string) *profile {
 
 // SSOSessions lists the names of the config file's [sso-session] sections,
 // sorted.
-func (c *Config) SSOSessions() []string {
-	if c.ConfigFile == nil {
-		return nil
-	}
-	seen := map[string]bool{}
-	var names []string
-	for _, s := range c.ConfigFile.Sections {
-		if s.Kind == awsini.KindSSOSession && !seen[s.Name] {
-			seen[s.Name] = true
-			names = append(names, s.Name)
-		}
-	}
-	sort.Strings(names)
-	return names
-}
+func (c *Config) SSOSessions() []string { return awsconfig.SSOSessionNames(c.ConfigFile) }
 
 // SSOSession is the configuration of [sso-session NAME], for a login with no
 // profile: AccountID and RoleName are empty. An unknown session is a
@@ -477,8 +433,8 @@ func (c *Config) ssoFor(name string, depth int) (*SSOConfig, error) {
 	if p == nil {
 		return nil, c.unknownProfile(name)
 	}
-	if cmd, ok := p.get("credential_process"); ok && protocol.ServedByCredhelper(cmd.v) && depth < 4 {
-		if def := protocol.ServedDefinition(cmd.v); def != "" && def != name {
+	if cmd, ok := p.get("credential_process"); ok && depth < 4 {
+		if def, _ := awsconfig.ServedDefinition(cmd.v); def != "" && def != name {
 			return c.ssoFor(def, depth+1)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/credhelper/credhelper/internal/awsconfig"
 	"github.com/credhelper/credhelper/internal/awsini"
 	"github.com/credhelper/credhelper/protocol"
 )
@@ -195,7 +196,7 @@ func (c *Config) Resolve(name string) (*Chain, error) {
 			return nil, badConfig(name, "%s: profile %s has source_profile %s, which is in neither %s nor %s; add [profile %s] or fix source_profile%s",
 				src.at(), cur.name, d.SourceProfile, c.Files.Config, c.Files.Credentials, d.SourceProfile, c.suggest(d.SourceProfile))
 		}
-		if cmd, ok := next.get("credential_process"); ok && protocol.ServedByCredhelper(cmd.v) {
+		if cmd, ok := next.get("credential_process"); ok && servedByCredhelper(cmd.v) {
 			def, err := c.servedSource(name, cur, next, cmd, visited)
 			if err != nil {
 				return nil, err
@@ -249,7 +250,7 @@ func (c *Config) Resolve(name string) (*Chain, error) {
 // definition that is missing, served by credhelper too, or already on the
 // way from the requested profile (a loop) is a CodeBadConfig error.
 func (c *Config) servedSource(name string, cur, served *profile, cmd value, visited []string) (*profile, error) {
-	defName := protocol.ServedDefinition(cmd.v)
+	defName, _ := awsconfig.ServedDefinition(cmd.v)
 	switch {
 	case defName == "":
 		return nil, badConfig(name, "%s: profile %s has source_profile %s, which is served by credhelper itself but its credential_process names no --profile; set source_profile to %s's definition profile%s",
@@ -270,7 +271,7 @@ func (c *Config) servedSource(name string, cur, served *profile, cmd value, visi
 		return nil, badConfig(name, "%s: profile %s, the source_profile of profile %s, is served by credhelper from profile %s, which is in neither %s nor %s; add [profile %s] or fix --profile in its credential_process%s",
 			cmd.at(), served.name, cur.name, defName, c.Files.Config, c.Files.Credentials, defName, c.suggest(defName))
 	}
-	if dc, ok := def.get("credential_process"); ok && protocol.ServedByCredhelper(dc.v) {
+	if dc, ok := def.get("credential_process"); ok && servedByCredhelper(dc.v) {
 		return nil, badConfig(name, "%s: profile %s, the source_profile of profile %s, is served by credhelper from profile %s, which is served by credhelper itself too; point --profile in %s's credential_process at a definition profile%s",
 			cmd.at(), served.name, cur.name, defName, served.name, definitionHint(dc.v, defName))
 	}
@@ -301,7 +302,7 @@ func (c *Config) definition(p *profile, requested bool) (*Definition, error) {
 	_, hasCredSource := p.get("credential_source")
 	webIdentity, hasWebIdentity := p.get("web_identity_token_file")
 
-	if hasProcess && protocol.ServedByCredhelper(cmd.v) {
+	if hasProcess && servedByCredhelper(cmd.v) {
 		if requested {
 			return nil, badConfig(p.name, "%s: profile %s is served by credhelper itself; point --profile at its definition profile%s",
 				cmd.at(), p.name, definitionHint(cmd.v, p.name))
@@ -484,10 +485,14 @@ func SessionName(user string) string {
 	return string(b)
 }
 
+// servedByCredhelper reports whether credential_process line cmd runs
+// credhelper.
+func servedByCredhelper(cmd string) bool { _, served := awsconfig.ServedDefinition(cmd); return served }
+
 // definitionHint names the definition profile a served profile's command
 // points at, when that is another profile.
 func definitionHint(cmd, served string) string {
-	if v := protocol.ServedDefinition(cmd); v != "" && v != served {
+	if v, _ := awsconfig.ServedDefinition(cmd); v != "" && v != served {
 		return " (" + v + ", which its credential_process names)"
 	}
 	return " (e.g. " + served + "-src)"

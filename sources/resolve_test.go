@@ -157,6 +157,12 @@ func TestResolve(t *testing.T) {
 			config: "[profile me]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = me\n[profile me-served]\ncredential_process = credhelper process --profile me\n" +
 				"[profile top]\nrole_arn = arn:aws:iam::2:role/t\nsource_profile = me-served\n",
 			creds: "[me]\naws_access_key_id = AKIDEXAMPLEME\naws_secret_access_key = s\n", profile: "top", steps: "me:long-term me:assume-role top:assume-role"},
+		// The command is split as botocore splits it: a quoted path with
+		// spaces is credhelper too.
+		{name: "source profile served through a quoted path",
+			config: "[profile prod]\ncredential_process = \"/opt/my tools/credhelper\" process --profile \"prod-src\"\n[profile prod-src]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = base\n" +
+				"[profile dev]\nrole_arn = arn:aws:iam::2:role/dev\nsource_profile = prod\n",
+			creds: baseCreds, profile: "dev", steps: "base:long-term prod-src:assume-role dev:assume-role"},
 		{name: "served profile next to its definition is fine",
 			config: "[profile prod]\ncredential_process = credhelper process --profile prod-src\n[profile prod-src]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = base\n",
 			creds:  baseCreds, profile: "prod-src", steps: "base:long-term prod-src:assume-role"},
@@ -381,6 +387,12 @@ func TestFilesFromEnv(t *testing.T) {
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/k")
 	if f := FilesFromEnv(); f.Config != "/c" || f.Credentials != "/k" {
 		t.Errorf("env: %+v", f)
+	}
+	// botocore expands a leading ~ (os.path.expanduser).
+	t.Setenv("AWS_CONFIG_FILE", "~/c")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "~/k")
+	if f := FilesFromEnv(); f.Config != "/h/c" || f.Credentials != "/h/k" {
+		t.Errorf("~: %+v", f)
 	}
 }
 

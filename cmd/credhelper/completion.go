@@ -2,9 +2,8 @@ package main
 
 import (
 	"fmt"
-	"os"
 
-	"github.com/credhelper/credhelper/internal/awsini"
+	"github.com/credhelper/credhelper/internal/awsconfig"
 )
 
 // Completion scripts. Profile and sso-session names come from the config
@@ -91,30 +90,10 @@ func (e *env) completion(args []string) error {
 // completeNames prints the config's profile (or sso-session) names, one a
 // line, for the completion scripts; a missing or broken file prints nothing.
 func (e *env) completeNames(sessions bool) error {
-	file, creds := configFile(), credentialsFile()
-	parse := func(name string) *awsini.File {
-		data, err := os.ReadFile(name)
-		if err != nil {
-			return nil
-		}
-		f, err := awsini.Parse(name, data)
-		if err != nil {
-			return nil
-		}
-		return f
-	}
-	cfg := parse(file)
-	var names []string
-	if sessions {
-		if cfg != nil {
-			for _, s := range cfg.Sections {
-				if s.Kind == awsini.KindSSOSession {
-					names = append(names, s.Name)
-				}
-			}
-		}
-	} else {
-		names = awsini.ProfileNames(cfg, parse(creds))
+	cfg := readShared(configFile())
+	names := awsconfig.SSOSessionNames(cfg)
+	if !sessions {
+		names = awsconfig.ProfileNames(cfg, readShared(credentialsFile()))
 	}
 	for _, n := range names {
 		fmt.Fprintln(e.stdout, n)

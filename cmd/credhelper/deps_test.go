@@ -24,6 +24,7 @@ func TestStdlibOnly(t *testing.T) {
 		"github.com/credhelper/credhelper/internal/prompt",
 		"github.com/credhelper/credhelper/internal/buildinfo",
 		"github.com/credhelper/credhelper/internal/awsini",
+		"github.com/credhelper/credhelper/internal/awsconfig",
 		"github.com/credhelper/credhelper/internal/doctor",
 		"github.com/credhelper/credhelper/install/configedit",
 		"github.com/credhelper/credhelper/internal/proc",

@@ -4,20 +4,25 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/credhelper/credhelper/internal/awsconfig"
+	"github.com/credhelper/credhelper/internal/awsini"
 )
 
 // configFile is the config file the SDKs read.
-func configFile() string { return sharedFile("AWS_CONFIG_FILE", "config") }
+func configFile() string { return awsconfig.FromEnv().Config }
 
 // credentialsFile is the shared credentials file the SDKs read.
-func credentialsFile() string { return sharedFile("AWS_SHARED_CREDENTIALS_FILE", "credentials") }
+func credentialsFile() string { return awsconfig.FromEnv().Credentials }
 
-func sharedFile(env, name string) string {
-	if f := os.Getenv(env); f != "" {
-		return f
+// readShared parses a shared file, nil when it is missing or broken.
+func readShared(name string) *awsini.File {
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil
 	}
-	home, _ := os.UserHomeDir()
-	return filepath.Join(home, ".aws", name)
+	f, _ := awsini.Parse(name, data)
+	return f
 }
 
 // shownPath writes the home directory as ~.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/credhelper/credhelper/internal/awsconfig"
 	"github.com/credhelper/credhelper/internal/awsini"
 	"github.com/credhelper/credhelper/internal/prompt"
 	"github.com/credhelper/credhelper/protocol"
@@ -88,7 +89,7 @@ func keysFromCredentialsFile(profile string) (file, id, secret string, err error
 	if err != nil {
 		return file, "", "", usageError{err.Error() + ": fix the file first (`credhelper doctor` points at the line)"}
 	}
-	sec := ini.ByHeader(profile)
+	sec := awsconfig.CredentialsProfile(ini, profile)
 	if sec == nil {
 		return file, "", "", usageError{fmt.Sprintf("%s has no [%s] section", file, profile)}
 	}

@@ -14,10 +14,6 @@ import (
 	"github.com/credhelper/credhelper/protocol"
 )
 
-// loginWait is how long one wait request may take; the flow itself runs in
-// credd for as long as IAM Identity Center allows.
-const loginWait = 20 * time.Second
-
 // login logs in to an IAM Identity Center session. The flow runs in credd, so
 // however many terminals ask at once there is one authorization: the first
 // caller opens the browser, the others wait for the same result.
@@ -78,7 +74,9 @@ func (e *env) waitForLogin(ctx context.Context, flow protocol.LoginResponse) (pr
 	stop := e.waitingLine(flow)
 	defer stop()
 	for {
-		wctx, cancel := context.WithTimeout(ctx, loginWait+10*time.Second)
+		// The flow itself runs in credd for as long as IAM Identity Center
+		// allows; one wait request is held at most LoginWaitHold.
+		wctx, cancel := context.WithTimeout(ctx, protocol.LoginWaitHold+10*time.Second)
 		var resp protocol.LoginWaitResponse
 		err := e.client.Do(wctx, protocol.PathLoginWait, protocol.LoginWaitRequest{FlowID: flow.FlowID}, &resp)
 		cancel()

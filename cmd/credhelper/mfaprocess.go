@@ -1,10 +1,8 @@
 package main
 
 import (
-	"os"
-
+	"github.com/credhelper/credhelper/internal/awsconfig"
 	"github.com/credhelper/credhelper/internal/awsini"
-	"github.com/credhelper/credhelper/protocol"
 )
 
 // mfaProcessFor is the mfa_process that the user's own config gives the
@@ -44,40 +42,19 @@ func mfaProcessFor(profile string) string {
 			return ""
 		}
 		name = src
-		if cmd := next["credential_process"]; protocol.ServedByCredhelper(cmd) {
+		if def, served := awsconfig.ServedDefinition(next["credential_process"]); served {
 			// The SDKs would run `credhelper process --profile DEF`.
 			visited[src] = true
-			name = protocol.ServedDefinition(cmd)
+			name = def
 		}
 	}
-}
-
-// readShared parses a shared file, nil when it is missing or broken.
-func readShared(name string) *awsini.File {
-	data, err := os.ReadFile(name)
-	if err != nil {
-		return nil
-	}
-	f, _ := awsini.Parse(name, data)
-	return f
 }
 
 // profileKeys is a profile's non-empty keys as credd's sources read them:
 // the config file's [DEFAULT] and profile section, then the credentials
 // file's [DEFAULT] and [NAME]; nil when neither file has the profile.
 func profileKeys(cfg, creds *awsini.File, name string) map[string]string {
-	var cs, ks *awsini.Section
-	if cfg != nil {
-		for i := len(cfg.Sections) - 1; i >= 0; i-- {
-			if s := cfg.Sections[i]; s.Name == name && (s.Kind == awsini.KindProfile || s.Kind == awsini.KindDefault) {
-				cs = s
-				break
-			}
-		}
-	}
-	if creds != nil && name != "DEFAULT" {
-		ks = creds.ByHeader(name)
-	}
+	cs, ks := awsconfig.ConfigProfile(cfg, name), awsconfig.CredentialsProfile(creds, name)
 	if cs == nil && ks == nil {
 		return nil
 	}

@@ -122,6 +122,9 @@ func TestMFAProcessFor(t *testing.T) {
 		{"through a served profile to its definition",
 			base + "[profile base-served]\ncredential_process = credhelper process --profile base\nmfa_process = not-this\n" +
 				"[profile prod]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = base-served\n", "", "prod", "base-code"},
+		{"through a served profile named by a quoted path",
+			base + "[profile base-served]\ncredential_process = \"/opt/my tools/credhelper\" process --profile base\nmfa_process = not-this\n" +
+				"[profile prod]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = base-served\n", "", "prod", "base-code"},
 		{"none from an sso root",
 			"[profile corp]\nsso_session = corp\nsso_account_id = 111111111111\nsso_role_name = R\nmfa_process = sso-code\n" +
 				"[sso-session corp]\nsso_start_url = https://x.awsapps.com/start\nsso_region = us-east-1\n" +

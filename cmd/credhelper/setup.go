@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/credhelper/credhelper/install/configedit"
+	"github.com/credhelper/credhelper/internal/awsconfig"
 	"github.com/credhelper/credhelper/internal/awsini"
 	"github.com/credhelper/credhelper/protocol"
 )
@@ -122,7 +123,7 @@ func (e *env) setupServe(profile, def string, dryRun bool) error {
 			if err != nil {
 				return syntaxError(err)
 			}
-			if s := cini.ByHeader(profile); s != nil {
+			if s := awsconfig.CredentialsProfile(cini, profile); s != nil {
 				if k, ok := s.Get("aws_access_key_id"); ok {
 					then := ""
 					if doc.Profile(profile) == nil {
@@ -142,7 +143,7 @@ func (e *env) setupServe(profile, def string, dryRun bool) error {
 			Message: fmt.Sprintf("%s has no %s", doc.Name, configedit.Header(profile)), Remedy: protocol.CodeUnknownProfile.Remedy(profile)}
 	}
 	if cmd, ok := s.Get("credential_process"); ok {
-		if d := protocol.ServedDefinition(cmd.Value); d != "" {
+		if d, _ := awsconfig.ServedDefinition(cmd.Value); d != "" {
 			fmt.Fprintf(e.stdout, "profile %s is already served by credhelper from profile %s; nothing to do\n", profile, d)
 			return nil
 		}

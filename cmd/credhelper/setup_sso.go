@@ -9,7 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/credhelper/credhelper/install/configedit"
-	"github.com/credhelper/credhelper/internal/awsini"
+	"github.com/credhelper/credhelper/internal/awsconfig"
 	"github.com/credhelper/credhelper/internal/prompt"
 	"github.com/credhelper/credhelper/protocol"
 )
@@ -75,12 +75,7 @@ func (e *env) setupSSO(session, template, region string, dryRun bool) error {
 		return err
 	}
 	if doc.SSOSession(session) == nil {
-		var known []string
-		for _, s := range doc.File().Sections {
-			if s.Kind == awsini.KindSSOSession {
-				known = append(known, s.Name)
-			}
-		}
+		known := awsconfig.SSOSessionNames(doc.File())
 		msg := fmt.Sprintf("%s has no [sso-session %s]", doc.Name, session)
 		if len(known) > 0 {
 			msg += " (it has: " + strings.Join(known, ", ") + ")"
@@ -118,8 +113,8 @@ func (e *env) setupSSO(session, template, region string, dryRun bool) error {
 	// Roles some profile of the file already gets from this session.
 	have := map[string]string{} // account/role → profile
 
-	for _, s := range doc.File().Sections {
-		if (s.Kind == awsini.KindProfile || s.Kind == awsini.KindDefault) && s.Value("sso_session") == session {
+	for _, name := range awsconfig.ProfileNames(doc.File(), nil) {
+		if s := doc.Profile(name); s.Value("sso_session") == session {
 			have[s.Value("sso_account_id")+"/"+s.Value("sso_role_name")] = s.Name
 		}
 	}

@@ -431,3 +431,17 @@ func TestSetupSSOSessionHostilePortal(t *testing.T) {
 		t.Errorf("raw control characters or extra lines in the output:\n%q", stdout)
 	}
 }
+
+// A profile served through a quoted path with spaces is already served:
+// setup changes nothing and says so.
+func TestSetupAlreadyServedQuotedPath(t *testing.T) {
+	const config = "[profile p]\ncredential_process = \"/opt/my tools/credhelper\" process --profile p-src\n[profile p-src]\nrole_arn = arn:aws:iam::1:role/r\n"
+	cfg := setupWorld(t, config, "", nil)
+	code, stdout, stderr := runSetup(t, "p")
+	if code != 0 || !strings.Contains(stdout, "profile p is already served by credhelper from profile p-src; nothing to do") || stderr != "" {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	if readFile(t, cfg) != config {
+		t.Error("setup changed the file")
+	}
+}

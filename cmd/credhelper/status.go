@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/credhelper/credhelper/internal/awsconfig"
 	"github.com/credhelper/credhelper/internal/awsini"
 	"github.com/credhelper/credhelper/internal/safetext"
 	"github.com/credhelper/credhelper/protocol"
@@ -132,23 +133,8 @@ func stateFromConfig(name string, stderr io.Writer) protocol.StateResponse {
 		fmt.Fprintf(stderr, "credhelper: cannot list the served profiles: %v\n", err)
 		return st
 	}
-	byName := map[string]string{}
-	for _, s := range f.Sections {
-		if s.Kind != awsini.KindProfile && s.Kind != awsini.KindDefault {
-			continue
-		}
-		delete(byName, s.Name) // a later section of the same name wins
-		if def := protocol.ServedDefinition(s.Value("credential_process")); def != "" {
-			byName[s.Name] = def
-		}
-	}
-	names := make([]string, 0, len(byName))
-	for served := range byName {
-		names = append(names, served)
-	}
-	awsini.SortStrings(names)
-	for _, served := range names {
-		st.Profiles = append(st.Profiles, protocol.ProfileState{Served: served, Definition: byName[served], State: protocol.StateUnknown})
+	for _, s := range awsconfig.ServedProfiles(f) {
+		st.Profiles = append(st.Profiles, protocol.ProfileState{Served: s.Profile, Definition: s.Definition, State: protocol.StateUnknown})
 	}
 	return st
 }

@@ -372,3 +372,22 @@ func TestStatusNoColor(t *testing.T) {
 		t.Error("colour on a buffer")
 	}
 }
+
+// With credd down, status lists the served profiles as the SDKs read the
+// file (awsconfig.ServedProfiles, the list credd's state uses): a quoted
+// path with spaces is credhelper, and a profile whose later section serves
+// nothing is not served.
+func TestStatusDownListsServedAsTheSDKsRead(t *testing.T) {
+	const config = "[profile spaced]\ncredential_process = \"/opt/my tools/credhelper\" process --profile spaced-src\n" +
+		"[profile gone]\ncredential_process = credhelper process --profile gone-src\n[profile  gone]\nregion = eu-west-1\n" +
+		"[default]\ncredential_process = credhelper process --profile d1\n[profile default]\ncredential_process = credhelper process --profile d2\n"
+	var b strings.Builder
+	st := stateFromConfig(writeConfig(t, config), &b)
+	var got []string
+	for _, p := range st.Profiles {
+		got = append(got, p.Served+"="+p.Definition+":"+string(p.State))
+	}
+	if want := []string{"default=d2:unknown", "spaced=spaced-src:unknown"}; !slices.Equal(got, want) || b.Len() != 0 {
+		t.Errorf("served %q (stderr %q), want %q", got, b.String(), want)
+	}
+}

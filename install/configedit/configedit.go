@@ -12,6 +12,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/credhelper/credhelper/internal/awsconfig"
 	"github.com/credhelper/credhelper/internal/awsini"
 )
 
@@ -91,12 +92,7 @@ func (d *Doc) reparse() error {
 // Profile returns profile name's section ([default] or [profile NAME]), the
 // one botocore reads when several headers name it.
 func (d *Doc) Profile(name string) *awsini.Section {
-	if name == "default" {
-		if s := d.file.Find(awsini.KindDefault, name); s != nil {
-			return s
-		}
-	}
-	return d.file.Find(awsini.KindProfile, name)
+	return awsconfig.ConfigProfile(d.file, name)
 }
 
 // SSOSession returns the [sso-session NAME] section.

@@ -414,3 +414,28 @@ func TestValidPortalNames(t *testing.T) {
 		}
 	}
 }
+
+// Profile is the section botocore reads (awsconfig.ConfigProfile): of
+// [default] and [profile default] the later one, wherever [default] stands.
+func TestProfileIsTheLaterSection(t *testing.T) {
+	for _, tc := range []struct {
+		text string
+		line int
+	}{
+		{"[default]\nregion = a\n[profile default]\nregion = b\n", 3},
+		{"[profile default]\nregion = b\n[default]\nregion = a\n", 3},
+		{"[profile x]\n[profile  x]\n", 2},
+	} {
+		d, err := Parse("config", []byte(tc.text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := "default"
+		if tc.line == 2 {
+			name = "x"
+		}
+		if s := d.Profile(name); s == nil || s.Line != tc.line {
+			t.Errorf("%q: Profile(%s) = %+v, want the section on line %d", tc.text, name, s, tc.line)
+		}
+	}
+}

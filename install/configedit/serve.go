@@ -5,8 +5,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/credhelper/credhelper/internal/awsconfig"
 	"github.com/credhelper/credhelper/internal/awsini"
-	"github.com/credhelper/credhelper/protocol"
 )
 
 // sourceKeys say where a profile's credentials come from. They stay in the
@@ -53,8 +53,10 @@ func (d *Doc) Serve(name, def string) error {
 	if o := d.Profile(def); o != nil {
 		return fmt.Errorf("%s:%d: %s exists already; choose another definition name with --definition NAME", d.Name, o.Line, Header(def))
 	}
-	if cmd, ok := s.Get("credential_process"); ok && protocol.ServedByCredhelper(cmd.Value) {
-		return fmt.Errorf("%s:%d: profile %s is already served by credhelper", d.Name, cmd.Line, name)
+	if cmd, ok := s.Get("credential_process"); ok {
+		if _, served := awsconfig.ServedDefinition(cmd.Value); served {
+			return fmt.Errorf("%s:%d: profile %s is already served by credhelper", d.Name, cmd.Line, name)
+		}
 	}
 	start := s.Line - 1
 	header := d.lines[start]
@@ -91,7 +93,7 @@ func (d *Doc) ServedBy(name string) (def string, generated bool) {
 	if s == nil {
 		return "", false
 	}
-	def = protocol.ServedDefinition(s.Value("credential_process"))
+	def, _ = awsconfig.ServedDefinition(s.Value("credential_process"))
 	if def == "" || s.Line >= len(d.lines) {
 		return "", false
 	}

@@ -154,8 +154,9 @@ type ParseError struct {
 	// like a key name; "" otherwise.
 	Key string
 	// Section is the header of the section holding the line, for
-	// ErrRepeatedKey and ErrNestedLine, when it looks like a name (letters,
-	// digits, spaces and "-_.@", as profile names do); "" otherwise.
+	// ErrRepeatedKey and ErrNestedLine, or the repeated header, for
+	// ErrRepeatedSection, when it looks like a name (letters, digits, spaces
+	// and "-_.@", as profile names do); "" otherwise.
 	Section string
 	// First is the line where a repeated key or header first appeared.
 	First int
@@ -258,24 +259,37 @@ func NameLike(s string) bool {
 // (configparser in strict mode) it rejects a key before any section, a line
 // that is neither a header nor "key = value", a header repeated in the file,
 // a key repeated in a section, a nested block line without "=", and a
-// byte-order mark.
+// byte-order mark. The error is the first ParseAll finds.
 func Parse(name string, data []byte) (*File, error) {
-	p := parser{f: &File{Name: name}, seenSection: map[string]int{}}
-	if strings.HasPrefix(string(data), BOM) {
-		return nil, &ParseError{File: name, Line: 1, Kind: ErrByteOrderMark}
+	f, errs := ParseAll(name, data)
+	if len(errs) > 0 {
+		return nil, errs[0]
 	}
+	return f, nil
+}
+
+// ParseAll parses data as Parse does but goes on past each syntax error, so
+// one pass finds every broken line (botocore stops at the first). What it
+// returns is the file as read with the broken lines left out: a line before
+// any header, a malformed line, a repeated key (and its continuation) and a
+// bad nested line are skipped; the keys under a repeated header go into a
+// section that is not in File.Sections; a byte-order mark is skipped. The
+// errors come in the order the lines are finished (a nested block's after
+// its key's other errors), the first being the one Parse returns.
+func ParseAll(name string, data []byte) (*File, []*ParseError) {
+	p := parser{f: &File{Name: name}, seenSection: map[string]int{}}
 	text := string(data)
+	if strings.HasPrefix(text, BOM) {
+		p.errs = append(p.errs, &ParseError{File: name, Line: 1, Kind: ErrByteOrderMark})
+		text = text[len(BOM):]
+	}
 	text = strings.ReplaceAll(text, "\r\n", "\n")
 	text = strings.ReplaceAll(text, "\r", "\n")
 	for i, line := range strings.Split(text, "\n") {
-		if err := p.line(i+1, line); err != nil {
-			return nil, err
-		}
+		p.line(i+1, line)
 	}
-	if err := p.finishKey(); err != nil {
-		return nil, err
-	}
-	return p.f, nil
+	p.finishKey()
+	return p.f, p.errs
 }
 
 type parser struct {
@@ -289,17 +303,21 @@ type parser struct {
 	lines       []string
 	lineNos     []int
 	indentLevel int
+	// skipping: the key being read is a repeated one, left out with its
+	// continuation lines.
+	skipping bool
+	errs     []*ParseError
 }
 
-func (p *parser) fail(line int, kind ErrorKind, key string, first int) error {
+func (p *parser) fail(line int, kind ErrorKind, key string, first int) {
 	e := &ParseError{File: p.f.Name, Line: line, Kind: kind, Key: key, First: first}
 	if p.sect != nil && (kind == ErrRepeatedKey || kind == ErrNestedLine) && NameLike(p.sect.Header) {
 		e.Section = p.sect.Header
 	}
-	return e
+	p.errs = append(p.errs, e)
 }
 
-func (p *parser) line(n int, line string) error {
+func (p *parser) line(n int, line string) {
 	trimmed := strings.TrimSpace(line)
 	if trimmed == "" || strings.HasPrefix(trimmed, "#") || strings.HasPrefix(trimmed, ";") {
 		// An empty line inside a value is kept (then trailing ones are
@@ -308,47 +326,61 @@ func (p *parser) line(n int, line string) error {
 			p.lines = append(p.lines, "")
 			p.lineNos = append(p.lineNos, n)
 		}
-		return nil
+		return
 	}
 	indent := strings.IndexFunc(line, func(r rune) bool { return !unicode.IsSpace(r) })
-	if p.key != nil && indent > p.indentLevel {
-		p.lines = append(p.lines, trimmed)
-		p.lineNos = append(p.lineNos, n)
-		return nil
+	if (p.key != nil || p.skipping) && indent > p.indentLevel {
+		if p.key != nil {
+			p.lines = append(p.lines, trimmed)
+			p.lineNos = append(p.lineNos, n)
+		}
+		return
 	}
-	if err := p.finishKey(); err != nil {
-		return err
-	}
+	p.finishKey()
+	p.skipping = false
 	p.indentLevel = indent
 	if strings.HasPrefix(trimmed, "[") {
 		if end := strings.LastIndexByte(trimmed, ']'); end > 1 {
-			return p.header(n, trimmed[1:end])
+			p.header(n, trimmed[1:end])
+			return
 		}
 	}
 	if p.sect == nil {
-		return p.fail(n, ErrKeyBeforeSection, KeyName(trimmed), 0)
+		p.fail(n, ErrKeyBeforeSection, KeyName(trimmed), 0)
+		return
 	}
 	i := strings.IndexAny(trimmed, "=:")
 	if i < 0 {
-		return p.fail(n, ErrMalformedLine, "", 0)
+		p.fail(n, ErrMalformedLine, "", 0)
+		return
 	}
 	name := strings.ToLower(strings.TrimSpace(trimmed[:i]))
 	if name == "" {
-		return p.fail(n, ErrMalformedLine, "", 0)
+		p.fail(n, ErrMalformedLine, "", 0)
+		return
 	}
 	if first, dup := p.seenKey[name]; dup {
-		return p.fail(n, ErrRepeatedKey, KeyName(trimmed), first)
+		p.fail(n, ErrRepeatedKey, KeyName(trimmed), first)
+		p.skipping = true
+		return
 	}
 	p.seenKey[name] = n
 	p.key = &Key{Name: name, Line: n}
 	p.lines = []string{strings.TrimSpace(trimmed[i+1:])}
 	p.lineNos = []int{n}
-	return nil
 }
 
-func (p *parser) header(n int, header string) error {
+func (p *parser) header(n int, header string) {
 	if first, dup := p.seenSection[header]; dup {
-		return p.fail(n, ErrRepeatedSection, "", first)
+		p.fail(n, ErrRepeatedSection, "", first)
+		if NameLike(header) {
+			p.errs[len(p.errs)-1].Section = header
+		}
+		// Its keys are read (and checked) into a section of their own
+		// that no lookup sees.
+		p.sect = &Section{Header: header, Line: n, Kind: KindOther, Name: header}
+		p.seenKey = map[string]int{}
+		return
 	}
 	p.seenSection[header] = n
 	s := &Section{Header: header, Line: n, Kind: KindOther, Name: header}
@@ -376,15 +408,14 @@ func (p *parser) header(n int, header string) error {
 	p.f.Sections = append(p.f.Sections, s)
 	p.sect = s
 	p.seenKey = map[string]int{}
-	return nil
 }
 
 // finishKey stores the key being read, joining its lines as configparser
 // does and parsing a nested block as botocore does.
-func (p *parser) finishKey() error {
+func (p *parser) finishKey() {
 	k := p.key
 	if k == nil {
-		return nil
+		return
 	}
 	p.key = nil
 	k.Raw = strings.TrimRight(strings.Join(p.lines, "\n"), " \t\n")
@@ -399,14 +430,14 @@ func (p *parser) finishKey() error {
 			}
 			name, value, ok := strings.Cut(l, "=")
 			if !ok {
-				return p.fail(p.lineNos[i+1], ErrNestedLine, KeyName(k.Name+"="), 0)
+				p.fail(p.lineNos[i+1], ErrNestedLine, KeyName(k.Name+"="), 0)
+				continue
 			}
 			k.Sub = append(k.Sub, Key{Name: strings.TrimSpace(name), Value: strings.TrimSpace(value),
 				Raw: strings.TrimSpace(value), Line: p.lineNos[i+1]})
 		}
 	}
 	p.sect.Keys = append(p.sect.Keys, *k)
-	return nil
 }
 
 // cutInlineComment splits "v # c" into "v" and "# c" as the Go and JS SDKs
@@ -474,33 +505,6 @@ func ShellSplit(s string) ([]string, bool) {
 		words = append(words, cur.String())
 	}
 	return words, true
-}
-
-// ProfileNames lists the profiles of a config file and a credentials file
-// (either may be nil), sorted: [profile x] and [default] in the config
-// file, every section but [DEFAULT] in the credentials file.
-func ProfileNames(config, credentials *File) []string {
-	seen := map[string]bool{}
-	if config != nil {
-		for _, s := range config.Sections {
-			if s.Kind == KindProfile || s.Kind == KindDefault {
-				seen[s.Name] = true
-			}
-		}
-	}
-	if credentials != nil {
-		for _, s := range credentials.Sections {
-			if s.Kind != KindDefaults {
-				seen[s.Header] = true
-			}
-		}
-	}
-	names := make([]string, 0, len(seen))
-	for n := range seen {
-		names = append(names, n)
-	}
-	SortStrings(names)
-	return names
 }
 
 // SortStrings sorts s in increasing order. It is a heapsort of one small

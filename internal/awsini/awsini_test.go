@@ -132,7 +132,7 @@ func TestParseErrors(t *testing.T) {
 			"cfg:3: this line is neither a [section] header nor key = value; fix or delete it (a continued value must be indented)"},
 		{"no key name", "[a]\n= v\n", ParseError{Line: 2, Kind: ErrMalformedLine}, ""},
 		{"empty brackets", "[a]\n[]\n", ParseError{Line: 2, Kind: ErrMalformedLine}, ""},
-		{"duplicate section", "[profile a]\n\n[profile a]\n", ParseError{Line: 3, Kind: ErrRepeatedSection, First: 1},
+		{"duplicate section", "[profile a]\n\n[profile a]\n", ParseError{Line: 3, Kind: ErrRepeatedSection, Section: "profile a", First: 1},
 			"cfg:3: this [section] header repeats the one on line 1; botocore rejects the file: merge the two sections"},
 		{"duplicate key", "[a]\nk=1\nK = 2\n", ParseError{Line: 3, Kind: ErrRepeatedKey, Key: "k", Section: "a", First: 2},
 			"cfg:3: key k repeats in [a] (first at line 2); botocore rejects the file: keep one"},
@@ -175,14 +175,16 @@ func TestParseErrorsHoldNoLineText(t *testing.T) {
 		"continuation":             "[default]\naws_session_token =\n  " + secret + "\nk\n",
 		"byte-order mark":          BOM + "aws_secret_access_key = " + secret + "\n",
 	} {
-		_, err := Parse("credentials", []byte(in))
-		if err == nil {
+		_, errs := ParseAll("credentials", []byte(in))
+		if len(errs) == 0 {
 			t.Errorf("%s: parsed", name)
 			continue
 		}
-		for _, part := range []string{secret, "wJalr", "AWSINITEST", "awsinitest"} {
-			if strings.Contains(err.Error(), part) || strings.Contains(fmt.Sprintf("%+v", err), part) {
-				t.Errorf("%s: the error quotes the line: %v", name, err)
+		for _, err := range errs {
+			for _, part := range []string{secret, "wJalr", "AWSINITEST", "awsinitest"} {
+				if strings.Contains(err.Error(), part) || strings.Contains(fmt.Sprintf("%+v", *err), part) {
+					t.Errorf("%s: the error quotes the line: %v", name, err)
+				}
 			}
 		}
 	}
@@ -229,4 +231,92 @@ func TestSortStrings(t *testing.T) {
 			}
 		}
 	}
+}
+
+// ParseAll goes on past each error: one pass reports every broken line with
+// its kind, line and key, and the rest of the file is read as if the broken
+// lines were not there.
+func TestParseAllCollectsEveryError(t *testing.T) {
+	in := BOM + "orphan = 1\n" + // 1
+		"[profile a]\n" + // 2
+		"region = r\n" + // 3
+		"not a setting\n" + // 4
+		"region = again\n" + // 5
+		"   continued\n" + // 6
+		"s3 =\n" + // 7
+		"  bad nested\n" + // 8
+		"  addressing_style = path\n" + // 9
+		"[profile b]\n" + // 10
+		"k = 1\n" + // 11
+		"[profile a]\n" + // 12
+		"hidden = 1\n" + // 13
+		"hidden = 2\n" + // 14
+		"[profile c]\n" + // 15
+		"k = 3\n" // 16
+	f, errs := ParseAll("cfg", []byte(in))
+	type got struct {
+		Line  int
+		Kind  ErrorKind
+		Key   string
+		First int
+	}
+	var gotErrs []got
+	for _, e := range errs {
+		gotErrs = append(gotErrs, got{e.Line, e.Kind, e.Key, e.First})
+	}
+	want := []got{
+		{1, ErrByteOrderMark, "", 0},
+		{1, ErrKeyBeforeSection, "orphan", 0},
+		{4, ErrMalformedLine, "", 0},
+		{5, ErrRepeatedKey, "region", 3},
+		{8, ErrNestedLine, "s3", 0},
+		{12, ErrRepeatedSection, "", 2},
+		{14, ErrRepeatedKey, "hidden", 13},
+	}
+	if !reflect.DeepEqual(gotErrs, want) {
+		t.Errorf("errors:\n%+v\nwant\n%+v", gotErrs, want)
+	}
+	wantFile := []string{"profile a|profile|a@02", "  region=r@03", "  s3=\nbad nested\naddressing_style = path@07",
+		"    addressing_style=path@09", "profile b|profile|b@10", "  k=1@11", "profile c|profile|c@15", "  k=3@16"}
+	if g := flat(f); !reflect.DeepEqual(g, wantFile) {
+		t.Errorf("file read past the errors:\n%q\nwant\n%q", g, wantFile)
+	}
+	// Parse stops at the first: the same error.
+	if _, err := Parse("cfg", []byte(in)); err != errs[0] && err.Error() != errs[0].Error() {
+		t.Errorf("Parse = %v, want ParseAll's first %v", err, errs[0])
+	}
+	for _, e := range errs {
+		if strings.Contains(e.Error(), "bad nested") || strings.Contains(e.Error(), "again") {
+			t.Errorf("error quotes the line: %v", e)
+		}
+	}
+}
+
+// FuzzParseAll: on any input ParseAll returns a file, a file with no error
+// is what Parse returns, and Parse's error is ParseAll's first; every error
+// has a line inside the input.
+func FuzzParseAll(f *testing.F) {
+	for _, s := range []string{"", "[default]\nregion = r\n", BOM + "k = v\n[profile a]\nk=1\nk=2\n[profile a]\n  x\ns3 =\n  y\n",
+		"[services s]\nsts =\n  endpoint_url = x\n  bad\n", "  [profile a]\nk=1\n  j = 2\n[DEFAULT]\n\r\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		all, errs := ParseAll("f", []byte(in))
+		if all == nil {
+			t.Fatal("ParseAll returned no file")
+		}
+		one, err := Parse("f", []byte(in))
+		switch {
+		case len(errs) == 0 && (err != nil || !reflect.DeepEqual(one, all)):
+			t.Fatalf("no errors, but Parse = %v, %v", one, err)
+		case len(errs) > 0 && (err == nil || err.Error() != errs[0].Error() || one != nil):
+			t.Fatalf("Parse = %v, want ParseAll's first error %v", err, errs[0])
+		}
+		lines := strings.Count(strings.ReplaceAll(in, "\r\n", "\n"), "\n") + strings.Count(in, "\r") + 1
+		for _, e := range errs {
+			if e.Line < 1 || e.Line > lines {
+				t.Fatalf("error on line %d of %d: %v", e.Line, lines, e)
+			}
+		}
+	})
 }

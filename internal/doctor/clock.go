@@ -5,9 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/credhelper/credhelper/internal/awsini"
 	"time"
 
+	"github.com/credhelper/credhelper/internal/awsconfig"
 	"github.com/credhelper/credhelper/protocol"
 	"github.com/credhelper/credhelper/protocol/client"
 )
@@ -28,8 +28,8 @@ func ClockChecks(env Env) []Check {
 	}
 	// A served profile's calls are made for its definition profile.
 	if cmd, ok := sf.lookup(profile, "credential_process"); ok {
-		if words, ok := awsini.ShellSplit(cmd.value); ok && len(words) > 0 && servedByCredhelper(words) {
-			profile = servedDefinition(words)
+		if def, served := awsconfig.ServedDefinition(cmd.value); served {
+			profile = def
 		}
 	}
 	if !sf.exists(profile) {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/credhelper/credhelper/internal/awsconfig"
 	"github.com/credhelper/credhelper/internal/safetext"
 )
 
@@ -159,25 +160,8 @@ type Env struct {
 	IMDS bool
 }
 
-// ConfigFile and CredentialsFile are where the SDKs read, honouring
-// AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE.
-func (e Env) ConfigFile() string {
-	if p := e.Getenv("AWS_CONFIG_FILE"); p != "" {
-		return expandHome(p, e.Home)
-	}
-	return e.Home + "/.aws/config"
-}
+// ConfigFile and CredentialsFile are where the SDKs read (awsconfig.Locate
+// in env).
+func (e Env) ConfigFile() string { return awsconfig.Locate(e.Getenv, e.Home).Config }
 
-func (e Env) CredentialsFile() string {
-	if p := e.Getenv("AWS_SHARED_CREDENTIALS_FILE"); p != "" {
-		return expandHome(p, e.Home)
-	}
-	return e.Home + "/.aws/credentials"
-}
-
-func expandHome(p, home string) string {
-	if p == "~" || strings.HasPrefix(p, "~/") {
-		return home + p[1:]
-	}
-	return p
-}
+func (e Env) CredentialsFile() string { return awsconfig.Locate(e.Getenv, e.Home).Credentials }

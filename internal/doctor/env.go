@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/credhelper/credhelper/internal/awsconfig"
 	"github.com/credhelper/credhelper/protocol"
 )
 
@@ -122,6 +123,10 @@ func EnvironmentChecks(env Env) []Check {
 			continue
 		}
 		switch {
+		case v.f.exists() && !v.f.info.IsDir() && awsconfig.ExpandHome(value, env.Home) != value:
+			// botocore and the JS SDK expand the ~, the Go SDK does not.
+			add("env-files", Warning, fmt.Sprintf("%s=%s: the AWS CLI and the JS SDK read %s, but the Go SDK (terraform, Go programs) takes the ~ literally and finds no file", v.name, value, v.f.shown),
+				fmt.Sprintf("write the path without ~: export %s=%s", v.name, shellPath(v.f.path)))
 		case v.f.exists() && !v.f.info.IsDir():
 			add("env-files", OK, fmt.Sprintf("%s points at %s", v.name, v.f.shown), "")
 		case v.f.exists():

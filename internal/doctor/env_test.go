@@ -119,6 +119,16 @@ func TestEnvironmentFilesPresent(t *testing.T) {
 		return ""
 	}
 	wantCheck(t, EnvironmentChecks(env), "env-files", Problem, "is a directory", "export AWS_CONFIG_FILE=")
+
+	// A ~ the Go SDK would not expand (awsconfig's TestTildeInConfigFileVariable).
+	env.Getenv = func(k string) string {
+		if k == "AWS_CONFIG_FILE" {
+			return "~/.aws/config"
+		}
+		return ""
+	}
+	wantCheck(t, EnvironmentChecks(env), "env-files", Warning, "the AWS CLI and the JS SDK read ~/.aws/config, but the Go SDK (terraform, Go programs) takes the ~ literally",
+		"export AWS_CONFIG_FILE="+cfg)
 }
 
 func TestEnvironmentShadowsNothing(t *testing.T) {

@@ -9,9 +9,9 @@ import (
 	"reflect"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 
+	"github.com/credhelper/credhelper/internal/awsconfig"
 	"github.com/credhelper/credhelper/internal/awsini"
 	"github.com/credhelper/credhelper/protocol"
 )
@@ -25,32 +25,24 @@ type parsedFile struct {
 	shown    string // path with the home directory as "~", for messages
 	info     fs.FileInfo
 	readErr  error // other than "does not exist"
-	// ini is the file with every syntax error repaired (the offending line
-	// blanked, a repeated header renamed) so the later checks still see the
-	// rest; nil when the file is missing or unreadable.
+	// ini is the file read past every syntax error (awsini.ParseAll) so
+	// the later checks still see the rest; nil when the file is missing or
+	// unreadable.
 	ini    *awsini.File
 	syntax []syntaxIssue
-	// renamed are the sections made up by the repair: skipped by the checks.
-	renamed map[*awsini.Section]bool
 }
 
 func (f *parsedFile) exists() bool { return f.info != nil }
 
-// sections are the file's real sections. It stays out of line
-// (go:noinline): inlined at its 22 calls it cost credhelper 12 KB.
+// sections are the file's sections. It stays out of line (go:noinline):
+// inlined at its 22 calls it cost credhelper 12 KB.
 //
 //go:noinline
 func (f *parsedFile) sections() []*awsini.Section {
 	if f.ini == nil {
 		return nil
 	}
-	var out []*awsini.Section
-	for _, s := range f.ini.Sections {
-		if !f.renamed[s] {
-			out = append(out, s)
-		}
-	}
-	return out
+	return f.ini.Sections
 }
 
 // parsedFiles is the config and credentials files.
@@ -83,31 +75,19 @@ func loadParsedFile(env Env, path string) *parsedFile {
 		f.readErr = err
 		return f
 	}
-	f.ini, f.syntax, f.renamed = parseRepairing(f.shown, data)
+	f.ini, f.syntax = parseRepairing(f.shown, data)
 	return f
 }
 
-// configSection is profile name's section of the config file ([default] or
-// [profile NAME]; the later one wins).
+// configSection is profile name's section of the config file
+// (awsconfig.ConfigProfile).
 func (pf parsedFiles) configSection(name string) *awsini.Section {
-	var found *awsini.Section
-	for _, s := range pf.config.sections() {
-		if s.Name == name && (s.Kind == awsini.KindProfile || s.Kind == awsini.KindDefault) {
-			found = s
-		}
-	}
-	return found
+	return awsconfig.ConfigProfile(pf.config.ini, name)
 }
 
 // credsSection is [NAME] of the credentials file.
 func (pf parsedFiles) credsSection(name string) *awsini.Section {
-	var found *awsini.Section
-	for _, s := range pf.creds.sections() {
-		if s.Header == name {
-			found = s
-		}
-	}
-	return found
+	return awsconfig.CredentialsProfile(pf.creds.ini, name)
 }
 
 func (pf parsedFiles) profileExists(name string) bool {
@@ -152,71 +132,34 @@ type syntaxIssue struct {
 	line              int
 }
 
-// syntheticHeader names a repeated section renamed by parseRepairing.
-const syntheticHeader = "credhelper-doctor-repeated-section-"
-
-// parseRepairing parses data with awsini (the rules botocore applies) and,
-// on each syntax error, repairs the line and parses again, so one run reports
-// every broken line and still checks the rest of the file.
-func parseRepairing(name string, data []byte) (*awsini.File, []syntaxIssue, map[*awsini.Section]bool) {
+// parseRepairing parses data with awsini.ParseAll (the rules botocore
+// applies), which reports every broken line in one pass and reads the rest
+// of the file as if they were not there, so the later checks still see it.
+// Lines before any header are one finding.
+func parseRepairing(name string, data []byte) (*awsini.File, []syntaxIssue) {
+	f, errs := awsini.ParseAll(name, data)
 	var issues []syntaxIssue
-	text := string(data)
-	if strings.HasPrefix(text, awsini.BOM) {
-		issues = append(issues, syntaxIssue{name: "byte-order-mark", line: 1, detail: awsini.BOMProblem,
-			fix: "save the file as UTF-8 without a byte-order mark (in Notepad: Save as, Encoding UTF-8)"})
-		text = text[len(awsini.BOM):]
-	}
-	text = strings.ReplaceAll(text, "\r\n", "\n")
-	text = strings.ReplaceAll(text, "\r", "\n")
-	lines := strings.Split(text, "\n")
-	repaired := map[int]bool{}
-	orphans := 0 // lines before any header, reported once
-	for range 100 {
-		f, err := awsini.Parse(name, []byte(strings.Join(lines, "\n")))
-		if err == nil {
-			renamed := map[*awsini.Section]bool{}
-			for _, s := range f.Sections {
-				if strings.HasPrefix(s.Header, syntheticHeader) {
-					renamed[s] = true
-				}
-			}
-			if orphans > 1 {
-				for i := range issues {
-					if issues[i].name == "missing-section-header" {
-						issues[i].detail = strings.Replace(issues[i].detail, " header:",
-							fmt.Sprintf(" header (and %d more lines after it):", orphans-1), 1)
-					}
-				}
-			}
-			return f, issues, renamed
-		}
-		var pe *awsini.ParseError
-		if !errors.As(err, &pe) || pe.Line < 1 || pe.Line > len(lines) || repaired[pe.Line] {
-			break
-		}
-		repaired[pe.Line] = true
-		is := explainSyntax(pe, lines)
+	first, orphans := -1, 0 // the finding for lines before any header, and how many there are
+	for _, pe := range errs {
 		if pe.Kind == awsini.ErrKeyBeforeSection {
-			orphans++
+			if orphans++; orphans > 1 {
+				continue
+			}
+			first = len(issues)
 		}
-		if pe.Kind != awsini.ErrKeyBeforeSection || orphans == 1 {
-			issues = append(issues, is)
-		}
-		if pe.Kind == awsini.ErrRepeatedSection {
-			lines[pe.Line-1] = "[" + syntheticHeader + strconv.Itoa(pe.Line) + "]"
-		} else {
-			lines[pe.Line-1] = ""
-		}
+		issues = append(issues, explainSyntax(pe))
 	}
-	// Unreachable with awsini's errors; kept so a parser change cannot loop.
-	return nil, append(issues, syntaxIssue{name: "malformed-line", detail: "the file cannot be read as an ini file",
-		fix: "compare it with `aws configure` output and fix the broken lines"}), nil
+	if orphans > 1 {
+		issues[first].detail = strings.Replace(issues[first].detail, " header:",
+			fmt.Sprintf(" header (and %d more lines after it):", orphans-1), 1)
+	}
+	return f, issues
 }
 
 // explainSyntax turns awsini's error into a doctor finding. Like the parser
 // it never quotes the line (a broken key line may hold a secret): it names
 // the key, and a header only when it looks like a name.
-func explainSyntax(pe *awsini.ParseError, lines []string) syntaxIssue {
+func explainSyntax(pe *awsini.ParseError) syntaxIssue {
 	n := pe.Line
 	const rejects = ": botocore (AWS CLI, Python) rejects the whole file"
 	key := "this line"
@@ -224,16 +167,18 @@ func explainSyntax(pe *awsini.ParseError, lines []string) syntaxIssue {
 		key = "key " + pe.Key
 	}
 	switch pe.Kind {
+	case awsini.ErrByteOrderMark:
+		return syntaxIssue{name: "byte-order-mark", line: 1, detail: awsini.BOMProblem,
+			fix: "save the file as UTF-8 without a byte-order mark (in Notepad: Save as, Encoding UTF-8)"}
 	case awsini.ErrRepeatedSection:
-		h, ok := headerOf(strings.TrimSpace(lines[n-1]))
-		if !ok || !awsini.NameLike(h) {
+		if h := pe.Section; h != "" {
 			return syntaxIssue{name: "duplicate-section", line: n,
-				detail: fmt.Sprintf("the [section] header on line %d repeats the one on line %d%s", n, pe.First, rejects),
-				fix:    fmt.Sprintf("merge the two sections into one and delete the header on line %d", n)}
+				detail: fmt.Sprintf("section [%s] repeats (first at line %d)%s", h, pe.First, rejects),
+				fix:    fmt.Sprintf("merge the two [%s] sections into one and delete the header on line %d", h, n)}
 		}
 		return syntaxIssue{name: "duplicate-section", line: n,
-			detail: fmt.Sprintf("section [%s] repeats (first at line %d)%s", h, pe.First, rejects),
-			fix:    fmt.Sprintf("merge the two [%s] sections into one and delete the header on line %d", h, n)}
+			detail: fmt.Sprintf("the [section] header on line %d repeats the one on line %d%s", n, pe.First, rejects),
+			fix:    fmt.Sprintf("merge the two sections into one and delete the header on line %d", n)}
 	case awsini.ErrKeyBeforeSection:
 		return syntaxIssue{name: "missing-section-header", line: n,
 			detail: fmt.Sprintf("%s comes before any [section] header%s", key, rejects),
@@ -256,19 +201,6 @@ func explainSyntax(pe *awsini.ParseError, lines []string) syntaxIssue {
 	return syntaxIssue{name: "malformed-line", line: n,
 		detail: "this line is neither a [section] header nor key = value" + rejects,
 		fix:    fmt.Sprintf("fix or delete line %d (a setting is `name = value`; a continued value must be indented)", n)}
-}
-
-// headerOf returns the text between the brackets of a header line, as awsini
-// recognises one.
-func headerOf(t string) (string, bool) {
-	if !strings.HasPrefix(t, "[") {
-		return "", false
-	}
-	end := strings.LastIndexByte(t, ']')
-	if end <= 1 {
-		return "", false
-	}
-	return t[1:end], true
 }
 
 // FileChecks checks the shared config and credentials files: syntax botocore
@@ -386,22 +318,38 @@ func (fc *fileChecker) headers() {
 				fmt.Sprintf("[%s] in the config file is ignored by every SDK: profiles there are [profile %s]", s.Header, s.Header), fix)
 		}
 	}
-	// "[profile a]" and "[profile  a]" both name profile a: the later
-	// section replaces the earlier one whole (botocore, the Go SDK).
+	// "[profile a]" and "[profile  a]" both name profile a, [default] and
+	// [profile default] both profile default: botocore reads the later
+	// section alone, the Go SDK merges same-named sections key by key and
+	// takes [profile default] over [default] wherever it stands.
 	seen := map[string]*awsini.Section{}
 	for _, s := range cfg.sections() {
-		if s.Kind != awsini.KindProfile && s.Kind != awsini.KindSSOSession && s.Kind != awsini.KindServices {
+		if s.Kind != awsini.KindProfile && s.Kind != awsini.KindDefault && s.Kind != awsini.KindSSOSession && s.Kind != awsini.KindServices {
 			continue
 		}
-		key := s.Kind.String() + " " + s.Name
-		if first := seen[key]; first != nil && (s.Kind != awsini.KindProfile || fc.inScope(s.Name)) {
-			n++
-			fc.add("config-header", Warning, cfg, s.Line,
-				fmt.Sprintf("two sections name %s (lines %d and %d): botocore and the Go SDK read only the one on line %d, and ignore every key of the other",
-					key, first.Line, s.Line, s.Line),
-				fmt.Sprintf("merge the two into one [%s] section", key))
+		kind := s.Kind
+		if kind == awsini.KindDefault {
+			kind = awsini.KindProfile
 		}
+		key := kind.String() + " " + s.Name
+		first := seen[key]
 		seen[key] = s
+		if first == nil || kind == awsini.KindProfile && !fc.inScope(s.Name) {
+			continue
+		}
+		n++
+		goReads := "the Go SDK merges their keys (the later line's value wins)"
+		if first.Kind != s.Kind && s.Name == "default" {
+			pd := first
+			if s.Kind == awsini.KindProfile {
+				pd = s
+			}
+			goReads = fmt.Sprintf("the Go SDK reads only [profile default] (line %d)", pd.Line)
+		}
+		fc.add("config-header", Warning, cfg, s.Line,
+			fmt.Sprintf("two sections name %s (lines %d and %d): botocore reads only the one on line %d and ignores every key of the other; %s",
+				key, first.Line, s.Line, s.Line, goReads),
+			fmt.Sprintf("merge the two into one [%s] section", sectionHeader(kind, s.Name)))
 	}
 	for _, s := range creds.sections() {
 		if s.Kind != awsini.KindProfile || !fc.inScope(s.Name) {
@@ -419,6 +367,14 @@ func (fc *fileChecker) headers() {
 	if n == 0 && (cfg.ini != nil || creds.ini != nil) {
 		fc.add("headers", OK, nil, 0, "section headers are the ones the SDKs read", "")
 	}
+}
+
+// sectionHeader is how a config-file section of kind names name.
+func sectionHeader(kind awsini.Kind, name string) string {
+	if kind == awsini.KindProfile && name == "default" {
+		return "default"
+	}
+	return kind.String() + " " + name
 }
 
 // knownKeys are the settings botocore, the Go and JS SDKs and credhelper
@@ -626,7 +582,7 @@ func (fc *fileChecker) shadowed(p profileView) int {
 		return 0
 	}
 	cmd, ok := p.config.Get("credential_process")
-	served, def := servedCommand(cmd.Value)
+	def, served := awsconfig.ServedDefinition(cmd.Value)
 	if !ok || !served {
 		return 0
 	}
@@ -825,17 +781,7 @@ func fileOwner(info fs.FileInfo) (int, bool) {
 	return int(uid.Uint()), true
 }
 
-func isServed(cmd string) bool { served, _ := servedCommand(cmd); return served }
-
-// servedCommand reports whether credential_process cmd runs credhelper, and
-// the definition profile it names ("" when none).
-func servedCommand(cmd string) (bool, string) {
-	words, ok := awsini.ShellSplit(cmd)
-	if !ok || len(words) == 0 || !servedByCredhelper(words) {
-		return false, ""
-	}
-	return true, servedDefinition(words)
-}
+func isServed(cmd string) bool { _, served := awsconfig.ServedDefinition(cmd); return served }
 
 // shownPath writes path with the home directory as "~".
 func shownPath(env Env, path string) string {

@@ -3,6 +3,7 @@ package doctor
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -32,8 +33,13 @@ func TestFileChecks(t *testing.T) {
 		{name: "profile header in credentials", credentials: "[profile dev]\naws_access_key_id = ASIAIOSFODNN7EXAMPLE\n",
 			check: "credentials-header", verdict: Problem, detail: `a profile named "profile dev"`, fix: "rename [profile dev] on line 1 to [dev]", line: 1},
 		{name: "two headers, one profile", config: "[profile a]\nrole_arn = arn:aws:iam::1:role/r\n\n[profile  a]\nregion = y\n",
-			check: "config-header", verdict: Warning, detail: "two sections name profile a (lines 1 and 4): botocore and the Go SDK read only the one on line 4, and ignore every key of the other",
+			check: "config-header", verdict: Warning, detail: "two sections name profile a (lines 1 and 4): botocore reads only the one on line 4 and ignores every key of the other; the Go SDK merges their keys",
 			fix: "merge the two into one [profile a] section", line: 4},
+		// botocore: the later; the Go SDK: [profile default] wherever it
+		// stands (awsconfig's TestProfileLookupMatchesTheSDKs).
+		{name: "default and profile default", config: "[profile default]\nregion = x\n[default]\nregion = y\n",
+			check: "config-header", verdict: Warning, detail: "two sections name profile default (lines 1 and 3): botocore reads only the one on line 3 and ignores every key of the other; the Go SDK reads only [profile default] (line 1)",
+			fix: "merge the two into one [default] section", line: 3},
 		{name: "bare header in config", config: "[default]\n[dev]\nregion = x\n",
 			check: "config-header", verdict: Problem, detail: "[dev] in the config file is ignored by every SDK", fix: "rename [dev] on line 2 to [profile dev]", line: 2},
 		{name: "bare header next to the right one", config: "[profile dev]\n[dev]\nregion = x\n",
@@ -108,8 +114,8 @@ func TestFileChecks(t *testing.T) {
 	}
 }
 
-// TestFileChecksEveryError: one run reports every broken line, and the rest
-// of the file is still checked.
+// TestFileChecksEveryError: one run reports every broken line, each with
+// its line, and the rest of the file is still checked.
 func TestFileChecksEveryError(t *testing.T) {
 	env := fixtureEnv(t, "[profile a]\nregoin = x\n[profile a]\noops\n[profile b]\nregion = y # c\n", "", nil)
 	checks := FileChecks(env)
@@ -117,6 +123,41 @@ func TestFileChecksEveryError(t *testing.T) {
 		if len(named(checks, name)) != 1 {
 			t.Errorf("want one %s check, got %+v", name, checks)
 		}
+	}
+
+	config := "\ufefforphan = 1\n" + // 1: byte-order mark, line before any header
+		"  more = 2\n" + // 2: same finding
+		"[profile a]\n" + // 3
+		"region = r\n" + // 4
+		"not a setting\n" + // 5: malformed
+		"region = again\n" + // 6: repeated key
+		"s3 =\n" + // 7
+		"  bad nested\n" + // 8: nested line
+		"  also bad\n" + // 9: nested line
+		"[profile b]\n" + // 10
+		"[profile a]\n" + // 11: repeated section
+		"output = json\n" + // 12
+		"output = text\n" + // 13: repeated key (in the repeated section)
+		"[profile c]\n" + // 14
+		"regoin = x\n" // 15: checked after all of it
+	checks = FileChecks(fixtureEnv(t, config, "", nil))
+	type finding struct {
+		name string
+		line int
+	}
+	var got []finding
+	for _, c := range checks {
+		if c.Verdict == Problem {
+			got = append(got, finding{c.Name, c.Line})
+		}
+	}
+	want := []finding{{"byte-order-mark", 1}, {"missing-section-header", 1}, {"malformed-line", 5}, {"duplicate-key", 6},
+		{"malformed-line", 8}, {"malformed-line", 9}, {"duplicate-section", 11}, {"duplicate-key", 13}, {"near-miss-key", 15}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("problems:\n%v\nwant\n%v", got, want)
+	}
+	if c := named(checks, "missing-section-header"); len(c) != 1 || !strings.Contains(c[0].Detail, "(and 1 more lines after it)") {
+		t.Errorf("lines before any header: %+v", c)
 	}
 }
 

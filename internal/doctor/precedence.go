@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/credhelper/credhelper/internal/awsconfig"
 	"github.com/credhelper/credhelper/internal/awsini"
 )
 
@@ -33,26 +34,15 @@ func readSharedFiles(env Env) sharedFiles {
 	return sf
 }
 
-// configSection is profile name's section of the config file: [default] or
-// [profile NAME] (botocore also takes [profile default]).
+// configSection is profile name's section of the config file
+// (awsconfig.ConfigProfile).
 func (sf sharedFiles) configSection(name string) *awsini.Section {
-	if sf.config == nil {
-		return nil
-	}
-	if name == "default" {
-		if s := sf.config.Find(awsini.KindDefault, name); s != nil {
-			return s
-		}
-	}
-	return sf.config.Find(awsini.KindProfile, name)
+	return awsconfig.ConfigProfile(sf.config, name)
 }
 
 // credsSection is [NAME] of the credentials file.
 func (sf sharedFiles) credsSection(name string) *awsini.Section {
-	if sf.creds == nil {
-		return nil
-	}
-	return sf.creds.ByHeader(name)
+	return awsconfig.CredentialsProfile(sf.creds, name)
 }
 
 // setting is one key of a profile and where it is written.
@@ -82,7 +72,7 @@ func (sf sharedFiles) lookup(name, key string) (setting, bool) {
 
 // profileNames lists the profiles of both files, sorted.
 func (sf sharedFiles) profileNames() []string {
-	return awsini.ProfileNames(sf.config, sf.creds)
+	return awsconfig.ProfileNames(sf.config, sf.creds)
 }
 
 // exists reports whether either file has profile name.

@@ -1,6 +1,7 @@
 package doctor
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -71,5 +72,30 @@ func TestPrecedenceShadowWhy(t *testing.T) {
 	env.Profile = ""
 	if checks := PrecedenceChecks(env); checks != nil {
 		t.Errorf("without a profile: %+v", checks)
+	}
+}
+
+// Profile default is the later of [default] and [profile default], as
+// botocore reads it (awsconfig.ConfigProfile), not [default] wherever it
+// stands.
+func TestPrecedenceDefaultProfile(t *testing.T) {
+	env := fixtureEnv(t, "[default]\nregion = eu-west-1\n[profile default]\ncredential_process = x\n", "", nil)
+	env.Profile = "default"
+	c := only(t, PrecedenceChecks(env), "precedence-botocore")
+	if !strings.Contains(c.Detail, "would use "+srcProcess+" for profile default") || !strings.Contains(c.Detail, ":4)") {
+		t.Errorf("got %+v", c)
+	}
+}
+
+// A "~" in AWS_CONFIG_FILE is the home directory, as botocore reads it.
+func TestFilesUnderTildeVariable(t *testing.T) {
+	env := fixtureEnv(t, "", "", nil)
+	vars := map[string]string{"AWS_CONFIG_FILE": "~/work/config", "AWS_SHARED_CREDENTIALS_FILE": "~/work/credentials"}
+	env.Getenv = func(k string) string { return vars[k] }
+	if got, want := env.ConfigFile(), filepath.Join(env.Home, "work", "config"); got != want {
+		t.Errorf("ConfigFile = %s, want %s", got, want)
+	}
+	if got, want := env.CredentialsFile(), filepath.Join(env.Home, "work", "credentials"); got != want {
+		t.Errorf("CredentialsFile = %s, want %s", got, want)
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/credhelper/credhelper/internal/awsini"
+	"github.com/credhelper/credhelper/internal/awsconfig"
 	"github.com/credhelper/credhelper/internal/proc"
 	"github.com/credhelper/credhelper/protocol"
 )
@@ -47,7 +47,7 @@ func checkProcess(ctx context.Context, env Env, profile string, cmd setting) []C
 		return Check{Section: SectionProcess, Name: name, Verdict: v, Detail: "profile " + profile + ": " + detail,
 			Fix: fix, File: cmd.file, Line: cmd.line}
 	}
-	words, ok := awsini.ShellSplit(cmd.value)
+	words, ok := awsconfig.Command(cmd.value)
 	if !ok || len(words) == 0 {
 		return []Check{mk("process-command", Problem, "credential_process is empty or has an unclosed quote",
 			"write the command as you would in a shell, quotes closed")}
@@ -66,7 +66,8 @@ func checkProcess(ctx context.Context, env Env, profile string, cmd setting) []C
 		return append(out, mk("process-command", Problem, words[0]+" is not executable", "chmod +x "+words[0]))
 	}
 
-	res := runProcess(ctx, cmd.value, env.Getenv("PATH"), servedByCredhelper(words))
+	_, served := awsconfig.ServedBy(words)
+	res := runProcess(ctx, cmd.value, env.Getenv("PATH"), served)
 	now := env.Now()
 	switch {
 	case res.timedOut:
@@ -90,7 +91,7 @@ func checkProcess(ctx context.Context, env Env, profile string, cmd setting) []C
 	switch v {
 	case Problem:
 		fix = "make the command print one JSON object with Version 1, AccessKeyId, SecretAccessKey and, for temporary credentials, SessionToken and Expiration in UTC (2026-11-27T16:04:05Z)"
-		if servedByCredhelper(words) {
+		if served {
 			fix = "this is credhelper's own output, please report it; meanwhile `credhelper status` shows the profile's state"
 		}
 	case Warning:
@@ -269,14 +270,4 @@ func findExecutable(name string, env Env) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("the command %s is not on PATH", name)
-}
-
-// servedByCredhelper and servedDefinition read shell-split words the way
-// protocol's functions read a command line.
-func servedByCredhelper(words []string) bool {
-	return len(words) > 0 && protocol.IsCredhelper(words[0])
-}
-
-func servedDefinition(words []string) string {
-	return protocol.ServedDefinition(strings.Join(words, " "))
 }
