@@ -28,16 +28,16 @@ const (
 
 // Sections, in the order the report shows them.
 const (
+	SectionVerdict     = "verdict"
 	SectionEnvironment = "environment"
 	SectionFiles       = "files"
 	SectionProcess     = "credential_process"
 	SectionClock       = "clock"
 	SectionSSO         = "sso"
 	SectionPlatform    = "platform"
-	SectionPrecedence  = "precedence"
 )
 
-var sectionOrder = []string{SectionEnvironment, SectionFiles, SectionProcess, SectionClock, SectionSSO, SectionPlatform, SectionPrecedence}
+var sectionOrder = []string{SectionVerdict, SectionEnvironment, SectionFiles, SectionProcess, SectionClock, SectionSSO, SectionPlatform}
 
 // Check is one line of the report. Detail never holds a secret.
 type Check struct {
@@ -48,6 +48,9 @@ type Check struct {
 	Fix     string  `json:"fix,omitempty"` // what to run or change; set on warnings and problems
 	File    string  `json:"file,omitempty"`
 	Line    int     `json:"line,omitempty"`
+	// left is how long the credentials checked last ("47m"), where known:
+	// the verdict shows it.
+	left string
 }
 
 // appendCheck appends a check of section to out; fix is kept only on a
@@ -65,12 +68,15 @@ func appendCheck(out []Check, section, name string, v Verdict, detail, fix strin
 	return append(out, c)
 }
 
-// SchemaVersion of the --json output.
-const SchemaVersion = 1
+// SchemaVersion of the --json output. 2: the verdict (one entry per SDK
+// family) and its checks in section "verdict"; section "precedence" is
+// gone.
+const SchemaVersion = 2
 
-// Report is every check made.
+// Report is every check made, and what each SDK family would do.
 type Report struct {
-	Checks []Check
+	Checks  []Check
+	Verdict []FamilyVerdict
 }
 
 // Add appends checks.
@@ -89,16 +95,20 @@ func (r *Report) Count(v Verdict) int {
 
 // WriteJSON writes the report for scripts.
 func (r *Report) WriteJSON(w io.Writer) error {
-	checks := r.Checks
+	checks, verdict := r.Checks, r.Verdict
 	if checks == nil {
 		checks = []Check{}
 	}
+	if verdict == nil {
+		verdict = []FamilyVerdict{}
+	}
 	out := struct {
-		SchemaVersion int     `json:"schemaVersion"`
-		Problems      int     `json:"problems"`
-		Warnings      int     `json:"warnings"`
-		Checks        []Check `json:"checks"`
-	}{SchemaVersion, r.Count(Problem), r.Count(Warning), checks}
+		SchemaVersion int             `json:"schemaVersion"`
+		Problems      int             `json:"problems"`
+		Warnings      int             `json:"warnings"`
+		Verdict       []FamilyVerdict `json:"verdict"`
+		Checks        []Check         `json:"checks"`
+	}{SchemaVersion, r.Count(Problem), r.Count(Warning), verdict, checks}
 	b, err := json.MarshalIndent(out, "", "  ")
 	if err == nil {
 		_, err = w.Write(append(b, '\n'))

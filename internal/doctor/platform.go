@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/credhelper/credhelper/internal/awsconfig"
 	"github.com/credhelper/credhelper/protocol"
 	"github.com/credhelper/credhelper/protocol/client"
 )
@@ -34,6 +35,15 @@ func PlatformChecks(env Env) []Check {
 	ctx, cancel := context.WithTimeout(context.Background(), creddTimeout)
 	defer cancel()
 	st, err := c.Ping(ctx)
+	uses := usesCredhelper(env)
+	if err != nil && !uses {
+		// Not a credhelper machine: nothing to say about credd.
+		checks = append(checks, containerChecks(env)...)
+		if env.IMDS {
+			checks = append(checks, imdsCheck(env))
+		}
+		return checks
+	}
 	var pe *protocol.Error
 	switch {
 	case err == nil:
@@ -61,7 +71,7 @@ func PlatformChecks(env Env) []Check {
 			add(OK, "keyring", fmt.Sprintf("the %s keyring answers (%d credhelper items)", kp.Backend, kp.Items), "")
 		}
 	} else {
-		add(Warning, "keyring", "the keyring was not checked: credd is not running", "start credd (`credd run`) and run doctor again")
+		add(Info, "keyring", "the keyring was not checked: credd is not running (start it with `credd run` and run doctor again to check it)", "")
 	}
 
 	add(Info, "service", serviceState(env), "")
@@ -70,6 +80,22 @@ func PlatformChecks(env Env) []Check {
 		checks = append(checks, imdsCheck(env))
 	}
 	return checks
+}
+
+// usesCredhelper reports whether credd matters here: a profile of the
+// config file is served by credhelper, or, with --profile, that profile
+// is served or is a served profile's definition.
+func usesCredhelper(env Env) bool {
+	served := awsconfig.ServedProfiles(readSharedFiles(env).config)
+	if env.Profile == "" {
+		return len(served) > 0
+	}
+	for _, s := range served {
+		if s.Profile == env.Profile || s.Definition == env.Profile {
+			return true
+		}
+	}
+	return false
 }
 
 // socketChecks: the socket directory must be private and ours, the socket
@@ -170,7 +196,7 @@ func imdsCheck(env Env) Check {
 	if strings.EqualFold(env.Getenv("AWS_EC2_METADATA_DISABLED"), "true") {
 		return Check{Section: SectionPlatform, Name: "imds", Verdict: Info, Detail: "the instance metadata service is disabled (AWS_EC2_METADATA_DISABLED=true)"}
 	}
-	status, _, err := httpProbe("PUT", endpoint+"/latest/api/token", map[string]string{"X-aws-ec2-metadata-token-ttl-seconds": "60"}, probeTimeout)
+	status, token, err := httpProbe("PUT", endpoint+"/latest/api/token", map[string]string{"X-aws-ec2-metadata-token-ttl-seconds": "60"}, probeTimeout)
 	switch {
 	case err != nil:
 		return Check{Section: SectionPlatform, Name: "imds", Verdict: Warning,
@@ -181,5 +207,14 @@ func imdsCheck(env Env) Check {
 			Detail: fmt.Sprintf("the instance metadata service at %s refused an IMDSv2 token (HTTP %d)", endpoint, status),
 			Fix:    "check the instance's metadata options (IMDSv2, hop limit)"}
 	}
-	return Check{Section: SectionPlatform, Name: "imds", Verdict: OK, Detail: "the instance metadata service answers at " + endpoint}
+	// The role the SDKs would take credentials for (never the credentials).
+	status, role, err := httpProbe("GET", endpoint+"/latest/meta-data/iam/security-credentials/",
+		map[string]string{"X-aws-ec2-metadata-token": strings.TrimSpace(string(token))}, probeTimeout)
+	name, _, _ := strings.Cut(strings.TrimSpace(string(role)), "\n")
+	if err != nil || status != 200 || name == "" {
+		return Check{Section: SectionPlatform, Name: "imds", Verdict: Warning,
+			Detail: "the instance metadata service answers at " + endpoint + " but names no instance role: the SDKs find no credentials there",
+			Fix:    "attach an instance profile (IAM role) to the instance"}
+	}
+	return Check{Section: SectionPlatform, Name: "imds", Verdict: OK, Detail: "the instance metadata service at " + endpoint + " has instance role " + name}
 }

@@ -47,8 +47,9 @@ func fakeCreddProbes(t *testing.T, keyringErr bool) string {
 	return testenv.ServeUnix(t, mux)
 }
 
+// platformEnv is a machine that uses credhelper: a served profile.
 func platformEnv(t *testing.T, vars map[string]string) Env {
-	return fixtureEnv(t, "", "", vars)
+	return fixtureEnv(t, "[profile p]\ncredential_process = credhelper process --profile p-src\n", "", vars)
 }
 
 func TestPlatformCreddAndKeyring(t *testing.T) {
@@ -90,7 +91,7 @@ func TestPlatformCreddDown(t *testing.T) {
 	if c := findCheck(t, checks, "credd-running"); c.Verdict != OK || !strings.Contains(c.Detail, "starts it") {
 		t.Errorf("down with auto-start: %+v", c)
 	}
-	if c := findCheck(t, checks, "keyring"); c.Verdict != Warning || !strings.Contains(c.Fix, "credd run") {
+	if c := findCheck(t, checks, "keyring"); c.Verdict != Info || !strings.Contains(c.Detail, "credd run") {
 		t.Errorf("keyring with credd down: %+v", c)
 	}
 	checks = PlatformChecks(platformEnv(t, map[string]string{protocol.EnvSocket: socket, "CREDHELPER_NO_AUTOSTART": "1"}))
@@ -157,11 +158,39 @@ func TestPlatformContainerCredentials(t *testing.T) {
 	}
 }
 
+// TestPlatformNoCredhelper: a machine with no served profile and no credd
+// gets no credd, socket or keyring line at all, and no clock line.
+func TestPlatformNoCredhelper(t *testing.T) {
+	socket := filepath.Join(t.TempDir(), "run", "none.sock")
+	for _, profile := range []string{"", "plain"} {
+		env := fixtureEnv(t, "[profile plain]\nregion = x\n[profile p]\ncredential_process = other-tool\n", "",
+			map[string]string{protocol.EnvSocket: socket, "CREDHELPER_NO_AUTOSTART": "1"})
+		env.Profile = profile
+		if checks := append(PlatformChecks(env), ClockChecks(env)...); len(checks) != 0 {
+			t.Errorf("--profile %q: want no platform or clock line, got %+v", profile, checks)
+		}
+	}
+	// Asked about a served profile, doctor speaks of credd.
+	env := platformEnv(t, map[string]string{protocol.EnvSocket: socket})
+	env.Profile = "p"
+	findCheck(t, PlatformChecks(env), "credd-running")
+}
+
 func TestPlatformIMDSOnlyWhenAsked(t *testing.T) {
-	var method, ttl string
+	var method, ttl, gotToken string
+	role := "ec2-dev"
 	imds := loopbackHTTP(t, func(w http.ResponseWriter, r *http.Request) {
-		method, ttl = r.Method, r.Header.Get("X-aws-ec2-metadata-token-ttl-seconds")
-		w.Write([]byte("token-EXAMPLE"))
+		if r.Method == "PUT" && r.URL.Path == "/latest/api/token" {
+			method, ttl = r.Method, r.Header.Get("X-aws-ec2-metadata-token-ttl-seconds")
+			w.Write([]byte("token-EXAMPLE"))
+			return
+		}
+		gotToken = r.Header.Get("X-aws-ec2-metadata-token")
+		if r.URL.Path != "/latest/meta-data/iam/security-credentials/" || role == "" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write([]byte(role))
 	})
 	socket := filepath.Join(t.TempDir(), "run", "none.sock")
 	env := platformEnv(t, map[string]string{protocol.EnvSocket: socket, "AWS_EC2_METADATA_SERVICE_ENDPOINT": imds})
@@ -171,8 +200,19 @@ func TestPlatformIMDSOnlyWhenAsked(t *testing.T) {
 		}
 	}
 	env.IMDS = true
-	if c := findCheck(t, PlatformChecks(env), "imds"); c.Verdict != OK || method != "PUT" || ttl == "" {
-		t.Errorf("imds: %+v (method %s ttl %q)", c, method, ttl)
+	if c := findCheck(t, PlatformChecks(env), "imds"); c.Verdict != OK || method != "PUT" || ttl == "" || gotToken != "token-EXAMPLE" ||
+		!strings.Contains(c.Detail, "instance role ec2-dev") {
+		t.Errorf("imds: %+v (method %s ttl %q token %q)", c, method, ttl, gotToken)
+	}
+	// The verdict: every family ends at the instance role.
+	for _, v := range Verdicts(env, PlatformChecks(env)) {
+		if !v.Found || v.Source != srcIMDS {
+			t.Errorf("with an instance role: %+v", v)
+		}
+	}
+	role = ""
+	if c := findCheck(t, PlatformChecks(env), "imds"); c.Verdict != Warning || !strings.Contains(c.Fix, "instance profile") {
+		t.Errorf("imds without a role: %+v", c)
 	}
 	env = platformEnv(t, map[string]string{protocol.EnvSocket: socket, "AWS_EC2_METADATA_SERVICE_ENDPOINT": closedPort(t)})
 	env.IMDS = true

@@ -86,7 +86,7 @@ func checkProcess(ctx context.Context, env Env, profile string, cmd setting) []C
 		}
 		return append(out, mk("process-run", Problem, detail, "run it by hand to see the whole message: "+cmd.value))
 	}
-	v, detail := judgeProcessOutput(res.stdout, now)
+	v, detail, left := judgeProcessOutput(res.stdout, now)
 	fix := ""
 	switch v {
 	case Problem:
@@ -97,12 +97,25 @@ func checkProcess(ctx context.Context, env Env, profile string, cmd setting) []C
 	case Warning:
 		fix = "have the command return credentials with more than 15 minutes left (botocore asks for new ones on every access inside 15 minutes)"
 	}
-	return append(out, mk("process-output", v, detail, fix))
+	c := mk("process-output", v, detail, fix)
+	c.left = left
+	return append(out, c)
 }
 
-// judgeProcessOutput applies each SDK's rules to stdout. The detail never
-// quotes the output.
-func judgeProcessOutput(stdout []byte, now time.Time) (Verdict, string) {
+// judgeProcessOutput applies each SDK's rules to stdout, and says how long
+// valid credentials last. The detail never quotes the output.
+func judgeProcessOutput(stdout []byte, now time.Time) (Verdict, string, string) {
+	v, detail := judgeOutput(stdout, now)
+	var o protocol.ProcessOutput
+	if v == OK && json.Unmarshal(stdout, &o) == nil && o.Expiration != "" {
+		if exp, err := time.Parse(time.RFC3339, o.Expiration); err == nil {
+			return v, detail, roundDuration(exp.Sub(now))
+		}
+	}
+	return v, detail, ""
+}
+
+func judgeOutput(stdout []byte, now time.Time) (Verdict, string) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(stdout, &raw); err != nil {
 		var se *json.SyntaxError

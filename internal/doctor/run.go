@@ -20,9 +20,14 @@ var groups []Group
 func Register(g ...Group) { groups = append(groups, g...) }
 
 // Run runs every registered group and returns the checks sorted by section
-// (in report order), keeping each group's own order inside a section.
+// (in report order), keeping each group's own order inside a section, with
+// the verdict first: what each SDK family would do, judged from the chain
+// and from what the groups found.
 func Run(env Env) Report {
-	return RunGroups(env, groups...)
+	r := RunGroups(env, groups...)
+	r.Verdict = Verdicts(env, r.Checks)
+	r.Checks = append(verdictChecks(r.Verdict), r.Checks...)
+	return r
 }
 
 // RunGroups runs the given groups only (tests use it to isolate a group).
