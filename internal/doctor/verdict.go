@@ -144,8 +144,8 @@ var profileKeys = []string{"role_arn", "source_profile", "credential_source", "w
 	"sso_session", "sso_start_url", "sso_account_id", "sso_role_name", "sso_region", "login_session",
 	"credential_process", "aws_access_key_id", "aws_secret_access_key"}
 
-func readProfile(sf sharedFiles, p string) profileInput {
-	in := profileInput{name: p, exists: sf.exists(p), cfg: map[string]setting{}, credsFile: map[string]setting{}}
+func readProfile(sf sharedFiles, p string) *profileInput {
+	in := &profileInput{name: p, exists: sf.exists(p), cfg: map[string]setting{}, credsFile: map[string]setting{}}
 	cs, fs := sf.configSection(p), sf.credsSection(p)
 	for _, k := range profileKeys {
 		if cs != nil {
@@ -164,7 +164,9 @@ func readProfile(sf sharedFiles, p string) profileInput {
 
 // get is key as botocore and the Go SDK merge the files (credentials file
 // first).
-func (in profileInput) get(k string) (setting, bool) {
+//
+//go:noinline
+func (in *profileInput) get(k string) (setting, bool) {
 	if v, ok := in.credsFile[k]; ok {
 		return v, true
 	}
@@ -172,10 +174,16 @@ func (in profileInput) get(k string) (setting, bool) {
 	return v, ok
 }
 
-func (in profileInput) has(k string) bool { _, ok := in.get(k); return ok }
+//go:noinline
+func (in *profileInput) has(k string) bool { _, ok := in.get(k); return ok }
+
+// ssoKey is the first SSO setting the profile has.
+func ssoKey(in *profileInput) string {
+	return cmp.Or(keyOf(in, "sso_session"), keyOf(in, "sso_start_url"), keyOf(in, "sso_account_id"), keyOf(in, "sso_role_name"), "sso_region")
+}
 
 // hasAny reports whether the profile has any of keys.
-func (in profileInput) hasAny(keys ...string) bool {
+func (in *profileInput) hasAny(keys ...string) bool {
 	for _, k := range keys {
 		if in.has(k) {
 			return true
@@ -197,11 +205,13 @@ type link struct {
 	fix     string
 }
 
-func (in profileInput) link(src, key string) link {
+//go:noinline
+func (in *profileInput) link(src, key string) link {
 	v, _ := in.get(key)
 	return link{src: src, profile: in.name, at: v}
 }
 
+//go:noinline
 func envLink(src, variable string) link { return link{src: src, where: variable} }
 
 // chainWalk walks each family's default credential chain for a machine.
@@ -214,6 +224,8 @@ type chainWalk struct {
 }
 
 // failed marks l as failing: the family says err.
+//
+//go:noinline
 func (l link) failed(err, cause, fix string) link {
 	l.err, l.cause, l.fix = err, cause, fix
 	return l
@@ -264,7 +276,8 @@ func (w *chainWalk) botocore(p string, named, explicit bool) link {
 	return w.remote(p)
 }
 
-func keyOf(in profileInput, k string) string {
+//go:noinline
+func keyOf(in *profileInput, k string) string {
 	if in.has(k) {
 		return k
 	}
@@ -273,7 +286,7 @@ func keyOf(in profileInput, k string) string {
 
 // keyPair is botocore's reading of a file's keys: an access key ID without
 // its secret is an error, not a skip.
-func (w *chainWalk) keyPair(in profileInput, keys map[string]setting, provider string) link {
+func (w *chainWalk) keyPair(in *profileInput, keys map[string]setting, provider string) link {
 	l := link{src: srcStatic, profile: in.name, at: keys["aws_access_key_id"]}
 	if keys["aws_secret_access_key"].value == "" {
 		return l.failed("Partial credentials found in "+provider+", missing: aws_secret_access_key",
@@ -334,7 +347,7 @@ func (w *chainWalk) goSDK(p string, mustExist, code bool) link {
 	case in.has("web_identity_token_file"):
 		return in.link(srcWebID, "web_identity_token_file")
 	case in.hasAny("sso_session", "sso_start_url", "sso_account_id", "sso_role_name", "sso_region"):
-		return in.link(srcSSO, cmp.Or(keyOf(in, "sso_session"), keyOf(in, "sso_start_url"), keyOf(in, "sso_account_id"), keyOf(in, "sso_role_name"), "sso_region"))
+		return in.link(srcSSO, ssoKey(in))
 	case in.has("login_session"):
 		return in.link(srcLogin, "login_session")
 	case in.has("credential_process"):
@@ -344,7 +357,7 @@ func (w *chainWalk) goSDK(p string, mustExist, code bool) link {
 }
 
 // sourced is an assume-role link through source_profile, which must exist.
-func (w *chainWalk) sourced(in profileInput) link {
+func (w *chainWalk) sourced(in *profileInput) link {
 	l := in.link(srcAssume, "role_arn")
 	if src, _ := in.get("source_profile"); !w.sf.exists(src.value) {
 		l.srcProf = src.value
@@ -366,7 +379,7 @@ func (w *chainWalk) js(p string, named bool) link {
 	}
 	switch {
 	case in.hasAny("sso_session", "sso_start_url", "sso_account_id", "sso_role_name", "sso_region"):
-		return in.link(srcSSO, cmp.Or(keyOf(in, "sso_session"), keyOf(in, "sso_start_url"), keyOf(in, "sso_account_id"), keyOf(in, "sso_role_name"), "sso_region"))
+		return in.link(srcSSO, ssoKey(in))
 	case in.has("role_arn") && in.has("source_profile"):
 		return w.sourced(in)
 	case in.has("role_arn") && in.has("credential_source"):
