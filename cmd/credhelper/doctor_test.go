@@ -72,15 +72,33 @@ func TestDoctorJSON(t *testing.T) {
 	var got struct {
 		SchemaVersion int `json:"schemaVersion"`
 		Problems      int `json:"problems"`
-		Checks        []struct {
+		Verdict       []struct {
+			Family, Profile, ProfileFrom string
+			Found                        bool
+			Error, Cause, Fix            string
+		} `json:"verdict"`
+		Checks []struct {
 			Name, Verdict, Fix string
 		} `json:"checks"`
 	}
 	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, &out)
 	}
-	if got.SchemaVersion != 1 || got.Problems < 2 {
-		t.Errorf("schemaVersion %d problems %d, want 1 and at least 2:\n%s", got.SchemaVersion, got.Problems, &out)
+	if got.SchemaVersion != 2 || got.Problems < 2 {
+		t.Errorf("schemaVersion %d problems %d, want 2 and at least 2:\n%s", got.SchemaVersion, got.Problems, &out)
+	}
+	// The verdict as fields: the three families, none finding credentials
+	// for the missing profile, each in its own words.
+	if len(got.Verdict) != 3 || got.Verdict[0].Family != "botocore" || got.Verdict[1].Family != "go" || got.Verdict[2].Family != "js" {
+		t.Fatalf("verdict: %+v", got.Verdict)
+	}
+	for _, v := range got.Verdict {
+		if v.Found || v.Profile != "nope" || v.ProfileFrom != "AWS_PROFILE" || v.Error == "" || v.Cause == "" || v.Fix == "" {
+			t.Errorf("verdict for %s: %+v", v.Family, v)
+		}
+	}
+	if got.Verdict[0].Error != "The config profile (nope) could not be found" {
+		t.Errorf("botocore's words: %q", got.Verdict[0].Error)
 	}
 }
 
