@@ -201,6 +201,7 @@ type link struct {
 	where   string  // the variable, for the environment's links
 	err     string  // the family's own words when it fails
 	srcProf string  // an assume-role link's missing source_profile
+	session bool    // an SSO link through an sso-session (not legacy)
 	cause   string
 	fix     string
 }
@@ -318,6 +319,14 @@ func (w *chainWalk) goSDK(p string, mustExist, code bool) link {
 	if !in.exists && mustExist {
 		return w.missingProfile(p, "failed to get shared config profile, "+p)
 	}
+	if in.has("aws_access_key_id") != in.has("aws_secret_access_key") {
+		// The Go SDK refuses half a pair when it loads the profile.
+		have, lack := "aws_access_key_id", "aws_secret_access_key"
+		if !in.has(have) {
+			have, lack = lack, have
+		}
+		return in.link(srcStatic, have).failed("partial credentials found for profile "+p, "profile "+p+" has "+have+" but no "+lack, "")
+	}
 	if !code {
 		switch {
 		case w.envID && w.envSecret:
@@ -399,6 +408,13 @@ func (w *chainWalk) js(p string, named bool) link {
 // judge finds why a link that answers fails, from what the other checks
 // found (credential_process run, SSO token, container endpoint).
 func (w *chainWalk) judge(l link) link {
+	if l.src == srcStatic && l.fix == "" {
+		for _, c := range w.checks {
+			if c.Name == "profile-keys-pair" && strings.HasPrefix(c.Detail, "profile "+l.profile+" ") {
+				l.fix = c.Fix
+			}
+		}
+	}
 	if l.err != "" || l.cause != "" {
 		return l
 	}
@@ -411,6 +427,7 @@ func (w *chainWalk) judge(l link) link {
 			}
 		}
 	case srcSSO:
+		_, l.session = w.sf.lookup(l.profile, "sso_session")
 		if c, ok := w.ssoState(l.profile); ok && c.Verdict == Problem {
 			return l.failed("", c.Detail, c.Fix)
 		}
@@ -448,9 +465,20 @@ func failWords(family string, l link) string {
 	case FamilyGo + " " + srcProcess:
 		return "failed to refresh cached credentials, process provider error: …"
 	case FamilyBotocore + " " + srcSSO:
+		if !l.session {
+			return "The SSO session associated with this profile has expired or is otherwise invalid"
+		}
 		return "Error when retrieving token from sso: Token has expired and refresh failed"
 	case FamilyGo + " " + srcSSO:
-		return "failed to refresh cached credentials, the SSO session has expired or is invalid"
+		if !l.session {
+			return "failed to refresh cached credentials, the SSO session has expired or is invalid"
+		}
+		return "failed to refresh cached credentials, refresh cached SSO token failed"
+	case FamilyJS + " " + srcSSO:
+		if !l.session {
+			return "The SSO session associated with this profile has expired"
+		}
+		return "To refresh this SSO session run 'aws sso login' with the corresponding profile."
 	case FamilyGo + " " + srcAssume:
 		return "failed to load assume role … of profile " + l.srcProf
 	case FamilyBotocore + " " + srcAssume:

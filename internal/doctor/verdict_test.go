@@ -43,7 +43,7 @@ func TestVerdictChains(t *testing.T) {
 		{name: "nothing", bot: "-", goSrc: "-", js: "-"},
 		{name: "region only", config: "[default]\nregion = eu-west-1\n", bot: "-", goSrc: "-", js: "-"},
 		{name: "static keys", creds: "[default]\n" + keys, bot: srcStatic, goSrc: srcStatic, js: srcStatic},
-		{name: "half a pair: botocore fails, the others skip", creds: "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n", bot: "!" + srcStatic, goSrc: "-", js: "-"},
+		{name: "half a pair: botocore and Go fail, JS skips", creds: "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n", bot: "!" + srcStatic, goSrc: "!" + srcStatic, js: "-"},
 		{name: "credentials file shadows process", config: "[profile p]\ncredential_process = true\n", creds: "[p]\n" + keys,
 			profile: "p", bot: srcStatic, goSrc: srcStatic, js: srcStatic},
 		{name: "config keys below process in botocore", config: "[profile p]\ncredential_process = true\n" + keys, profile: "p",
