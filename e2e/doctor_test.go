@@ -43,7 +43,7 @@ regoin = us-east-1
 		SchemaVersion int `json:"schemaVersion"`
 		Problems      int `json:"problems"`
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &report); err != nil || r.code != 3 || report.SchemaVersion != 1 || report.Problems < 3 {
+	if err := json.Unmarshal([]byte(r.stdout), &report); err != nil || r.code != 3 || report.SchemaVersion != 2 || report.Problems < 3 {
 		t.Errorf("--json: %v %+v\n%s", err, report, r)
 	}
 
