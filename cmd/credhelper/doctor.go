@@ -11,11 +11,13 @@ import (
 )
 
 // doctor diagnoses the credential chain: `credhelper doctor [--profile P]
-// [--json] [--imds]`. It exits 0 only when no check found a problem
-// (warnings do not count), else ExitConfig.
+// [--json] [--imds]`. The report starts with the verdict, per SDK family,
+// for the profile each would read. It exits 0 only when no check found a
+// problem (warnings do not count) — a family that finds no credentials is
+// one — else ExitConfig.
 func (e *env) doctor(args []string) int {
 	fs := newFlagSet("doctor")
-	profile := fs.String("profile", "", "check profile `P` only, and say which source each SDK would pick for it")
+	profile := fs.String("profile", "", "judge profile `P`, as a program naming it would read it, and check it only")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	imds := fs.Bool("imds", false, "also contact the instance metadata service (1-second timeout)")
 	if _, err := parse(fs, args, e.stderr, 0, "doctor [--profile P] [--json] [--imds]"); err != nil {
