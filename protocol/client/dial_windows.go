@@ -56,33 +56,11 @@ func dial(ctx context.Context, path string) (conn, error) {
 }
 
 // connect connects h to path within DialTimeout and ctx, closing h when it
-// fails. Winsock's connect has no timeout of its own, and closing the socket
-// under it from a timer could let another file take over the handle's number
-// before connect uses it; so connect runs in a goroutine, and one given up
-// on closes its socket itself once it returns.
+// fails (see connectWithin).
 func connect(ctx context.Context, h syscall.Handle, path string) error {
-	done := make(chan error, 1)
-	go func() { done <- syscall.Connect(h, &syscall.SockaddrUnix{Name: path}) }()
-	timer := time.NewTimer(DialTimeout)
-	defer timer.Stop()
-	var err error
-	select {
-	case err := <-done:
-		if err != nil {
-			syscall.Closesocket(h)
-			return &dialError{path: path, err: os.NewSyscallError("connect", err)}
-		}
-		return nil
-	case <-timer.C:
-		err = &dialError{path: path, err: os.ErrDeadlineExceeded}
-	case <-ctx.Done():
-		err = ctx.Err()
-	}
-	go func() {
-		<-done
-		syscall.Closesocket(h)
-	}()
-	return err
+	return connectWithin(ctx, DialTimeout, path,
+		func() error { return syscall.Connect(h, &syscall.SockaddrUnix{Name: path}) },
+		func() { syscall.Closesocket(h) })
 }
 
 // socketConn is a connected socket driven with overlapped I/O, as package net
