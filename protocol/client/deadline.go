@@ -45,14 +45,19 @@ func (d *ioDeadline) set(t time.Time) error {
 		return nil
 	}
 	gen := d.gen
-	d.timer = time.AfterFunc(wait, func() {
-		d.mu.Lock()
-		defer d.mu.Unlock()
-		if d.gen == gen && !d.closed {
-			d.expireLocked()
-		}
-	})
+	d.timer = time.AfterFunc(wait, func() { d.fire(gen) })
 	return nil
+}
+
+// fire is the timer of the deadline that set number gen armed. A timer
+// that fires as set replaces it (Stop is too late then) finds a newer gen
+// and leaves the new deadline alone.
+func (d *ioDeadline) fire(gen uint64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.gen == gen && !d.closed {
+		d.expireLocked()
+	}
 }
 
 func (d *ioDeadline) expireLocked() {

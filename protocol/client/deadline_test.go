@@ -3,7 +3,6 @@ package client
 import (
 	"errors"
 	"os"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -63,7 +62,7 @@ func TestDeadlineCancelsTheIOInFlight(t *testing.T) {
 		if d.finish() {
 			t.Error("a cleared deadline still counts as passed")
 		}
-		time.Sleep(time.Hour)
+		<-time.After(time.Hour) // fake time
 		if n := f.cancels.Load(); n != 1 {
 			t.Errorf("cancelled %d times, want once", n)
 		}
@@ -122,7 +121,7 @@ func TestDeadlineMovedOrMet(t *testing.T) {
 		if d2.finish() {
 			t.Error("an I/O done before its deadline is reported as late")
 		}
-		time.Sleep(2 * time.Second)
+		<-time.After(2 * time.Second) // fake time, past the deadline
 		if n := f2.cancels.Load(); n != 0 {
 			t.Errorf("the deadline cancelled %d I/O when none was in flight", n)
 		}
@@ -146,7 +145,7 @@ func TestDeadlineClose(t *testing.T) {
 			t.Fatal("close did not cancel the I/O in flight")
 		}
 		d.finish()
-		time.Sleep(time.Hour) // the stopped timer must not fire
+		<-time.After(time.Hour) // fake time: the stopped timer must not fire
 		if n := f.cancels.Load(); n != 1 {
 			t.Errorf("cancelled %d times, want once (by close)", n)
 		}
@@ -162,49 +161,52 @@ func TestDeadlineClose(t *testing.T) {
 	})
 }
 
-// A deadline passing while an I/O is being submitted: the I/O must be
-// cancelled once it is in flight (or never start), or a read would wait for
-// ever.
-func TestDeadlinePassingAsIOStarts(t *testing.T) {
+// A deadline passing while an I/O is being submitted must find it in
+// flight and cancel it, or keep it from starting: submit runs under the lock
+// that expiring takes. Otherwise a read could start just after the deadline
+// passed, with nothing left to cancel it, and wait for ever.
+func TestDeadlineSubmitsUnderTheLock(t *testing.T) {
 	var inFlight, cancelled atomic.Bool
 	d := &ioDeadline{cancel: func() {
 		if inFlight.Load() {
 			cancelled.Store(true)
 		}
 	}}
-	var wg sync.WaitGroup
 	err := d.start(func() error {
-		wg.Go(func() { d.set(time.Unix(1, 0)) })
-		time.Sleep(20 * time.Millisecond) // let the deadline try to pass now
+		if d.mu.TryLock() {
+			d.mu.Unlock()
+			t.Error("submit runs outside the deadline's lock")
+		}
 		inFlight.Store(true)
 		return nil
 	})
-	wg.Wait()
 	if err != nil {
 		t.Fatal(err)
 	}
+	d.set(time.Unix(1, 0))
 	if !cancelled.Load() {
-		t.Fatal("an I/O started as its deadline passed and was never cancelled")
+		t.Fatal("the deadline passed and the I/O in flight was not cancelled")
 	}
 	if !d.finish() {
 		t.Error("not reported as a timeout")
 	}
 }
 
-// A timer that fires as its deadline is being replaced (it waits for the lock
-// while set runs) must not expire the new deadline.
+// A timer that fires as its deadline is being replaced (it was waiting for
+// the lock while set ran) must not expire the new deadline.
 func TestDeadlineReplacedAsItFires(t *testing.T) {
-	for range 5 {
-		f, d := newFakeIO()
-		d.set(time.Now().Add(5 * time.Millisecond))
-		d.mu.Lock()
-		time.Sleep(30 * time.Millisecond) // the timer fires and waits for the lock
-		d.mu.Unlock()
-		d.set(time.Now().Add(time.Hour))
-		time.Sleep(30 * time.Millisecond)
-		if err := d.start(f.submit); err != nil {
-			t.Fatalf("the replaced deadline's timer expired the new one: %v", err)
-		}
-		d.finish()
+	f, d := newFakeIO()
+	d.set(time.Now().Add(time.Hour))
+	old := d.gen
+	d.set(time.Now().Add(2 * time.Hour))
+	d.fire(old) // the first deadline's timer, late
+	if err := d.start(f.submit); err != nil {
+		t.Fatalf("the replaced deadline's timer expired the new one: %v", err)
 	}
+	d.finish()
+	d.fire(d.gen) // the current one's timer
+	if err := d.start(f.submit); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("the current deadline's timer did not expire it: %v", err)
+	}
+	d.close()
 }
