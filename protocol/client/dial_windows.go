@@ -43,7 +43,7 @@ func dial(ctx context.Context, path string) (conn, error) {
 	if err != nil {
 		return nil, os.NewSyscallError("socket", err)
 	}
-	syscall.CloseOnExec(h) // not inherited by credd when credhelper starts it
+	syscall.CloseOnExec(h) // never inherited by a program credhelper starts
 	if err := connect(ctx, h, path); err != nil {
 		return nil, err
 	}
