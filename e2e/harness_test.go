@@ -1,6 +1,13 @@
+//go:build linux
+
 // Package e2e runs the built credhelper and credd binaries the way users and
 // SDKs do: a temp HOME, moto's STS behind a counting proxy, a real keyring
 // backend, and the real AWS CLI, botocore and Go SDK as callers.
+//
+// It runs on Linux only (setpriv, keyctl, kill, /proc), so every file of it
+// says //go:build linux, and `GOOS=windows go vet ./...` and `GOOS=darwin go
+// vet ./...` (run by CI) skip it; a file without it would be vetted there
+// alone, without the harness it uses.
 package e2e
 
 import (
