@@ -211,8 +211,9 @@ func newVictim(t *testing.T, uid int) *victimWorld {
 	if err := os.MkdirAll(filepath.Join(home, ".aws"), 0o700); err != nil {
 		t.Fatal(err)
 	}
+	// A user of credhelper: dev is served, so doctor checks credd and its socket.
 	config := filepath.Join(home, ".aws", "config")
-	if err := os.WriteFile(config, []byte("[profile base]\nregion = us-east-1\n\n[profile x]\nrole_arn = arn:aws:iam::123456789012:role/x\nsource_profile = base\n"), 0o600); err != nil {
+	if err := os.WriteFile(config, []byte("[profile base]\nregion = us-east-1\n\n[profile x]\nrole_arn = arn:aws:iam::123456789012:role/x\nsource_profile = base\n\n[profile dev]\ncredential_process = credhelper process --profile x\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{home, filepath.Join(home, ".aws"), config} {
