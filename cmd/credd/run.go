@@ -265,13 +265,28 @@ func serveOn(ctx context.Context, socket string, kcfg cache.KeyringConfig, l net
 		return protocol.StatusResponse{Version: buildinfo.String(), PID: os.Getpid(), Started: started, Socket: socket,
 			KeyringBackend: backend, ConfigFile: files.Config, CredsFile: files.Credentials}
 	}}
-	go broker.Run(ctx)
+	engineDone := make(chan struct{})
+	go func() {
+		defer close(engineDone)
+		broker.Run(ctx)
+	}()
 	log.Info("credd started", "version", buildinfo.String(), "pid", os.Getpid(), "socket", socket,
 		"keyring", backend, "config", files.Config, "credentials", files.Credentials)
 	err = srv.Serve(ctx, l)
 	log.Info("credd stopping")
+	// The engine ends its fetches and logins and finishes its keyring writes
+	// (each bounded); this bounds the whole in case the keyring hangs.
+	select {
+	case <-engineDone:
+	case <-time.After(shutdownWait):
+		log.Warn("credd stopped before its keyring writes finished", "waited", shutdownWait)
+	}
 	return err
 }
+
+// shutdownWait bounds how long credd waits at shutdown for the engine's
+// keyring writes (each has 30 s of its own) once the API has stopped.
+const shutdownWait = 40 * time.Second
 
 // unavailableStore answers every call with the error that opening the keyring
 // gave.

@@ -46,6 +46,13 @@ type Broker struct {
 
 	sso ssoState
 
+	// root is credd's root context as the engine sees it: every fetch,
+	// refresh and login flow derives from it. Run cancels it (stop) when
+	// credd's ends, then waits for them (work, and the refreshers' flights).
+	root context.Context
+	stop context.CancelFunc
+	work sync.WaitGroup
+
 	// keysMu makes each change of long-term keys in the keyring (add,
 	// remove, rename) whole: a rename checks and writes two names.
 	keysMu sync.Mutex
@@ -94,7 +101,8 @@ func NewBroker(o BrokerOptions) *Broker {
 	}
 	b := &Broker{config: o.Config, store: o.Store, sts: o.STS, clock: o.Clock, log: o.Log,
 		leases: map[string]*mfaLease{}, mfaMu: map[string]*sync.Mutex{}, notes: map[string]bool{}}
-	opts := cache.Options{Clock: o.Clock, Policy: o.Policy, KeepFreshFor: o.KeepFreshFor, Logger: o.Log}
+	b.root, b.stop = context.WithCancel(context.Background())
+	opts := cache.Options{Clock: o.Clock, Policy: o.Policy, KeepFreshFor: o.KeepFreshFor, Logger: o.Log, Context: b.root}
 	b.refresh = cache.NewRefresher(o.Store, b.fetch, opts)
 	// An SSO access token only has to outlive the portal call it signs: it is
 	// used down to a minute before expiry, and refreshed well before that.
@@ -106,7 +114,7 @@ func NewBroker(o BrokerOptions) *Broker {
 	}
 	b.sso = ssoState{client: o.SSO, cacheDir: o.SSOCacheDir, writeCLI: o.WriteSSOCache,
 		tokens:  cache.NewRefresher(o.Store, b.fetchToken, tokenOpts),
-		configs: map[string]*sources.SSOConfig{}, flows: map[string]*loginFlow{},
+		configs: map[string]*sources.SSOConfig{}, flows: map[flowKey]*loginFlow{},
 		flowByID: map[string]*loginFlow{}, regs: map[string]*sources.SSOToken{}}
 	return b
 }
@@ -114,11 +122,20 @@ func NewBroker(o BrokerOptions) *Broker {
 // Refresher is the broker's refresher of profiles' credentials, for status.
 func (b *Broker) Refresher() *cache.Refresher { return b.refresh }
 
-// Run keeps served profiles' credentials and SSO tokens fresh until ctx is
-// done.
+// Run keeps served profiles' credentials and SSO tokens fresh until ctx
+// (credd's root context) is done. Then it ends every fetch, refresh and
+// login flow and returns once they are over; a keyring write they began is
+// finished, not cut (each has a timeout of its own).
 func (b *Broker) Run(ctx context.Context) {
-	go b.sso.tokens.Run(ctx)
-	b.refresh.Run(ctx)
+	var loops sync.WaitGroup
+	loops.Go(func() { b.sso.tokens.Run(ctx) })
+	loops.Go(func() { b.refresh.Run(ctx) })
+	<-ctx.Done()
+	b.stop()
+	loops.Wait()
+	b.work.Wait()
+	b.refresh.Wait()
+	b.sso.tokens.Wait()
 }
 
 // resolve loads the config and resolves profile into its chain.
@@ -318,6 +335,8 @@ func (b *Broker) startMFASession(ctx context.Context, chain *sources.Chain, code
 	// Whatever happens, the callers waiting for this code look again.
 	defer b.releaseLease(root.Name)
 
+	// Keys removed or replaced from here on make this session worthless.
+	gen := b.refresh.Generation(root.Name)
 	keys, err := b.longTermKeys(ctx, root)
 	if err != nil {
 		return cache.Entry{}, err
@@ -333,7 +352,11 @@ func (b *Broker) startMFASession(ctx context.Context, chain *sources.Chain, code
 		return cache.Entry{}, err
 	}
 	e := cache.Entry{Profile: root.Name, Kind: cache.KindMFASession, Fingerprint: mfaFingerprint(chain), Credentials: creds, Obtained: now}
-	if err := b.refresh.Put(ctx, e); err != nil {
+	if err := b.refresh.PutAt(ctx, e, gen); errors.Is(err, cache.ErrForgotten) {
+		return cache.Entry{}, &protocol.Error{Code: protocol.CodeNeedsMFA, Profile: chain.Requested().Name, MFASerial: chain.MFASerial(),
+			Message: fmt.Sprintf("the long-term keys of profile %s changed while its MFA session was being started", root.Name),
+			Remedy:  protocol.CodeNeedsMFA.Remedy(chain.Requested().Name)}
+	} else if err != nil {
 		return cache.Entry{}, err
 	}
 	b.log.Info("mfa session started", "profile", root.Name, "mfa_serial", chain.MFASerial(), "expires", creds.Expiration)
@@ -574,9 +597,12 @@ func (b *Broker) RenameKeys(ctx context.Context, req protocol.RenameKeysRequest)
 // forgetBuiltOn forgets what is cached for profile and for every configured
 // profile whose chain starts with profile's keys: credentials made with keys
 // that were replaced or removed must not outlive them.
+// When the config cannot be read, profile's own entries are still forgotten
+// and the error says the rest could not be.
 func (b *Broker) forgetBuiltOn(ctx context.Context, profile string) ([]string, error) {
 	names := []string{profile}
-	if cfg, err := b.config.Load(); err == nil {
+	cfg, loadErr := b.config.Load()
+	if loadErr == nil {
 		for _, name := range cfg.Profiles() {
 			if chain, err := cfg.Resolve(name); err == nil && name != profile && chain.Root().Name == profile {
 				names = append(names, name)
@@ -588,5 +614,18 @@ func (b *Broker) forgetBuiltOn(ctx context.Context, profile string) ([]string, e
 			return nil, err
 		}
 	}
+	if loadErr != nil {
+		return names, cannotForgetDependants("profile "+profile+" changed in the keyring", loadErr)
+	}
 	return names, nil
+}
+
+// cannotForgetDependants is the error of a change (done) whose dependants
+// could not be found, because the config cannot be read, and still hold
+// what they cached.
+func cannotForgetDependants(done string, loadErr error) error {
+	pe := *asProtocolError(loadErr)
+	pe.Message = fmt.Sprintf("%s, but the profiles built on it keep what they cached: the config cannot be read to find them: %s", done, pe.Message)
+	pe.Remedy = strings.TrimSuffix(cmp.Or(pe.Remedy, "fix the config file"), ".") + ", then run the same command again"
+	return &pe
 }

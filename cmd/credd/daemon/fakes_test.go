@@ -64,6 +64,8 @@ type fakeSTS struct {
 	validCode       string
 	fail            error         // every call fails with this while set
 	hold            chan struct{} // AssumeRole waits for it to close while set
+	entered         chan struct{} // closed when an AssumeRole call first waits on hold
+	held            chan struct{} // entered, kept for waitHeld
 	gstCalls        int
 	arCalls         int
 	roleARNs        []string // RoleARN of each AssumeRole, in order
@@ -104,6 +106,10 @@ func (f *fakeSTS) GetSessionToken(ctx context.Context, creds protocol.Credential
 func (f *fakeSTS) AssumeRole(ctx context.Context, creds protocol.Credentials, def *sources.Definition) (protocol.Credentials, error) {
 	f.mu.Lock()
 	hold := f.hold
+	if hold != nil && f.entered != nil {
+		close(f.entered)
+		f.entered = nil
+	}
 	f.mu.Unlock()
 	if hold != nil {
 		select {
@@ -128,7 +134,8 @@ func (f *fakeSTS) holdAssumeRole() (release func()) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	hold := make(chan struct{})
-	f.hold = hold
+	f.hold, f.entered, f.held = hold, make(chan struct{}), nil
+	f.held = f.entered
 	var once sync.Once
 	return func() {
 		once.Do(func() {
@@ -138,6 +145,14 @@ func (f *fakeSTS) holdAssumeRole() (release func()) {
 			close(hold)
 		})
 	}
+}
+
+// waitHeld waits until an AssumeRole call waits on the hold.
+func (f *fakeSTS) waitHeld() {
+	f.mu.Lock()
+	held := f.held
+	f.mu.Unlock()
+	<-held
 }
 
 func (f *fakeSTS) setFail(err error) { f.mu.Lock(); defer f.mu.Unlock(); f.fail = err }

@@ -57,6 +57,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST "+protocol.PathRenameKeys, handle(s, s.Broker.RenameKeys))
 	mux.HandleFunc("POST "+protocol.PathLogin, handle(s, s.Broker.Login))
 	mux.HandleFunc("POST "+protocol.PathLoginWait, handle(s, s.Broker.LoginWait))
+	mux.HandleFunc("POST "+protocol.PathLoginCancel, handle(s, s.Broker.CancelLogin))
 	mux.HandleFunc("POST "+protocol.PathLogout, handle(s, s.Broker.Logout))
 	mux.HandleFunc("POST "+protocol.PathSSOAccounts, handle(s, s.Broker.SSOAccounts))
 	mux.Handle("POST /v1/probe/", s.probes())

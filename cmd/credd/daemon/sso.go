@@ -66,16 +66,26 @@ type ssoState struct {
 
 	mu       sync.Mutex
 	configs  map[string]*sources.SSOConfig // by cache key, as last resolved
-	flows    map[string]*loginFlow         // running, by cache key
+	flows    map[flowKey]*loginFlow        // running
 	flowByID map[string]*loginFlow
 	regs     map[string]*sources.SSOToken // client registrations, by cache key and method
 }
 
+// flowKey names a login flow: the session's cache key and the method
+// ("pkce" or "device"). A session has at most one flow at a time: a login of
+// the other method replaces it.
+type flowKey struct{ session, method string }
+
 // loginFlow is one authorization in progress; every caller for the session
-// shares it.
+// and method shares it.
 type loginFlow struct {
 	id  string
-	key string
+	key flowKey
+	// ctx is the flow's: it derives from the engine's root context, and is
+	// cancelled with a *protocol.Error cause when the flow is ended on
+	// purpose (logout, --cancel, a login of the other method).
+	ctx    context.Context
+	cancel context.CancelCauseFunc
 	// ready is closed once resp (or startErr) is set: a caller joining a
 	// flow that is still registering waits for it.
 	ready    chan struct{}
@@ -389,7 +399,10 @@ func (b *Broker) Login(ctx context.Context, req protocol.LoginRequest) (protocol
 	if err != nil {
 		return protocol.LoginResponse{}, err
 	}
-	key := cfg.CacheKey()
+	key := flowKey{cfg.CacheKey(), "pkce"}
+	if req.DeviceCode {
+		key.method = "device"
+	}
 	b.sso.mu.Lock()
 	if f := b.sso.flows[key]; f != nil {
 		b.sso.mu.Unlock()
@@ -405,7 +418,17 @@ func (b *Broker) Login(ctx context.Context, req protocol.LoginRequest) (protocol
 		resp.Joined = true
 		return resp, nil
 	}
+	// A login of the other method replaces the one waiting: the user chose
+	// another way (an abandoned browser login, then --device-code).
+	for other, f := range b.sso.flows {
+		if other.session == key.session {
+			f.cancel(&protocol.Error{Code: protocol.CodeNeedsLogin,
+				Message: fmt.Sprintf("the %s login to %s was replaced by a %s login", methodName(other.method), sessionName(cfg), methodName(key.method)),
+				Remedy:  retryLogin(cfg)})
+		}
+	}
 	f := &loginFlow{id: randomID(), key: key, ready: make(chan struct{}), done: make(chan struct{})}
+	f.ctx, f.cancel = context.WithCancelCause(b.root)
 	b.sso.flows[key] = f
 	b.sso.flowByID[f.id] = f
 	b.sso.mu.Unlock()
@@ -420,17 +443,55 @@ func (b *Broker) Login(ctx context.Context, req protocol.LoginRequest) (protocol
 	resp.FlowID = f.id
 	f.resp = resp
 	close(f.ready)
-	go func() {
-		tok, err := run()
+	b.work.Go(func() {
+		tok, err := run(f.ctx)
 		b.finishFlow(f, cfg, tok, err)
-	}()
-	b.log.Info("sso login started", "session", key, "method", resp.Method)
+	})
+	b.log.Info("sso login started", "session", key.session, "method", resp.Method)
 	return resp, nil
 }
 
+// methodName is how messages name a login method.
+func methodName(method string) string {
+	if method == "device" {
+		return "device-code"
+	}
+	return "browser"
+}
+
+// endFlows ends the session's login flows with why; it reports whether one
+// was running.
+func (b *Broker) endFlows(session string, why *protocol.Error) bool {
+	b.sso.mu.Lock()
+	defer b.sso.mu.Unlock()
+	ended := false
+	for key, f := range b.sso.flows {
+		if key.session == session {
+			f.cancel(why)
+			ended = true
+		}
+	}
+	return ended
+}
+
+// CancelLogin answers POST /v1/login/cancel: it ends the session's login
+// in progress (`credhelper login --cancel`); its waiters hear so.
+func (b *Broker) CancelLogin(ctx context.Context, req protocol.LoginCancelRequest) (protocol.OKResponse, error) {
+	cfg, err := b.ssoConfigFor(req.SSOSession, req.Profile)
+	if err != nil {
+		return protocol.OKResponse{}, err
+	}
+	why := &protocol.Error{Code: protocol.CodeNeedsLogin, Message: fmt.Sprintf("the login to %s was cancelled", sessionName(cfg)), Remedy: retryLogin(cfg)}
+	if !b.endFlows(cfg.CacheKey(), why) {
+		return protocol.OKResponse{Message: fmt.Sprintf("no login to %s was in progress", sessionName(cfg))}, nil
+	}
+	b.log.Info("sso login cancelled", "session", cfg.CacheKey())
+	return protocol.OKResponse{Message: fmt.Sprintf("cancelled the login to %s", sessionName(cfg))}, nil
+}
+
 // startFlow registers a client (or reuses one) and starts the device or the
-// PKCE flow; run completes it.
-func (b *Broker) startFlow(ctx context.Context, cfg *sources.SSOConfig, device bool) (protocol.LoginResponse, func() (*sources.SSOToken, error), error) {
+// PKCE flow; run completes it, until its ctx ends.
+func (b *Broker) startFlow(ctx context.Context, cfg *sources.SSOConfig, device bool) (protocol.LoginResponse, func(context.Context) (*sources.SSOToken, error), error) {
 	client, err := b.ssoClient(ctx, cfg)
 	if err != nil {
 		return protocol.LoginResponse{}, nil, err
@@ -447,8 +508,8 @@ func (b *Broker) startFlow(ctx context.Context, cfg *sources.SSOConfig, device b
 		}
 		resp.Method, resp.VerificationURI, resp.VerificationURIComplete, resp.UserCode, resp.ExpiresAt =
 			"device", da.VerificationURI, da.VerificationURIComplete, da.UserCode, da.ExpiresAt
-		run := func() (*sources.SSOToken, error) {
-			fctx, cancel := context.WithDeadline(context.Background(), da.ExpiresAt)
+		run := func(ctx context.Context) (*sources.SSOToken, error) {
+			fctx, cancel := context.WithDeadline(ctx, da.ExpiresAt)
 			defer cancel()
 			return client.PollDeviceToken(fctx, reg, da, nil)
 		}
@@ -464,9 +525,9 @@ func (b *Broker) startFlow(ctx context.Context, cfg *sources.SSOConfig, device b
 	resp.Method = "pkce"
 	resp.AuthorizeURL = client.AuthorizeURL(reg, cb.RedirectURI(), cb.State(), challenge, cfg.Scopes)
 	resp.ExpiresAt = b.clock.Now().Add(pkceLoginTTL)
-	run := func() (*sources.SSOToken, error) {
+	run := func(ctx context.Context) (*sources.SSOToken, error) {
 		defer cb.Close()
-		fctx, cancel := context.WithTimeout(context.Background(), pkceLoginTTL)
+		fctx, cancel := context.WithTimeout(ctx, pkceLoginTTL)
 		defer cancel()
 		code, err := cb.Wait(fctx) // closes the listener
 		var refused *sources.AuthorizationError
@@ -504,29 +565,31 @@ func (b *Broker) registration(ctx context.Context, client SSOClient, cfg *source
 	return reg, nil
 }
 
-// finishFlow stores the token a flow got and wakes its waiters.
+// finishFlow stores the token a flow got, unless the flow was ended on
+// purpose meanwhile (logout, --cancel, replaced), and wakes its waiters.
 func (b *Broker) finishFlow(f *loginFlow, cfg *sources.SSOConfig, tok *sources.SSOToken, err error) {
 	if err == nil {
 		tok.StartURL, tok.Region = cfg.StartURL, cfg.Region
-		var e cache.Entry
-		if e, err = tokenEntry(cfg, tok, b.clock.Now()); err == nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			err = b.sso.tokens.Put(ctx, e)
-			cancel()
-		}
+		err = b.storeLoginToken(f, cfg, tok)
 		if err == nil {
 			b.writeCLICache(cfg, tok)
 			b.refresh.ResetBackoff()
 			b.log.Info("sso login done", "session", f.key, "expires", tok.ExpiresAt)
 		}
 	}
+	if ended := endedOnPurpose(f); ended != nil {
+		err = ended // not "context canceled"
+	}
 	if err != nil {
-		b.log.Info("sso login failed", "session", f.key, "err", err)
+		b.log.Info("sso login failed", "session", f.key.session, "method", f.key.method, "err", err)
 	}
 	b.sso.mu.Lock()
 	f.tok, f.err = tok, err
-	delete(b.sso.flows, f.key)
+	if b.sso.flows[f.key] == f {
+		delete(b.sso.flows, f.key)
+	}
 	b.sso.mu.Unlock()
+	f.cancel(nil)
 	close(f.done)
 	// Waiters may still ask by id for a while.
 	time.AfterFunc(time.Minute, func() {
@@ -534,6 +597,42 @@ func (b *Broker) finishFlow(f *loginFlow, cfg *sources.SSOConfig, tok *sources.S
 		delete(b.sso.flowByID, f.id)
 		b.sso.mu.Unlock()
 	})
+}
+
+// endedOnPurpose is why f was ended (logout, --cancel, replaced), or nil.
+func endedOnPurpose(f *loginFlow) *protocol.Error {
+	var pe *protocol.Error
+	if f.ctx.Err() != nil && errors.As(context.Cause(f.ctx), &pe) {
+		return pe
+	}
+	return nil
+}
+
+// storeLoginToken stores the token f got. A logout ends the flow before it
+// forgets the session's token, so the token is stored only while the flow
+// has not been ended and under the generation seen then: a logout that
+// comes after that removes it again.
+func (b *Broker) storeLoginToken(f *loginFlow, cfg *sources.SSOConfig, tok *sources.SSOToken) error {
+	e, err := tokenEntry(cfg, tok, b.clock.Now())
+	if err != nil {
+		return err
+	}
+	// A Forget of the old token (the portal refused it) may come between;
+	// only an ending on purpose stops the login.
+	for range 3 {
+		b.sso.mu.Lock()
+		ended := endedOnPurpose(f)
+		gen := b.sso.tokens.Generation(cfg.CacheKey())
+		b.sso.mu.Unlock()
+		if ended != nil {
+			return ended
+		}
+		err = b.sso.tokens.PutAt(b.root, e, gen)
+		if !errors.Is(err, cache.ErrForgotten) {
+			return err
+		}
+	}
+	return err
 }
 
 // LoginWait answers POST /v1/login/wait.
@@ -566,6 +665,9 @@ func (b *Broker) Logout(ctx context.Context, req protocol.LogoutRequest) (protoc
 	if err != nil {
 		return protocol.OKResponse{}, err
 	}
+	// First the login in progress, so that it stores no token after this.
+	b.endFlows(cfg.CacheKey(), &protocol.Error{Code: protocol.CodeNeedsLogin,
+		Message: fmt.Sprintf("the login to %s was ended by logout", sessionName(cfg)), Remedy: retryLogin(cfg)})
 	if err := b.sso.tokens.Forget(ctx, cfg.CacheKey()); err != nil {
 		return protocol.OKResponse{}, keyringError(cfg.CacheKey(), err)
 	}
@@ -590,7 +692,7 @@ func (b *Broker) Logout(ctx context.Context, req protocol.LogoutRequest) (protoc
 func (b *Broker) forgetBuiltOnSSO(ctx context.Context, cfg *sources.SSOConfig) ([]string, error) {
 	conf, err := b.config.Load()
 	if err != nil {
-		return nil, nil
+		return nil, cannotForgetDependants("logged out of "+sessionName(cfg), err)
 	}
 	var names []string
 	for _, name := range conf.Profiles() {
