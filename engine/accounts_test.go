@@ -1,4 +1,4 @@
-package daemon
+package engine
 
 import (
 	"context"
@@ -66,9 +66,7 @@ func fakeSSOClients(t *testing.T, f *fakesso.Server) func(context.Context, *sour
 // fake issues tokens by and an empty AWS CLI token cache.
 func (e *brokerEnv) useFakeSSO(f *fakesso.Server) {
 	e.t.Helper()
-	e.clock.mu.Lock()
-	e.clock.now = time.Now()
-	e.clock.mu.Unlock()
+	e.clock.SetTime(time.Now())
 	e.broker.sso.client = fakeSSOClients(e.t, f)
 	e.broker.sso.cacheDir = filepath.Join(e.dir, "sso-cache")
 }

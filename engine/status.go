@@ -1,8 +1,7 @@
-package daemon
+package engine
 
 import (
 	"context"
-	"net/http"
 	"sort"
 	"time"
 
@@ -12,31 +11,12 @@ import (
 	"github.com/credhelper/credhelper/sources"
 )
 
-// stateTimeout bounds one GET /v1/state: a keyring listing and one token read
-// per sso-session.
-const stateTimeout = 10 * time.Second
-
-// handleState answers GET /v1/state.
-func (s *Server) handleState(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), stateTimeout)
-	defer cancel()
-	st, err := s.Broker.State(ctx)
-	if err != nil {
-		writeError(w, asProtocolError(err))
-		return
-	}
-	if s.Status != nil {
-		st.Daemon = s.Status()
-	}
-	writeJSON(w, http.StatusOK, st)
-}
-
 // State describes every served profile, every profile asked for since start,
 // and the SSO and MFA sessions their chains start from. It decrypts nothing
 // but each sso-session's token (whether it has a refresh token is inside it);
 // MFA sessions and cached credentials are described from the keyring's item
 // names.
-func (b *Broker) State(ctx context.Context) (protocol.StateResponse, error) {
+func (b *Engine) State(ctx context.Context) (protocol.StateResponse, error) {
 	now := b.clock.Now()
 	cfg, err := b.config.Load()
 	if err != nil {
@@ -133,7 +113,7 @@ func (b *Broker) State(ctx context.Context) (protocol.StateResponse, error) {
 			p.LastError = protocol.OneLine(ps.LastError)
 		}
 		if in.resolveErr != nil {
-			p.LastError = asProtocolError(in.resolveErr).Error()
+			p.LastError = AsProtocolError(in.resolveErr).Error()
 		}
 		switch p.State {
 		case protocol.StateNeedsMFA, protocol.StateNeedsLogin:
@@ -200,12 +180,12 @@ type ssoSessionState struct {
 }
 
 // ssoSessions describes every [sso-session] of the config file.
-func (b *Broker) ssoSessions(ctx context.Context, cfg *sources.Config, tokenStates map[string]cache.ProfileState, now time.Time) map[string]ssoSessionState {
+func (b *Engine) ssoSessions(ctx context.Context, cfg *sources.Config, tokenStates map[string]cache.ProfileState, now time.Time) map[string]ssoSessionState {
 	out := map[string]ssoSessionState{}
 	for _, name := range cfg.SSOSessions() {
 		sc, err := cfg.SSOSession(name)
 		if err != nil {
-			out[name] = ssoSessionState{SessionState: protocol.SessionState{Name: name, LastError: asProtocolError(err).Error()}, needsLogin: true}
+			out[name] = ssoSessionState{SessionState: protocol.SessionState{Name: name, LastError: AsProtocolError(err).Error()}, needsLogin: true}
 			continue
 		}
 		out[name] = b.ssoSession(ctx, sc, tokenStates, now)
@@ -215,7 +195,7 @@ func (b *Broker) ssoSessions(ctx context.Context, cfg *sources.Config, tokenStat
 
 // ssoSession describes one session's token: the newest of the keyring's and
 // the AWS CLI cache's, as the token refresher would pick it.
-func (b *Broker) ssoSession(ctx context.Context, sc *sources.SSOConfig, tokenStates map[string]cache.ProfileState, now time.Time) ssoSessionState {
+func (b *Engine) ssoSession(ctx context.Context, sc *sources.SSOConfig, tokenStates map[string]cache.ProfileState, now time.Time) ssoSessionState {
 	s := ssoSessionState{SessionState: protocol.SessionState{Name: sc.CacheKey(), StartURL: sc.StartURL}}
 	if ps, ok := tokenStates[sc.CacheKey()]; ok && ps.LastError != "" {
 		s.LastError = protocol.OneLine(ps.LastError)
@@ -253,7 +233,7 @@ func userAnswered(in stateInput) bool {
 	if in.refresher.Err == nil {
 		return false
 	}
-	switch asProtocolError(in.refresher.Err).Code {
+	switch AsProtocolError(in.refresher.Err).Code {
 	case protocol.CodeNeedsMFA, protocol.CodeMFAPrompt:
 		return !in.needsMFA
 	case protocol.CodeNeedsLogin:

@@ -1,4 +1,4 @@
-package daemon
+package engine
 
 import (
 	"context"
@@ -7,184 +7,37 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/credhelper/credhelper/cache"
+	"github.com/credhelper/credhelper/engine/enginetest"
 	"github.com/credhelper/credhelper/internal/testenv"
 	"github.com/credhelper/credhelper/protocol"
 	"github.com/credhelper/credhelper/sources"
 )
 
-// t0 is when every broker test starts, on the fake clock.
-var t0 = time.Date(2031, 3, 14, 9, 0, 0, 0, time.UTC)
+// The shared fakes (enginetest), by the names these tests use.
+var t0 = enginetest.T0
 
-// Fake long-term keys, AKIDEXAMPLE-style.
 const (
-	baseKeyID     = "AKIDEXAMPLEBASE00001"
-	baseSecret    = "baseSecretEXAMPLE/K7MDENG/bPxRfiCYEXAMPLEKEY1"
-	rotatedKeyID  = "AKIDEXAMPLEBASE00002"
-	rotatedSecret = "rotatedSecretEXAMPLE/K7MDENG/bPxRfiCYEXAMPLE2"
-	mfaSerial     = "arn:aws:iam::111122223333:mfa/dev"
-	goodCode      = "123456"
-	wrongCode     = "654321"
+	baseKeyID     = enginetest.BaseKeyID
+	baseSecret    = enginetest.BaseSecret
+	rotatedKeyID  = enginetest.RotatedKeyID
+	rotatedSecret = enginetest.RotatedSecret
+	mfaSerial     = enginetest.MFASerial
+	goodCode      = enginetest.GoodCode
+	wrongCode     = enginetest.WrongCode
 )
 
-// manualClock is a cache.Clock that moves only when the test says so.
-type manualClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *manualClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-
-func (c *manualClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// Set moves the clock to t0+d.
-func (c *manualClock) Set(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.now = t0.Add(d) }
+type (
+	manualClock = enginetest.Clock
+	fakeSTS     = enginetest.STS
+)
 
 func newTestLogger() (*slog.Logger, *testenv.Buffer) {
 	buf := &testenv.Buffer{}
 	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
-}
-
-// fakeSTS is a sources.STS that counts its calls, hands out credentials with
-// the lifetimes the test chose, and fails when told to.
-type fakeSTS struct {
-	clock *manualClock
-
-	mu              sync.Mutex
-	sessionLifetime time.Duration // of GetSessionToken credentials
-	roleLifetime    time.Duration // of AssumeRole credentials
-	validCode       string
-	fail            error         // every call fails with this while set
-	hold            chan struct{} // AssumeRole waits for it to close while set
-	entered         chan struct{} // closed when an AssumeRole call first waits on hold
-	held            chan struct{} // entered, kept for waitHeld
-	gstCalls        int
-	arCalls         int
-	roleARNs        []string // RoleARN of each AssumeRole, in order
-	callerKeys      []string // access key ID each call was signed with, in order
-	issued          int
-}
-
-func newFakeSTS(clock *manualClock) *fakeSTS {
-	return &fakeSTS{clock: clock, sessionLifetime: 12 * time.Hour, roleLifetime: time.Hour, validCode: goodCode}
-}
-
-// issue makes the n-th temporary credentials. Callers hold f.mu.
-func (f *fakeSTS) issue(kind string, lifetime time.Duration) protocol.Credentials {
-	f.issued++
-	return protocol.Credentials{
-		AccessKeyID:     fmt.Sprintf("ASIAEXAMPLE%s%04d", kind, f.issued),
-		SecretAccessKey: fmt.Sprintf("stsSecret%04dEXAMPLEwJalrXUtnFEMI", f.issued),
-		SessionToken:    fmt.Sprintf("stsToken%04dEXAMPLEIQoJb3JpZ2luX2VjEXAMPLE", f.issued),
-		Expiration:      f.clock.Now().Add(lifetime),
-	}
-}
-
-func (f *fakeSTS) GetSessionToken(ctx context.Context, creds protocol.Credentials, serial, code string, d time.Duration) (protocol.Credentials, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.gstCalls++
-	f.callerKeys = append(f.callerKeys, creds.AccessKeyID)
-	if f.fail != nil {
-		return protocol.Credentials{}, f.fail
-	}
-	if serial != "" && code != f.validCode {
-		return protocol.Credentials{}, protocol.Errorf(protocol.CodeRejected, "base",
-			"sts rejected the mfa code or the keys of profile base (AccessDenied: MultiFactorAuthentication failed with invalid MFA one time pass code)")
-	}
-	return f.issue("SESSION", f.sessionLifetime), nil
-}
-
-func (f *fakeSTS) AssumeRole(ctx context.Context, creds protocol.Credentials, def *sources.Definition) (protocol.Credentials, error) {
-	f.mu.Lock()
-	hold := f.hold
-	if hold != nil && f.entered != nil {
-		close(f.entered)
-		f.entered = nil
-	}
-	f.mu.Unlock()
-	if hold != nil {
-		select {
-		case <-hold:
-		case <-ctx.Done():
-			return protocol.Credentials{}, ctx.Err()
-		}
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.arCalls++
-	f.callerKeys = append(f.callerKeys, creds.AccessKeyID)
-	f.roleARNs = append(f.roleARNs, def.RoleARN)
-	if f.fail != nil {
-		return protocol.Credentials{}, f.fail
-	}
-	return f.issue("ROLE", f.roleLifetime), nil
-}
-
-// holdAssumeRole makes AssumeRole calls wait until release is called.
-func (f *fakeSTS) holdAssumeRole() (release func()) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	hold := make(chan struct{})
-	f.hold, f.entered, f.held = hold, make(chan struct{}), nil
-	f.held = f.entered
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			f.mu.Lock()
-			f.hold = nil
-			f.mu.Unlock()
-			close(hold)
-		})
-	}
-}
-
-// waitHeld waits until an AssumeRole call waits on the hold.
-func (f *fakeSTS) waitHeld() {
-	f.mu.Lock()
-	held := f.held
-	f.mu.Unlock()
-	<-held
-}
-
-func (f *fakeSTS) setFail(err error) { f.mu.Lock(); defer f.mu.Unlock(); f.fail = err }
-
-// calls returns the GetSessionToken and AssumeRole counts.
-func (f *fakeSTS) calls() (gst, ar int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.gstCalls, f.arCalls
-}
-
-func (f *fakeSTS) arns() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]string(nil), f.roleARNs...)
-}
-
-func (f *fakeSTS) signers() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]string(nil), f.callerKeys...)
-}
-
-// secrets lists every secret the fake has handed out, for leak checks.
-func (f *fakeSTS) secrets() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var s []string
-	for i := 1; i <= f.issued; i++ {
-		s = append(s, fmt.Sprintf("stsSecret%04d", i), fmt.Sprintf("stsToken%04d", i))
-	}
-	return s
 }
 
 // brokerEnv is a broker over a temp config, a memory store, a manual clock
@@ -198,7 +51,7 @@ type brokerEnv struct {
 	sts    *fakeSTS
 	log    *testenv.Buffer
 	logger *slog.Logger
-	broker *Broker
+	broker *Engine
 	edits  int
 }
 
@@ -219,9 +72,9 @@ func newBrokerEnvOver(t *testing.T, config string, wrap func(cache.Store) cache.
 		dir:   dir,
 		files: sources.Files{Config: filepath.Join(dir, "config"), Credentials: filepath.Join(dir, "credentials")},
 		store: cache.NewMemoryStore(),
-		clock: &manualClock{now: t0},
+		clock: enginetest.NewClock(),
 	}
-	e.sts = newFakeSTS(e.clock)
+	e.sts = enginetest.NewSTS(e.clock)
 	e.writeConfig(config)
 	logger, buf := newTestLogger()
 	e.log, e.logger = buf, logger
@@ -229,7 +82,7 @@ func newBrokerEnvOver(t *testing.T, config string, wrap func(cache.Store) cache.
 	if wrap != nil {
 		store = wrap(e.store)
 	}
-	e.broker = NewBroker(BrokerOptions{
+	e.broker = New(Options{
 		Config: sources.NewLoader(e.files),
 		Store:  store,
 		STS: func(ctx context.Context, chain *sources.Chain) (sources.STS, error) {
@@ -239,7 +92,7 @@ func newBrokerEnvOver(t *testing.T, config string, wrap func(cache.Store) cache.
 		Log:    logger,
 		Policy: cache.DefaultPolicy(),
 	})
-	t.Cleanup(func() { assertNoSecrets(t, "the log", buf.String(), e.sts.secrets()...) })
+	t.Cleanup(func() { assertNoSecrets(t, "the log", buf.String(), e.sts.Secrets()...) })
 	return e
 }
 
@@ -274,7 +127,7 @@ func (e *brokerEnv) addKeys(profile, id, secret string) {
 func (e *brokerEnv) get(ctx context.Context, req protocol.CredentialsRequest) (protocol.Credentials, error) {
 	resp, err := e.broker.Credentials(ctx, req)
 	if err != nil {
-		assertNoSecrets(e.t, "an error", err.Error(), e.sts.secrets()...)
+		assertNoSecrets(e.t, "an error", err.Error(), e.sts.Secrets()...)
 		assertNoSecrets(e.t, "an error", err.Error(), baseSecret, rotatedSecret, goodCode, wrongCode)
 	}
 	return resp.Credentials, err
@@ -313,7 +166,7 @@ func (e *brokerEnv) mustFail(req protocol.CredentialsRequest) *protocol.Error {
 func (e *brokerEnv) waitRefreshed(profile string, wantAR int) {
 	e.t.Helper()
 	waitFor(e.t, fmt.Sprintf("a background refresh of %s (AssumeRole call %d)", profile, wantAR), func() bool {
-		if _, ar := e.sts.calls(); ar < wantAR {
+		if _, ar := e.sts.Calls(); ar < wantAR {
 			return false
 		}
 		for _, s := range e.broker.Refresher().States() {

@@ -1,4 +1,4 @@
-package daemon
+package engine
 
 import (
 	"context"
@@ -137,10 +137,10 @@ func TestForgetWinsOverAFetchInFlight(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newBrokerEnv(t, roleConfig)
 			e.addKeys("base", baseKeyID, baseSecret)
-			release := e.sts.holdAssumeRole()
+			release := e.sts.HoldAssumeRole()
 			defer release()
 			results := startCallers(e, 1, protocol.CredentialsRequest{Profile: "prod"})
-			e.sts.waitHeld() // prod's fetch read base's keys and calls STS with them
+			e.sts.WaitHeld() // prod's fetch read base's keys and calls STS with them
 			if err := tc.forget(e); err != nil {
 				t.Fatal(err)
 			}
@@ -168,7 +168,7 @@ func TestForgetWinsOverAFetchInFlight(t *testing.T) {
 		r := <-results
 		if r.err == nil {
 			t.Errorf("after logout returned, the caller was served %s, made with the logged-out session's token", r.creds.AccessKeyID)
-		} else if pe := asProtocolError(r.err); pe.Code != protocol.CodeNeedsLogin {
+		} else if pe := AsProtocolError(r.err); pe.Code != protocol.CodeNeedsLogin {
 			t.Errorf("after logout the caller got %v, want %s", r.err, protocol.CodeNeedsLogin)
 		}
 		e.waitIdle("dev")
@@ -195,7 +195,7 @@ func (e *brokerEnv) assertNotServedAgain(profile string, kind cache.Kind, id str
 	if got, err := e.store.Load(ctx, kind, profile); err == nil && got.Credentials.AccessKeyID == id {
 		e.t.Errorf("the keyring holds %s of profile %s again", id, profile)
 	}
-	reloaded := NewBroker(BrokerOptions{Config: sources.NewLoader(e.files), Store: e.store, Clock: e.clock, Log: e.logger,
+	reloaded := New(Options{Config: sources.NewLoader(e.files), Store: e.store, Clock: e.clock, Log: e.logger,
 		STS: func(context.Context, *sources.Chain) (sources.STS, error) { return e.sts, nil },
 		SSO: e.broker.sso.client, SSOCacheDir: e.broker.sso.cacheDir})
 	resp, err := reloaded.Credentials(ctx, protocol.CredentialsRequest{Profile: profile})
@@ -230,21 +230,21 @@ func TestForgetReportsWhatItCouldNotForget(t *testing.T) {
 		name   string
 		config string
 		good   int // config loads that succeed before it breaks
-		call   func(b *Broker) error
+		call   func(b *Engine) error
 	}{
-		{"remove keys", roleConfig, 0, func(b *Broker) error {
+		{"remove keys", roleConfig, 0, func(b *Engine) error {
 			_, err := b.RemoveKeys(context.Background(), protocol.RemoveKeysRequest{Profile: "base"})
 			return err
 		}},
-		{"add keys", roleConfig, 0, func(b *Broker) error {
+		{"add keys", roleConfig, 0, func(b *Engine) error {
 			_, err := b.AddKeys(context.Background(), protocol.AddKeysRequest{Profile: "base", AccessKeyID: rotatedKeyID, SecretAccessKey: rotatedSecret})
 			return err
 		}},
-		{"rename keys", roleConfig, 0, func(b *Broker) error {
+		{"rename keys", roleConfig, 0, func(b *Engine) error {
 			_, err := b.RenameKeys(context.Background(), protocol.RenameKeysRequest{From: "base", To: "moved"})
 			return err
 		}},
-		{"logout", ssoTestConfig, 1, func(b *Broker) error {
+		{"logout", ssoTestConfig, 1, func(b *Engine) error {
 			_, err := b.Logout(context.Background(), protocol.LogoutRequest{SSOSession: "corp"})
 			return err
 		}},
@@ -340,7 +340,7 @@ func TestShutdownEndsBackgroundRefreshes(t *testing.T) {
 		go func() { e.broker.Run(ctx); close(stopped) }()
 
 		e.mustGet("prod")
-		release := e.sts.holdAssumeRole()
+		release := e.sts.HoldAssumeRole()
 		defer release()
 		e.clock.Advance(42 * time.Minute) // past the refresh time (35-40 min), still servable
 		e.mustGet("prod")                 // served, and starts a refresh in the background
@@ -380,7 +380,7 @@ func TestLogoutEndsARunningLogin(t *testing.T) {
 	wait, err := e.broker.LoginWait(ctx, protocol.LoginWaitRequest{FlowID: flow.FlowID})
 	if err == nil {
 		t.Errorf("the login went on after logout: %+v", wait)
-	} else if pe := asProtocolError(err); pe.Code != protocol.CodeNeedsLogin || !strings.Contains(pe.Message, "logout") {
+	} else if pe := AsProtocolError(err); pe.Code != protocol.CodeNeedsLogin || !strings.Contains(pe.Message, "logout") {
 		t.Errorf("waiting for the login: %v; want %s saying logout ended it", err, protocol.CodeNeedsLogin)
 	}
 	waitFor(t, "the login flow to end", func() bool {
@@ -419,7 +419,7 @@ func TestDeviceLoginReplacesAnAbandonedBrowserLogin(t *testing.T) {
 		t.Fatalf("a device-code login after an abandoned browser login got %+v: want a new device-code flow with its code", device)
 	}
 	_, err = e.broker.LoginWait(ctx, protocol.LoginWaitRequest{FlowID: browser.FlowID})
-	if pe := asProtocolError(err); err == nil || !strings.Contains(pe.Message, "device-code") {
+	if pe := AsProtocolError(err); err == nil || !strings.Contains(pe.Message, "device-code") {
 		t.Errorf("waiting for the replaced browser login: %v; want it ended by the device-code login", err)
 	}
 	close(portal.approve)

@@ -1,4 +1,4 @@
-package daemon
+package engine
 
 import (
 	"context"
@@ -46,7 +46,7 @@ func TestLongTermProfileIsServedWithoutExpiry(t *testing.T) {
 		if c.AccessKeyID != baseKeyID || c.SecretAccessKey != baseSecret || c.SessionToken != "" || !c.Expiration.IsZero() {
 			t.Errorf("got %+v (secret %q), want the stored keys without expiry", c, c.SecretAccessKey)
 		}
-		if gst, ar := e.sts.calls(); gst+ar != 0 {
+		if gst, ar := e.sts.Calls(); gst+ar != 0 {
 			t.Errorf("long-term keys cost %d GetSessionToken and %d AssumeRole calls, want none", gst, ar)
 		}
 	})
@@ -75,7 +75,7 @@ source_profile = mid
 	e.addKeys("base", baseKeyID, baseSecret)
 
 	// Many callers at once: one flight, one call per role.
-	release := e.sts.holdAssumeRole()
+	release := e.sts.HoldAssumeRole()
 	results := startCallers(e, 8, protocol.CredentialsRequest{Profile: "prod"})
 	e.releaseWhenJoined("prod", release)
 	var first protocol.Credentials
@@ -93,17 +93,17 @@ source_profile = mid
 	if want := t0.Add(time.Hour); !first.Expiration.Equal(want) || first.SessionToken == "" {
 		t.Errorf("got %v, want role credentials expiring at %v", first, want)
 	}
-	if got := e.sts.arns(); strings.Join(got, " ") != midARN+" "+deployARN {
+	if got := e.sts.ARNs(); strings.Join(got, " ") != midARN+" "+deployARN {
 		t.Errorf("assumed %v, want mid's role then prod's, once each", got)
 	}
 	// Each role is assumed with the credentials of the step before it.
-	if got := e.sts.signers(); len(got) != 2 || got[0] != baseKeyID || !strings.HasPrefix(got[1], "ASIAEXAMPLEROLE") {
+	if got := e.sts.Signers(); len(got) != 2 || got[0] != baseKeyID || !strings.HasPrefix(got[1], "ASIAEXAMPLEROLE") {
 		t.Errorf("calls signed with %v, want base's keys then mid's role credentials", got)
 	}
 	if c := e.mustGet("prod"); c != first {
 		t.Errorf("second request got %v, want the cached %v", c, first)
 	}
-	if _, ar := e.sts.calls(); ar != 2 {
+	if _, ar := e.sts.Calls(); ar != 2 {
 		t.Errorf("%d AssumeRole calls, want 2", ar)
 	}
 }
@@ -116,7 +116,7 @@ func TestMFAWithoutAPromptNeedsMFA(t *testing.T) {
 	if !strings.Contains(pe.Error(), "credhelper mfa prod") || pe.MFASerial != mfaSerial {
 		t.Errorf("got %q (serial %q), want it to name `credhelper mfa prod` and %s", pe.Error(), pe.MFASerial, mfaSerial)
 	}
-	if gst, ar := e.sts.calls(); gst+ar != 0 {
+	if gst, ar := e.sts.Calls(); gst+ar != 0 {
 		t.Errorf("STS called %d+%d times without an MFA code", gst, ar)
 	}
 }
@@ -184,7 +184,7 @@ func TestMFAOnePromptForManyCallers(t *testing.T) {
 
 	// The prompted caller comes back with the code; the waiters wake and
 	// share its fetch.
-	release := e.sts.holdAssumeRole()
+	release := e.sts.HoldAssumeRole()
 	withCode := startCallers(e, 1, protocol.CredentialsRequest{Profile: "prod", Interactive: true, MFACode: goodCode})
 	e.releaseWhenJoined("prod", release)
 	r := <-withCode
@@ -205,10 +205,10 @@ func TestMFAOnePromptForManyCallers(t *testing.T) {
 			t.Fatalf("waiter %d never got an answer", i)
 		}
 	}
-	if gst, ar := e.sts.calls(); gst != 1 || ar != 1 {
+	if gst, ar := e.sts.Calls(); gst != 1 || ar != 1 {
 		t.Errorf("%d GetSessionToken and %d AssumeRole calls, want one of each", gst, ar)
 	}
-	if got := e.sts.signers(); len(got) != 2 || got[0] != baseKeyID || !strings.HasPrefix(got[1], "ASIAEXAMPLESESSION") {
+	if got := e.sts.Signers(); len(got) != 2 || got[0] != baseKeyID || !strings.HasPrefix(got[1], "ASIAEXAMPLESESSION") {
 		t.Errorf("calls signed with %v, want base's keys, then the MFA session", got)
 	}
 }
@@ -232,7 +232,7 @@ func TestMFAWrongCodeAsksAWaiter(t *testing.T) {
 
 	// One of the two waiters is asked now; the other keeps waiting.
 	nextPrompt(t, results)
-	release := e.sts.holdAssumeRole()
+	release := e.sts.HoldAssumeRole()
 	withCode := startCallers(e, 1, protocol.CredentialsRequest{Profile: "prod", Interactive: true, MFACode: goodCode})
 	e.releaseWhenJoined("prod", release)
 	r := <-withCode
@@ -248,7 +248,7 @@ func TestMFAWrongCodeAsksAWaiter(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the last waiter never got an answer")
 	}
-	if gst, ar := e.sts.calls(); gst != 2 || ar != 1 {
+	if gst, ar := e.sts.Calls(); gst != 2 || ar != 1 {
 		t.Errorf("%d GetSessionToken and %d AssumeRole calls, want 2 (one refused) and 1", gst, ar)
 	}
 }
@@ -283,7 +283,7 @@ func TestMFACodeArrivingDuringAFetchIsUsed(t *testing.T) {
 	<-paused.loaded
 	// The code arrives; the caller that typed it joins that fetch.
 	mine := startCallers(e, 1, protocol.CredentialsRequest{Profile: "prod", Interactive: true, MFACode: goodCode})
-	waitFor(t, "the MFA session", func() bool { gst, _ := e.sts.calls(); return gst == 1 })
+	waitFor(t, "the MFA session", func() bool { gst, _ := e.sts.Calls(); return gst == 1 })
 	time.Sleep(50 * time.Millisecond)
 	close(paused.resume)
 
@@ -298,7 +298,7 @@ func TestMFACodeArrivingDuringAFetchIsUsed(t *testing.T) {
 			t.Errorf("%s is still waiting", name)
 		}
 	}
-	if gst, _ := e.sts.calls(); gst != 1 {
+	if gst, _ := e.sts.Calls(); gst != 1 {
 		t.Errorf("%d GetSessionToken calls, want 1", gst)
 	}
 }
@@ -352,7 +352,7 @@ func TestStartMFAThenServeTheSession(t *testing.T) {
 	if e.mustGet("prod").SessionToken == "" {
 		t.Error("prod got no session token")
 	}
-	if gst, ar := e.sts.calls(); gst != 1 || ar != 1 {
+	if gst, ar := e.sts.Calls(); gst != 1 || ar != 1 {
 		t.Errorf("%d GetSessionToken and %d AssumeRole calls, want one of each", gst, ar)
 	}
 
@@ -367,7 +367,7 @@ func TestStartMFAThenServeTheSession(t *testing.T) {
 	if role := e.mustGet("prod"); role.Remaining(e.clock.Now()) < time.Hour {
 		t.Errorf("prod got %v, want role credentials made with the short session", role)
 	}
-	if gst, ar := e.sts.calls(); gst != 1 || ar != 2 {
+	if gst, ar := e.sts.Calls(); gst != 1 || ar != 2 {
 		t.Errorf("%d GetSessionToken and %d AssumeRole calls, want 1 and 2", gst, ar)
 	}
 }
@@ -384,7 +384,7 @@ func TestRefreshAheadOfExpiry(t *testing.T) {
 		t.Fatalf("got %v, want the cached %v", c, c1)
 	}
 	e.waitIdle("prod")
-	if _, ar := e.sts.calls(); ar != 1 {
+	if _, ar := e.sts.Calls(); ar != 1 {
 		t.Fatalf("refreshed with 26 minutes left (%d calls)", ar)
 	}
 
@@ -399,7 +399,7 @@ func TestRefreshAheadOfExpiry(t *testing.T) {
 	if c2 == c1 || !c2.Expiration.Equal(t0.Add(41*time.Minute+time.Hour)) {
 		t.Errorf("after the refresh got %v, want new credentials expiring at %v", c2, t0.Add(41*time.Minute+time.Hour))
 	}
-	if _, ar := e.sts.calls(); ar != 2 {
+	if _, ar := e.sts.Calls(); ar != 2 {
 		t.Errorf("%d AssumeRole calls, want 2", ar)
 	}
 }
@@ -415,15 +415,13 @@ func TestNeverServesUnderFifteenMinutes(t *testing.T) {
 	if c2 == c1 || c2.Remaining(e.clock.Now()) < protocol.MinServeRemaining {
 		t.Errorf("with 10 minutes left got %v (%v left), want fresh credentials", c2, c2.Remaining(e.clock.Now()))
 	}
-	if _, ar := e.sts.calls(); ar != 2 {
+	if _, ar := e.sts.Calls(); ar != 2 {
 		t.Errorf("%d AssumeRole calls, want 2", ar)
 	}
 
 	// Upstream handing out credentials too short to serve is a config error,
 	// not something to pass on.
-	e.sts.mu.Lock()
-	e.sts.roleLifetime = 10 * time.Minute
-	e.sts.mu.Unlock()
+	e.sts.SetLifetimes(12*time.Hour, 10*time.Minute)
 	e.clock.Set(3 * time.Hour)
 	pe := e.mustFail(protocol.CredentialsRequest{Profile: "prod"})
 	wantCode(t, pe, protocol.CodeBadConfig)
@@ -435,7 +433,7 @@ func TestNeverServesUnderFifteenMinutes(t *testing.T) {
 func TestExpiredMFASessionKeepsServingRoleCredentials(t *testing.T) {
 	e := newBrokerEnv(t, mfaConfig)
 	e.addKeys("base", baseKeyID, baseSecret)
-	e.sts.sessionLifetime = time.Hour
+	e.sts.SetLifetimes(time.Hour, time.Hour)
 	ctx := context.Background()
 	if _, err := e.broker.StartMFA(ctx, protocol.MFARequest{Profile: "prod", Code: goodCode}); err != nil {
 		t.Fatal(err)
@@ -462,7 +460,7 @@ func TestExpiredMFASessionKeepsServingRoleCredentials(t *testing.T) {
 		}
 		return false
 	})
-	if gst, ar := e.sts.calls(); gst != 1 || ar != 1 {
+	if gst, ar := e.sts.Calls(); gst != 1 || ar != 1 {
 		t.Errorf("%d GetSessionToken and %d AssumeRole calls, want 1 and 1: nothing can be fetched without a code", gst, ar)
 	}
 
@@ -481,7 +479,7 @@ func TestSTSOutage(t *testing.T) {
 	e := newBrokerEnv(t, roleConfig)
 	e.addKeys("base", baseKeyID, baseSecret)
 	c1 := e.mustGet("prod")
-	e.sts.setFail(protocol.Errorf(protocol.CodeUnavailable, "",
+	e.sts.SetFail(protocol.Errorf(protocol.CodeUnavailable, "",
 		"sts AssumeRole failed (dial tcp 127.0.0.1:9: connect: connection refused)"))
 
 	// In the refresh window: the refresh fails, the cached credentials are
@@ -498,7 +496,7 @@ func TestSTSOutage(t *testing.T) {
 		e.waitIdle("prod")
 		e.clock.Advance(time.Second)
 	}
-	if _, ar := e.sts.calls(); ar != 2 {
+	if _, ar := e.sts.Calls(); ar != 2 {
 		t.Errorf("%d AssumeRole calls during the backoff, want 2 (no retry before the backoff ends)", ar)
 	}
 
@@ -510,13 +508,13 @@ func TestSTSOutage(t *testing.T) {
 		if !strings.Contains(pe.Error(), "profile prod") {
 			t.Errorf("got %q, want it to name profile prod", pe.Error())
 		}
-		if _, ar := e.sts.calls(); ar != 3 {
+		if _, ar := e.sts.Calls(); ar != 3 {
 			t.Errorf("request %d: %d AssumeRole calls, want 3 (one retry, then backoff)", i, ar)
 		}
 	}
 
 	// STS is back: after the backoff the next request fetches.
-	e.sts.setFail(nil)
+	e.sts.SetFail(nil)
 	e.clock.Set(50 * time.Minute)
 	if c := e.mustGet("prod"); c == c1 || c.Remaining(e.clock.Now()) < protocol.MinServeRemaining {
 		t.Errorf("after the outage got %v, want fresh credentials", c)
@@ -569,7 +567,7 @@ func TestAddKeysForgetsTheMFASession(t *testing.T) {
 	if _, err := e.broker.StartMFA(ctx, protocol.MFARequest{Profile: "base", Code: goodCode}); err != nil {
 		t.Fatal(err)
 	}
-	if got := e.sts.signers(); got[len(got)-1] != rotatedKeyID {
+	if got := e.sts.Signers(); got[len(got)-1] != rotatedKeyID {
 		t.Errorf("GetSessionToken calls signed with %v, want the last with %s", got, rotatedKeyID)
 	}
 }
@@ -577,18 +575,18 @@ func TestAddKeysForgetsTheMFASession(t *testing.T) {
 func TestAddKeysEndsTheBackoff(t *testing.T) {
 	e := newBrokerEnv(t, roleConfig)
 	e.addKeys("base", baseKeyID, baseSecret)
-	e.sts.setFail(protocol.Errorf(protocol.CodeUnavailable, "", "sts AssumeRole failed (i/o timeout)"))
+	e.sts.SetFail(protocol.Errorf(protocol.CodeUnavailable, "", "sts AssumeRole failed (i/o timeout)"))
 	wantCode(t, e.mustFail(protocol.CredentialsRequest{Profile: "prod"}), protocol.CodeUnavailable)
 	wantCode(t, e.mustFail(protocol.CredentialsRequest{Profile: "prod"}), protocol.CodeUnavailable)
-	if _, ar := e.sts.calls(); ar != 1 {
+	if _, ar := e.sts.Calls(); ar != 1 {
 		t.Fatalf("%d AssumeRole calls, want 1 (backoff)", ar)
 	}
-	e.sts.setFail(nil)
+	e.sts.SetFail(nil)
 	if _, err := e.broker.AddKeys(context.Background(), protocol.AddKeysRequest{Profile: "base", AccessKeyID: rotatedKeyID, SecretAccessKey: rotatedSecret}); err != nil {
 		t.Fatal(err)
 	}
 	e.mustGet("prod")
-	if got := e.sts.signers(); len(got) != 2 || got[1] != rotatedKeyID {
+	if got := e.sts.Signers(); len(got) != 2 || got[1] != rotatedKeyID {
 		t.Errorf("AssumeRole calls signed with %v, want a retry right away with %s", got, rotatedKeyID)
 	}
 }
@@ -655,13 +653,13 @@ func TestConfigEditRefetches(t *testing.T) {
 	if c2 == c1 {
 		t.Fatalf("after role_arn changed got the old credentials %v", c1)
 	}
-	if got := e.sts.arns(); strings.Join(got, " ") != deployARN+" "+auditARN {
+	if got := e.sts.ARNs(); strings.Join(got, " ") != deployARN+" "+auditARN {
 		t.Errorf("assumed %v, want %s then %s", got, deployARN, auditARN)
 	}
 	if c := e.mustGet("prod"); c != c2 {
 		t.Errorf("got %v, want the cached %v", c, c2)
 	}
-	if _, ar := e.sts.calls(); ar != 2 {
+	if _, ar := e.sts.Calls(); ar != 2 {
 		t.Errorf("%d AssumeRole calls, want 2", ar)
 	}
 }
@@ -687,7 +685,7 @@ func TestKeyChangesForgetProfilesBuiltOnThem(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.mustGet("prod")
-	if got := e.sts.signers(); len(got) != 2 || got[1] != rotatedKeyID {
+	if got := e.sts.Signers(); len(got) != 2 || got[1] != rotatedKeyID {
 		t.Errorf("AssumeRole signers %v, want a second call signed with the new key %s", got, rotatedKeyID)
 	}
 	resp, err := e.broker.RemoveKeys(ctx, protocol.RemoveKeysRequest{Profile: "base"})

@@ -1,4 +1,4 @@
-package daemon
+package engine
 
 import (
 	"context"
@@ -163,7 +163,7 @@ func (s *ssoState) config(key string) *sources.SSOConfig {
 
 // token returns a usable access token for cfg: from memory or the keyring,
 // else the AWS CLI's cache, refreshed with the refresh token when needed.
-func (b *Broker) ssoToken(ctx context.Context, cfg *sources.SSOConfig) (*sources.SSOToken, error) {
+func (b *Engine) ssoToken(ctx context.Context, cfg *sources.SSOConfig) (*sources.SSOToken, error) {
 	b.sso.remember(cfg)
 	e, err := b.sso.tokens.Get(ctx, cache.Request{Profile: cfg.CacheKey(), Kind: cache.KindSSOToken, Fingerprint: tokenFingerprint(cfg)})
 	if err != nil {
@@ -174,7 +174,7 @@ func (b *Broker) ssoToken(ctx context.Context, cfg *sources.SSOConfig) (*sources
 
 // fetchToken is the token refresher's Fetcher: the newest token we know of
 // (keyring or AWS CLI cache) when it is still good, else a refreshed one.
-func (b *Broker) fetchToken(ctx context.Context, key string) (cache.Entry, error) {
+func (b *Engine) fetchToken(ctx context.Context, key string) (cache.Entry, error) {
 	cfg := b.sso.config(key)
 	if cfg == nil {
 		return cache.Entry{}, fmt.Errorf("no sso configuration known for %s", key)
@@ -212,7 +212,7 @@ func (b *Broker) fetchToken(ctx context.Context, key string) (cache.Entry, error
 
 // newestToken is the later-expiring of the token in the keyring and the one
 // in the AWS CLI's cache (under either key form), or nil.
-func (b *Broker) newestToken(ctx context.Context, cfg *sources.SSOConfig) *sources.SSOToken {
+func (b *Engine) newestToken(ctx context.Context, cfg *sources.SSOConfig) *sources.SSOToken {
 	var best *sources.SSOToken
 	if e, err := b.store.Load(ctx, cache.KindSSOToken, cfg.CacheKey()); err == nil && e.Fingerprint == tokenFingerprint(cfg) {
 		if tok, err := tokenOf(e); err == nil {
@@ -248,7 +248,7 @@ func cliCacheKeys(cfg *sources.SSOConfig) []string {
 
 // writeCLICache writes tok back to the AWS CLI's cache when asked to
 // (CREDHELPER_SSO_CACHE=aws-cli).
-func (b *Broker) writeCLICache(cfg *sources.SSOConfig, tok *sources.SSOToken) {
+func (b *Engine) writeCLICache(cfg *sources.SSOConfig, tok *sources.SSOToken) {
 	if !b.sso.writeCLI {
 		return
 	}
@@ -258,7 +258,7 @@ func (b *Broker) writeCLICache(cfg *sources.SSOConfig, tok *sources.SSOToken) {
 }
 
 // ssoClient is the IAM Identity Center client for cfg.
-func (b *Broker) ssoClient(ctx context.Context, cfg *sources.SSOConfig) (SSOClient, error) {
+func (b *Engine) ssoClient(ctx context.Context, cfg *sources.SSOConfig) (SSOClient, error) {
 	if b.sso.client == nil {
 		return nil, &protocol.Error{Code: protocol.CodeInternal, Message: "this credd has no IAM Identity Center client"}
 	}
@@ -266,7 +266,7 @@ func (b *Broker) ssoClient(ctx context.Context, cfg *sources.SSOConfig) (SSOClie
 }
 
 // ssoCredentials are the role credentials of an sso root definition.
-func (b *Broker) ssoCredentials(ctx context.Context, root *sources.Definition, requested string) (protocol.Credentials, error) {
+func (b *Engine) ssoCredentials(ctx context.Context, root *sources.Definition, requested string) (protocol.Credentials, error) {
 	cfg := root.SSO
 	tok, err := b.ssoToken(ctx, cfg)
 	if err != nil {
@@ -294,7 +294,7 @@ func (b *Broker) ssoCredentials(ctx context.Context, root *sources.Definition, r
 // SSOAccounts answers POST /v1/sso/accounts: the accounts the sso-session's
 // user can reach, in the portal's order, each with its roles sorted by name,
 // listed with the session's current token (refreshed first when it must be).
-func (b *Broker) SSOAccounts(ctx context.Context, req protocol.SSOAccountsRequest) (protocol.SSOAccountsResponse, error) {
+func (b *Engine) SSOAccounts(ctx context.Context, req protocol.SSOAccountsRequest) (protocol.SSOAccountsResponse, error) {
 	if req.SSOSession == "" {
 		return protocol.SSOAccountsResponse{}, &protocol.Error{Code: protocol.CodeBadRequest, Message: "no sso-session given"}
 	}
@@ -364,7 +364,7 @@ func (b *Broker) SSOAccounts(ctx context.Context, req protocol.SSOAccountsReques
 // portalError is the answer to a portal call for a whole session that
 // failed: a token the portal no longer takes is forgotten, so every caller
 // hears "log in" at once.
-func (b *Broker) portalError(ctx context.Context, cfg *sources.SSOConfig, err error) error {
+func (b *Engine) portalError(ctx context.Context, cfg *sources.SSOConfig, err error) error {
 	var pe *protocol.Error
 	if errors.As(err, &pe) && pe.Code == protocol.CodeNeedsLogin {
 		b.sso.tokens.Forget(ctx, cfg.CacheKey())
@@ -374,7 +374,7 @@ func (b *Broker) portalError(ctx context.Context, cfg *sources.SSOConfig, err er
 }
 
 // ssoConfigFor resolves what a login or logout request names.
-func (b *Broker) ssoConfigFor(session, profile string) (*sources.SSOConfig, error) {
+func (b *Engine) ssoConfigFor(session, profile string) (*sources.SSOConfig, error) {
 	cfg, err := b.config.Load()
 	if err != nil {
 		return nil, err
@@ -394,7 +394,7 @@ func (b *Broker) ssoConfigFor(session, profile string) (*sources.SSOConfig, erro
 
 // Login answers POST /v1/login: it starts the session's login flow, or
 // returns the one already running.
-func (b *Broker) Login(ctx context.Context, req protocol.LoginRequest) (protocol.LoginResponse, error) {
+func (b *Engine) Login(ctx context.Context, req protocol.LoginRequest) (protocol.LoginResponse, error) {
 	cfg, err := b.ssoConfigFor(req.SSOSession, req.Profile)
 	if err != nil {
 		return protocol.LoginResponse{}, err
@@ -461,7 +461,7 @@ func methodName(method string) string {
 
 // endFlows ends the session's login flows with why; it reports whether one
 // was running.
-func (b *Broker) endFlows(session string, why *protocol.Error) bool {
+func (b *Engine) endFlows(session string, why *protocol.Error) bool {
 	b.sso.mu.Lock()
 	defer b.sso.mu.Unlock()
 	ended := false
@@ -476,7 +476,7 @@ func (b *Broker) endFlows(session string, why *protocol.Error) bool {
 
 // CancelLogin answers POST /v1/login/cancel: it ends the session's login
 // in progress (`credhelper login --cancel`); its waiters hear so.
-func (b *Broker) CancelLogin(ctx context.Context, req protocol.LoginCancelRequest) (protocol.OKResponse, error) {
+func (b *Engine) CancelLogin(ctx context.Context, req protocol.LoginCancelRequest) (protocol.OKResponse, error) {
 	cfg, err := b.ssoConfigFor(req.SSOSession, req.Profile)
 	if err != nil {
 		return protocol.OKResponse{}, err
@@ -491,7 +491,7 @@ func (b *Broker) CancelLogin(ctx context.Context, req protocol.LoginCancelReques
 
 // startFlow registers a client (or reuses one) and starts the device or the
 // PKCE flow; run completes it, until its ctx ends.
-func (b *Broker) startFlow(ctx context.Context, cfg *sources.SSOConfig, device bool) (protocol.LoginResponse, func(context.Context) (*sources.SSOToken, error), error) {
+func (b *Engine) startFlow(ctx context.Context, cfg *sources.SSOConfig, device bool) (protocol.LoginResponse, func(context.Context) (*sources.SSOToken, error), error) {
 	client, err := b.ssoClient(ctx, cfg)
 	if err != nil {
 		return protocol.LoginResponse{}, nil, err
@@ -546,7 +546,7 @@ func (b *Broker) startFlow(ctx context.Context, cfg *sources.SSOConfig, device b
 
 // registration reuses the session's client registration while it has more
 // than registrationMargin left, else registers anew.
-func (b *Broker) registration(ctx context.Context, client SSOClient, cfg *sources.SSOConfig, pkce bool) (*sources.SSOToken, error) {
+func (b *Engine) registration(ctx context.Context, client SSOClient, cfg *sources.SSOConfig, pkce bool) (*sources.SSOToken, error) {
 	key := fmt.Sprintf("%s\x00%v", cfg.CacheKey(), pkce)
 	now := b.clock.Now()
 	b.sso.mu.Lock()
@@ -567,7 +567,7 @@ func (b *Broker) registration(ctx context.Context, client SSOClient, cfg *source
 
 // finishFlow stores the token a flow got, unless the flow was ended on
 // purpose meanwhile (logout, --cancel, replaced), and wakes its waiters.
-func (b *Broker) finishFlow(f *loginFlow, cfg *sources.SSOConfig, tok *sources.SSOToken, err error) {
+func (b *Engine) finishFlow(f *loginFlow, cfg *sources.SSOConfig, tok *sources.SSOToken, err error) {
 	if err == nil {
 		tok.StartURL, tok.Region = cfg.StartURL, cfg.Region
 		err = b.storeLoginToken(f, cfg, tok)
@@ -612,7 +612,7 @@ func endedOnPurpose(f *loginFlow) *protocol.Error {
 // forgets the session's token, so the token is stored only while the flow
 // has not been ended and under the generation seen then: a logout that
 // comes after that removes it again.
-func (b *Broker) storeLoginToken(f *loginFlow, cfg *sources.SSOConfig, tok *sources.SSOToken) error {
+func (b *Engine) storeLoginToken(f *loginFlow, cfg *sources.SSOConfig, tok *sources.SSOToken) error {
 	e, err := tokenEntry(cfg, tok, b.clock.Now())
 	if err != nil {
 		return err
@@ -636,7 +636,7 @@ func (b *Broker) storeLoginToken(f *loginFlow, cfg *sources.SSOConfig, tok *sour
 }
 
 // LoginWait answers POST /v1/login/wait.
-func (b *Broker) LoginWait(ctx context.Context, req protocol.LoginWaitRequest) (protocol.LoginWaitResponse, error) {
+func (b *Engine) LoginWait(ctx context.Context, req protocol.LoginWaitRequest) (protocol.LoginWaitResponse, error) {
 	b.sso.mu.Lock()
 	f := b.sso.flowByID[req.FlowID]
 	b.sso.mu.Unlock()
@@ -660,7 +660,7 @@ func (b *Broker) LoginWait(ctx context.Context, req protocol.LoginWaitRequest) (
 
 // Logout answers POST /v1/logout: forget the session's token here and in the
 // AWS CLI's cache, and the role credentials made with it.
-func (b *Broker) Logout(ctx context.Context, req protocol.LogoutRequest) (protocol.OKResponse, error) {
+func (b *Engine) Logout(ctx context.Context, req protocol.LogoutRequest) (protocol.OKResponse, error) {
 	cfg, err := b.ssoConfigFor(req.SSOSession, req.Profile)
 	if err != nil {
 		return protocol.OKResponse{}, err
@@ -689,7 +689,7 @@ func (b *Broker) Logout(ctx context.Context, req protocol.LogoutRequest) (protoc
 
 // forgetBuiltOnSSO forgets the cached credentials of every profile whose
 // chain starts at cfg's session.
-func (b *Broker) forgetBuiltOnSSO(ctx context.Context, cfg *sources.SSOConfig) ([]string, error) {
+func (b *Engine) forgetBuiltOnSSO(ctx context.Context, cfg *sources.SSOConfig) ([]string, error) {
 	conf, err := b.config.Load()
 	if err != nil {
 		return nil, cannotForgetDependants("logged out of "+sessionName(cfg), err)

@@ -1,4 +1,4 @@
-package daemon
+package engine
 
 import (
 	"cmp"
@@ -36,7 +36,7 @@ type ConfigLoader interface {
 // Broker turns a profile into credentials: it resolves the definition chain,
 // finds the long-term keys, holds the MFA session, calls STS, and lets the
 // refresher cache and keep fresh what it made.
-type Broker struct {
+type Engine struct {
 	config  ConfigLoader
 	store   cache.Store
 	sts     func(ctx context.Context, chain *sources.Chain) (sources.STS, error)
@@ -70,8 +70,8 @@ type mfaLease struct {
 	done    chan struct{}
 }
 
-// BrokerOptions are the broker's dependencies.
-type BrokerOptions struct {
+// Options are the broker's dependencies.
+type Options struct {
 	Config ConfigLoader
 	Store  cache.Store
 	// STS returns the STS client for a chain: the endpoint and region the
@@ -91,15 +91,15 @@ type BrokerOptions struct {
 	WriteSSOCache bool
 }
 
-// NewBroker wires a broker and its refresher.
-func NewBroker(o BrokerOptions) *Broker {
+// New wires a broker and its refresher.
+func New(o Options) *Engine {
 	if o.Clock == nil {
 		o.Clock = cache.SystemClock{}
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	b := &Broker{config: o.Config, store: o.Store, sts: o.STS, clock: o.Clock, log: o.Log,
+	b := &Engine{config: o.Config, store: o.Store, sts: o.STS, clock: o.Clock, log: o.Log,
 		leases: map[string]*mfaLease{}, mfaMu: map[string]*sync.Mutex{}, notes: map[string]bool{}}
 	b.root, b.stop = context.WithCancel(context.Background())
 	opts := cache.Options{Clock: o.Clock, Policy: o.Policy, KeepFreshFor: o.KeepFreshFor, Logger: o.Log, Context: b.root}
@@ -120,13 +120,13 @@ func NewBroker(o BrokerOptions) *Broker {
 }
 
 // Refresher is the broker's refresher of profiles' credentials, for status.
-func (b *Broker) Refresher() *cache.Refresher { return b.refresh }
+func (b *Engine) Refresher() *cache.Refresher { return b.refresh }
 
 // Run keeps served profiles' credentials and SSO tokens fresh until ctx
 // (credd's root context) is done. Then it ends every fetch, refresh and
 // login flow and returns once they are over; a keyring write they began is
 // finished, not cut (each has a timeout of its own).
-func (b *Broker) Run(ctx context.Context) {
+func (b *Engine) Run(ctx context.Context) {
 	var loops sync.WaitGroup
 	loops.Go(func() { b.sso.tokens.Run(ctx) })
 	loops.Go(func() { b.refresh.Run(ctx) })
@@ -139,7 +139,7 @@ func (b *Broker) Run(ctx context.Context) {
 }
 
 // resolve loads the config and resolves profile into its chain.
-func (b *Broker) resolve(profile string) (*sources.Chain, error) {
+func (b *Engine) resolve(profile string) (*sources.Chain, error) {
 	if profile == "" {
 		return nil, &protocol.Error{Code: protocol.CodeBadRequest, Message: "no profile given"}
 	}
@@ -155,7 +155,7 @@ func (b *Broker) resolve(profile string) (*sources.Chain, error) {
 	return chain, nil
 }
 
-func (b *Broker) logNotes(chain *sources.Chain) {
+func (b *Engine) logNotes(chain *sources.Chain) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, d := range chain.Steps {
@@ -168,8 +168,26 @@ func (b *Broker) logNotes(chain *sources.Chain) {
 	}
 }
 
+// AsProtocolError gives every error the caller may see a code and a remedy.
+func AsProtocolError(err error) *protocol.Error {
+	var pe *protocol.Error
+	var ke *cache.KeyringError
+	var nm *needsMFAError
+	switch {
+	case errors.As(err, &pe):
+		return pe
+	case errors.As(err, &ke):
+		return &protocol.Error{Code: protocol.CodeKeyring, Message: ke.Error()}
+	case errors.As(err, &nm):
+		return &protocol.Error{Code: protocol.CodeNeedsMFA, Profile: nm.profile, Message: nm.message(), Remedy: protocol.CodeNeedsMFA.Remedy(nm.profile)}
+	case errors.Is(err, context.DeadlineExceeded):
+		return &protocol.Error{Code: protocol.CodeUnavailable, Message: "timed out: " + err.Error(), Remedy: protocol.CodeUnavailable.Remedy("")}
+	}
+	return &protocol.Error{Code: protocol.CodeInternal, Message: "internal error: " + err.Error(), Remedy: "look at credd's log"}
+}
+
 // request is what the refresher is asked for a chain.
-func (b *Broker) request(chain *sources.Chain) cache.Request {
+func (b *Engine) request(chain *sources.Chain) cache.Request {
 	def := chain.Requested()
 	req := cache.Request{Profile: def.Name, Fingerprint: chain.Fingerprint()}
 	switch def.Kind {
@@ -186,7 +204,7 @@ func (b *Broker) request(chain *sources.Chain) cache.Request {
 }
 
 // Credentials answers POST /v1/credentials.
-func (b *Broker) Credentials(ctx context.Context, req protocol.CredentialsRequest) (protocol.CredentialsResponse, error) {
+func (b *Engine) Credentials(ctx context.Context, req protocol.CredentialsRequest) (protocol.CredentialsResponse, error) {
 	chain, err := b.resolve(req.Profile)
 	if err != nil {
 		return protocol.CredentialsResponse{}, err
@@ -246,7 +264,7 @@ func (b *Broker) Credentials(ctx context.Context, req protocol.CredentialsReques
 // forProfile names the requested profile in an error about another profile of
 // its chain ("profile prod: sts rejected the keys of profile base ...").
 func forProfile(profile string, err error) error {
-	pe := asProtocolError(err)
+	pe := AsProtocolError(err)
 	if pe.Profile == profile || strings.Contains(pe.Message, "profile "+profile) {
 		return pe
 	}
@@ -255,7 +273,7 @@ func forProfile(profile string, err error) error {
 	return &c
 }
 
-func (b *Broker) needsMFA(profile, serial, why string) *protocol.Error {
+func (b *Engine) needsMFA(profile, serial, why string) *protocol.Error {
 	msg := fmt.Sprintf("profile %s needs an MFA code for %s", profile, serial)
 	if why != "" {
 		msg += " (" + why + ")"
@@ -267,7 +285,7 @@ func (b *Broker) needsMFA(profile, serial, why string) *protocol.Error {
 // takeLease gives the MFA prompt for root to this caller when nobody holds it
 // and the caller can ask (mine). Otherwise it returns the lease held by
 // someone else to wait on, or nil when there is none.
-func (b *Broker) takeLease(root string, canAsk bool) (lease *mfaLease, mine bool) {
+func (b *Engine) takeLease(root string, canAsk bool) (lease *mfaLease, mine bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := b.clock.Now()
@@ -286,7 +304,7 @@ func (b *Broker) takeLease(root string, canAsk bool) (lease *mfaLease, mine bool
 }
 
 // releaseLease wakes everyone waiting for root's MFA code.
-func (b *Broker) releaseLease(root string) {
+func (b *Engine) releaseLease(root string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if l := b.leases[root]; l != nil {
@@ -297,7 +315,7 @@ func (b *Broker) releaseLease(root string) {
 
 // StartMFA answers POST /v1/mfa: a new MFA session for the profile's chain.
 // Without a code it names the device, as CodeMFAPrompt.
-func (b *Broker) StartMFA(ctx context.Context, req protocol.MFARequest) (protocol.MFAResponse, error) {
+func (b *Engine) StartMFA(ctx context.Context, req protocol.MFARequest) (protocol.MFAResponse, error) {
 	chain, err := b.resolve(req.Profile)
 	if err != nil {
 		return protocol.MFAResponse{}, err
@@ -321,7 +339,7 @@ func (b *Broker) StartMFA(ctx context.Context, req protocol.MFARequest) (protoco
 // startMFASession exchanges the root's long-term keys and a code for an MFA
 // session, stores it, and wakes the callers waiting for it. Calls for one root
 // run one at a time.
-func (b *Broker) startMFASession(ctx context.Context, chain *sources.Chain, code string) (cache.Entry, error) {
+func (b *Engine) startMFASession(ctx context.Context, chain *sources.Chain, code string) (cache.Entry, error) {
 	root := chain.Root()
 	b.mu.Lock()
 	m := b.mfaMu[root.Name]
@@ -389,7 +407,7 @@ func (e *needsMFAError) Error() string {
 }
 
 // fetch is the refresher's Fetcher: it makes fresh credentials for profile.
-func (b *Broker) fetch(ctx context.Context, profile string) (cache.Entry, error) {
+func (b *Engine) fetch(ctx context.Context, profile string) (cache.Entry, error) {
 	chain, err := b.resolve(profile)
 	if err != nil {
 		return cache.Entry{}, err
@@ -409,7 +427,7 @@ func (b *Broker) fetch(ctx context.Context, profile string) (cache.Entry, error)
 
 // mfaSession is the chain's stored MFA session when it has at least margin
 // left, else a needsMFAError.
-func (b *Broker) mfaSession(ctx context.Context, chain *sources.Chain, margin time.Duration) (cache.Entry, error) {
+func (b *Engine) mfaSession(ctx context.Context, chain *sources.Chain, margin time.Duration) (cache.Entry, error) {
 	root := chain.Root()
 	e, err := b.store.Load(ctx, cache.KindMFASession, root.Name)
 	switch {
@@ -424,7 +442,7 @@ func (b *Broker) mfaSession(ctx context.Context, chain *sources.Chain, margin ti
 
 // chainCredentials walks the chain from its root: long-term keys, or the MFA
 // session when the chain uses a device, then one AssumeRole per role.
-func (b *Broker) chainCredentials(ctx context.Context, chain *sources.Chain) (protocol.Credentials, error) {
+func (b *Engine) chainCredentials(ctx context.Context, chain *sources.Chain) (protocol.Credentials, error) {
 	var creds protocol.Credentials
 	if root := chain.Root(); root.Kind == sources.KindSSO {
 		c, err := b.ssoCredentials(ctx, root, chain.Requested().Name)
@@ -464,7 +482,7 @@ func (b *Broker) chainCredentials(ctx context.Context, chain *sources.Chain) (pr
 
 // longTermKeys are the root's keys: from the credentials file when written
 // there, else from the keyring (`credhelper add`).
-func (b *Broker) longTermKeys(ctx context.Context, root *sources.Definition) (protocol.Credentials, error) {
+func (b *Engine) longTermKeys(ctx context.Context, root *sources.Definition) (protocol.Credentials, error) {
 	if root.StaticKeys != nil {
 		return *root.StaticKeys, nil
 	}
@@ -480,7 +498,7 @@ func (b *Broker) longTermKeys(ctx context.Context, root *sources.Definition) (pr
 }
 
 func keyringError(profile string, err error) error {
-	pe := asProtocolError(err)
+	pe := AsProtocolError(err)
 	if pe.Code == protocol.CodeInternal {
 		pe.Code, pe.Remedy = protocol.CodeKeyring, protocol.CodeKeyring.Remedy(profile)
 	}
@@ -489,7 +507,7 @@ func keyringError(profile string, err error) error {
 
 // AddKeys answers POST /v1/keys: store long-term keys and forget whatever was
 // made with the old ones.
-func (b *Broker) AddKeys(ctx context.Context, req protocol.AddKeysRequest) (protocol.OKResponse, error) {
+func (b *Engine) AddKeys(ctx context.Context, req protocol.AddKeysRequest) (protocol.OKResponse, error) {
 	if req.Profile == "" || req.AccessKeyID == "" || req.SecretAccessKey == "" {
 		return protocol.OKResponse{}, &protocol.Error{Code: protocol.CodeBadRequest, Message: "profile, access key ID and secret access key are all required"}
 	}
@@ -509,7 +527,7 @@ func (b *Broker) AddKeys(ctx context.Context, req protocol.AddKeysRequest) (prot
 }
 
 // RemoveKeys answers POST /v1/keys/remove.
-func (b *Broker) RemoveKeys(ctx context.Context, req protocol.RemoveKeysRequest) (protocol.OKResponse, error) {
+func (b *Engine) RemoveKeys(ctx context.Context, req protocol.RemoveKeysRequest) (protocol.OKResponse, error) {
 	if req.Profile == "" {
 		return protocol.OKResponse{}, &protocol.Error{Code: protocol.CodeBadRequest, Message: "no profile given"}
 	}
@@ -542,7 +560,7 @@ func (b *Broker) RemoveKeys(ctx context.Context, req protocol.RemoveKeysRequest)
 // the keyring to To (`credhelper setup` renames the profile holding them) and
 // forgets what was cached for either name and the profiles built on them. To
 // is written before From is deleted, so a failure never loses the keys.
-func (b *Broker) RenameKeys(ctx context.Context, req protocol.RenameKeysRequest) (protocol.OKResponse, error) {
+func (b *Engine) RenameKeys(ctx context.Context, req protocol.RenameKeysRequest) (protocol.OKResponse, error) {
 	switch {
 	case req.From == "" || req.To == "":
 		return protocol.OKResponse{}, &protocol.Error{Code: protocol.CodeBadRequest, Message: "both the profile to move the keys from and the one to move them to are required"}
@@ -577,7 +595,7 @@ func (b *Broker) RenameKeys(ctx context.Context, req protocol.RenameKeysRequest)
 		return protocol.OKResponse{}, keyringError(req.To, err)
 	}
 	if err := b.store.Delete(ctx, cache.KindKeys, req.From); err != nil {
-		pe := *asProtocolError(keyringError(req.From, err))
+		pe := *AsProtocolError(keyringError(req.From, err))
 		pe.Message = fmt.Sprintf("the keys of profile %s were copied to profile %s, but removing them from %s failed: %s", req.From, req.To, req.From, pe.Message)
 		return protocol.OKResponse{}, &pe
 	}
@@ -599,7 +617,7 @@ func (b *Broker) RenameKeys(ctx context.Context, req protocol.RenameKeysRequest)
 // that were replaced or removed must not outlive them.
 // When the config cannot be read, profile's own entries are still forgotten
 // and the error says the rest could not be.
-func (b *Broker) forgetBuiltOn(ctx context.Context, profile string) ([]string, error) {
+func (b *Engine) forgetBuiltOn(ctx context.Context, profile string) ([]string, error) {
 	names := []string{profile}
 	cfg, loadErr := b.config.Load()
 	if loadErr == nil {
@@ -624,7 +642,7 @@ func (b *Broker) forgetBuiltOn(ctx context.Context, profile string) ([]string, e
 // could not be found, because the config cannot be read, and still hold
 // what they cached.
 func cannotForgetDependants(done string, loadErr error) error {
-	pe := *asProtocolError(loadErr)
+	pe := *AsProtocolError(loadErr)
 	pe.Message = fmt.Sprintf("%s, but the profiles built on it keep what they cached: the config cannot be read to find them: %s", done, pe.Message)
 	pe.Remedy = strings.TrimSuffix(cmp.Or(pe.Remedy, "fix the config file"), ".") + ", then run the same command again"
 	return &pe

@@ -1,6 +1,4 @@
-//go:build linux || darwin
-
-package daemon
+package engine
 
 import (
 	"context"
@@ -13,7 +11,6 @@ import (
 
 	"github.com/credhelper/credhelper/cache"
 	"github.com/credhelper/credhelper/protocol"
-	"github.com/credhelper/credhelper/protocol/client"
 )
 
 // fakeSTSDate stands in for STS's Date header on loopback.
@@ -25,20 +22,6 @@ func fakeSTSDate(t *testing.T, offset time.Duration) *httptest.Server {
 	}))
 	t.Cleanup(srv.Close)
 	return srv
-}
-
-func TestProbeClock(t *testing.T) {
-	srv := fakeSTSDate(t, 7*time.Minute)
-	t.Setenv("AWS_ENDPOINT_URL_STS", srv.URL)
-	e := startDaemon(t, "[profile dev]\naws_access_key_id = "+baseKeyID+"\naws_secret_access_key = "+baseSecret+"\n")
-	// Through the route table, as credhelper doctor asks.
-	var resp protocol.ClockProbeResponse
-	if err := client.New(e.socket).Do(context.Background(), protocol.PathProbeClock, protocol.ClockProbeRequest{Profile: "dev"}, &resp); err != nil {
-		t.Fatal(err)
-	}
-	if resp.Endpoint != srv.URL || resp.Skew < 6*time.Minute || resp.Skew > 8*time.Minute {
-		t.Errorf("got %+v", resp)
-	}
 }
 
 func TestProbeClockEndpointFromProfile(t *testing.T) {
@@ -90,7 +73,7 @@ func TestProbeKeyring(t *testing.T) {
 	}
 	locked := newBrokerEnvOver(t, "", func(s cache.Store) cache.Store { return failingList{s} })
 	_, err := locked.broker.ProbeKeyring(context.Background(), protocol.KeyringProbeRequest{})
-	if pe := asProtocolError(err); pe.Code != protocol.CodeKeyring {
+	if pe := AsProtocolError(err); pe.Code != protocol.CodeKeyring {
 		t.Errorf("got %v", err)
 	}
 }

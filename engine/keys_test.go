@@ -1,4 +1,4 @@
-package daemon
+package engine
 
 import (
 	"context"
@@ -86,7 +86,7 @@ func TestRenameKeysMovesThem(t *testing.T) {
 		t.Errorf("base serves %v, want the moved keys", c)
 	}
 	e.mustGet("prod")
-	if got := e.sts.signers(); len(got) != 1 || got[0] != baseKeyID {
+	if got := e.sts.Signers(); len(got) != 1 || got[0] != baseKeyID {
 		t.Errorf("AssumeRole calls signed with %v, want one with the moved key %s", got, baseKeyID)
 	}
 	pe := e.mustFail(protocol.CredentialsRequest{Profile: "old"})
