@@ -40,9 +40,9 @@ func newTestLogger() (*slog.Logger, *testenv.Buffer) {
 	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
 }
 
-// brokerEnv is a broker over a temp config, a memory store, a manual clock
+// engineEnv is a engine over a temp config, a memory store, a manual clock
 // and a fake STS.
-type brokerEnv struct {
+type engineEnv struct {
 	t      *testing.T
 	dir    string
 	files  sources.Files
@@ -51,23 +51,23 @@ type brokerEnv struct {
 	sts    *fakeSTS
 	log    *testenv.Buffer
 	logger *slog.Logger
-	broker *Engine
+	engine *Engine
 	edits  int
 }
 
-// newBrokerEnv writes config to a temp dir and wires a broker over it. When
+// newEngineEnv writes config to a temp dir and wires a engine over it. When
 // the test ends it checks that no secret reached the log.
-func newBrokerEnv(t *testing.T, config string) *brokerEnv {
+func newEngineEnv(t *testing.T, config string) *engineEnv {
 	t.Helper()
-	return newBrokerEnvOver(t, config, nil)
+	return newEngineEnvOver(t, config, nil)
 }
 
-// newBrokerEnvOver is newBrokerEnv with the broker's store wrapped by wrap
+// newEngineEnvOver is newEngineEnv with the engine's store wrapped by wrap
 // (nil: the memory store itself).
-func newBrokerEnvOver(t *testing.T, config string, wrap func(cache.Store) cache.Store) *brokerEnv {
+func newEngineEnvOver(t *testing.T, config string, wrap func(cache.Store) cache.Store) *engineEnv {
 	t.Helper()
 	dir := t.TempDir()
-	e := &brokerEnv{
+	e := &engineEnv{
 		t:     t,
 		dir:   dir,
 		files: sources.Files{Config: filepath.Join(dir, "config"), Credentials: filepath.Join(dir, "credentials")},
@@ -82,7 +82,7 @@ func newBrokerEnvOver(t *testing.T, config string, wrap func(cache.Store) cache.
 	if wrap != nil {
 		store = wrap(e.store)
 	}
-	e.broker = New(Options{
+	e.engine = New(Options{
 		Config: sources.NewLoader(e.files),
 		Store:  store,
 		STS: func(ctx context.Context, chain *sources.Chain) (sources.STS, error) {
@@ -98,7 +98,7 @@ func newBrokerEnvOver(t *testing.T, config string, wrap func(cache.Store) cache.
 
 // writeConfig (re)writes the config file and moves its mtime on, so the
 // loader sees an edit even within the file system's timestamp granularity.
-func (e *brokerEnv) writeConfig(config string) {
+func (e *engineEnv) writeConfig(config string) {
 	e.t.Helper()
 	if err := os.WriteFile(e.files.Config, []byte(config), 0o600); err != nil {
 		e.t.Fatal(err)
@@ -115,7 +115,7 @@ func (e *brokerEnv) writeConfig(config string) {
 }
 
 // addKeys stores long-term keys for profile the way `credhelper add` does.
-func (e *brokerEnv) addKeys(profile, id, secret string) {
+func (e *engineEnv) addKeys(profile, id, secret string) {
 	e.t.Helper()
 	err := e.store.Save(context.Background(), cache.Entry{Profile: profile, Kind: cache.KindKeys, Obtained: t0,
 		Credentials: protocol.Credentials{AccessKeyID: id, SecretAccessKey: secret}})
@@ -124,8 +124,8 @@ func (e *brokerEnv) addKeys(profile, id, secret string) {
 	}
 }
 
-func (e *brokerEnv) get(ctx context.Context, req protocol.CredentialsRequest) (protocol.Credentials, error) {
-	resp, err := e.broker.Credentials(ctx, req)
+func (e *engineEnv) get(ctx context.Context, req protocol.CredentialsRequest) (protocol.Credentials, error) {
+	resp, err := e.engine.Credentials(ctx, req)
 	if err != nil {
 		assertNoSecrets(e.t, "an error", err.Error(), e.sts.Secrets()...)
 		assertNoSecrets(e.t, "an error", err.Error(), baseSecret, rotatedSecret, goodCode, wrongCode)
@@ -134,7 +134,7 @@ func (e *brokerEnv) get(ctx context.Context, req protocol.CredentialsRequest) (p
 }
 
 // mustGet asks for profile non-interactively and fails the test on error.
-func (e *brokerEnv) mustGet(profile string) protocol.Credentials {
+func (e *engineEnv) mustGet(profile string) protocol.Credentials {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -146,7 +146,7 @@ func (e *brokerEnv) mustGet(profile string) protocol.Credentials {
 }
 
 // mustFail asks for profile and returns the *protocol.Error it fails with.
-func (e *brokerEnv) mustFail(req protocol.CredentialsRequest) *protocol.Error {
+func (e *engineEnv) mustFail(req protocol.CredentialsRequest) *protocol.Error {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -163,13 +163,13 @@ func (e *brokerEnv) mustFail(req protocol.CredentialsRequest) *protocol.Error {
 
 // waitRefreshed waits until STS has had wantAR AssumeRole calls and no
 // refresh of profile is in flight.
-func (e *brokerEnv) waitRefreshed(profile string, wantAR int) {
+func (e *engineEnv) waitRefreshed(profile string, wantAR int) {
 	e.t.Helper()
 	waitFor(e.t, fmt.Sprintf("a background refresh of %s (AssumeRole call %d)", profile, wantAR), func() bool {
 		if _, ar := e.sts.Calls(); ar < wantAR {
 			return false
 		}
-		for _, s := range e.broker.Refresher().States() {
+		for _, s := range e.engine.Refresher().States() {
 			if s.Profile == profile && s.Refreshing {
 				return false
 			}
@@ -182,11 +182,11 @@ func (e *brokerEnv) waitRefreshed(profile string, wantAR int) {
 // AssumeRole), gives the other callers time to join it, and lets it go on.
 // The refresher promises one flight for the callers that arrive while one
 // runs; this keeps every caller of a test among them.
-func (e *brokerEnv) releaseWhenJoined(profile string, release func()) {
+func (e *engineEnv) releaseWhenJoined(profile string, release func()) {
 	e.t.Helper()
 	defer release()
 	waitFor(e.t, "a fetch of "+profile, func() bool {
-		for _, s := range e.broker.Refresher().States() {
+		for _, s := range e.engine.Refresher().States() {
 			if s.Profile == profile && s.Refreshing {
 				return true
 			}
@@ -198,10 +198,10 @@ func (e *brokerEnv) releaseWhenJoined(profile string, release func()) {
 
 // waitIdle waits until no refresh of profile is in flight, so that a
 // background refresh a request may have started shows in the STS counts.
-func (e *brokerEnv) waitIdle(profile string) {
+func (e *engineEnv) waitIdle(profile string) {
 	e.t.Helper()
 	waitFor(e.t, "refreshes of "+profile+" to end", func() bool {
-		for _, s := range e.broker.Refresher().States() {
+		for _, s := range e.engine.Refresher().States() {
 			if s.Profile == profile && s.Refreshing {
 				return false
 			}

@@ -88,10 +88,10 @@ func (p *fakePortal) AuthorizeURL(reg *sources.SSOToken, redirectURI, state, cha
 
 // usePortal makes p e's IAM Identity Center, with sso-session corp logged
 // in (a token from before, without a refresh token).
-func (e *brokerEnv) usePortal(p *fakePortal) {
+func (e *engineEnv) usePortal(p *fakePortal) {
 	e.t.Helper()
-	e.broker.sso.client = func(context.Context, *sources.SSOConfig) (SSOClient, error) { return p, nil }
-	e.broker.sso.cacheDir = e.dir + "/sso-cache"
+	e.engine.sso.client = func(context.Context, *sources.SSOConfig) (SSOClient, error) { return p, nil }
+	e.engine.sso.cacheDir = e.dir + "/sso-cache"
 	conf, err := sources.Load(e.files)
 	if err != nil {
 		e.t.Fatal(err)
@@ -119,23 +119,23 @@ func TestForgetWinsOverAFetchInFlight(t *testing.T) {
 	const made = "ASIAEXAMPLEROLE0001" // the first credentials STS issues
 	for _, tc := range []struct {
 		name   string
-		forget func(e *brokerEnv) error
+		forget func(e *engineEnv) error
 	}{
-		{"remove keys", func(e *brokerEnv) error {
-			_, err := e.broker.RemoveKeys(context.Background(), protocol.RemoveKeysRequest{Profile: "base"})
+		{"remove keys", func(e *engineEnv) error {
+			_, err := e.engine.RemoveKeys(context.Background(), protocol.RemoveKeysRequest{Profile: "base"})
 			return err
 		}},
-		{"add keys", func(e *brokerEnv) error {
-			_, err := e.broker.AddKeys(context.Background(), protocol.AddKeysRequest{Profile: "base", AccessKeyID: rotatedKeyID, SecretAccessKey: rotatedSecret})
+		{"add keys", func(e *engineEnv) error {
+			_, err := e.engine.AddKeys(context.Background(), protocol.AddKeysRequest{Profile: "base", AccessKeyID: rotatedKeyID, SecretAccessKey: rotatedSecret})
 			return err
 		}},
-		{"rename keys", func(e *brokerEnv) error {
-			_, err := e.broker.RenameKeys(context.Background(), protocol.RenameKeysRequest{From: "base", To: "moved"})
+		{"rename keys", func(e *engineEnv) error {
+			_, err := e.engine.RenameKeys(context.Background(), protocol.RenameKeysRequest{From: "base", To: "moved"})
 			return err
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newBrokerEnv(t, roleConfig)
+			e := newEngineEnv(t, roleConfig)
 			e.addKeys("base", baseKeyID, baseSecret)
 			release := e.sts.HoldAssumeRole()
 			defer release()
@@ -154,14 +154,14 @@ func TestForgetWinsOverAFetchInFlight(t *testing.T) {
 		})
 	}
 	t.Run("logout", func(t *testing.T) {
-		e := newBrokerEnv(t, ssoTestConfig)
+		e := newEngineEnv(t, ssoTestConfig)
 		portal := newFakePortal(e.clock)
 		e.usePortal(portal)
 		held, release := portal.holdRoles()
 		defer release()
 		results := startCallers(e, 1, protocol.CredentialsRequest{Profile: "dev"})
 		<-held
-		if _, err := e.broker.Logout(context.Background(), protocol.LogoutRequest{SSOSession: "corp"}); err != nil {
+		if _, err := e.engine.Logout(context.Background(), protocol.LogoutRequest{SSOSession: "corp"}); err != nil {
 			t.Fatal(err)
 		}
 		release()
@@ -177,8 +177,8 @@ func TestForgetWinsOverAFetchInFlight(t *testing.T) {
 }
 
 // refreshing reports whether a fetch of profile is in flight.
-func (e *brokerEnv) refreshing(profile string) bool {
-	for _, s := range e.broker.Refresher().States() {
+func (e *engineEnv) refreshing(profile string) bool {
+	for _, s := range e.engine.Refresher().States() {
 		if s.Profile == profile && s.Refreshing {
 			return true
 		}
@@ -187,9 +187,9 @@ func (e *brokerEnv) refreshing(profile string) bool {
 }
 
 // assertNotServedAgain checks that the keyring does not hold the credentials
-// with access key id, and that a new broker over the same keyring and config
+// with access key id, and that a new engine over the same keyring and config
 // (credd restarted) does not serve them.
-func (e *brokerEnv) assertNotServedAgain(profile string, kind cache.Kind, id string) {
+func (e *engineEnv) assertNotServedAgain(profile string, kind cache.Kind, id string) {
 	e.t.Helper()
 	ctx := context.Background()
 	if got, err := e.store.Load(ctx, kind, profile); err == nil && got.Credentials.AccessKeyID == id {
@@ -197,7 +197,7 @@ func (e *brokerEnv) assertNotServedAgain(profile string, kind cache.Kind, id str
 	}
 	reloaded := New(Options{Config: sources.NewLoader(e.files), Store: e.store, Clock: e.clock, Log: e.logger,
 		STS: func(context.Context, *sources.Chain) (sources.STS, error) { return e.sts, nil },
-		SSO: e.broker.sso.client, SSOCacheDir: e.broker.sso.cacheDir})
+		SSO: e.engine.sso.client, SSOCacheDir: e.engine.sso.cacheDir})
 	resp, err := reloaded.Credentials(ctx, protocol.CredentialsRequest{Profile: profile})
 	if err == nil && resp.Credentials.AccessKeyID == id {
 		e.t.Errorf("after a restart credd serves %s of profile %s", id, profile)
@@ -250,10 +250,10 @@ func TestForgetReportsWhatItCouldNotForget(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newBrokerEnv(t, tc.config)
+			e := newEngineEnv(t, tc.config)
 			e.addKeys("base", baseKeyID, baseSecret)
-			e.broker.config = &failingLoader{ConfigLoader: e.broker.config, good: tc.good}
-			err := tc.call(e.broker)
+			e.engine.config = &failingLoader{ConfigLoader: e.engine.config, good: tc.good}
+			err := tc.call(e.engine)
 			if err == nil {
 				t.Fatal("succeeded though the profiles built on it could not be found and forgotten")
 			}
@@ -293,11 +293,11 @@ func (s *holdingStore) Save(ctx context.Context, e cache.Entry) error {
 func TestShutdownWaitsForKeyringWrites(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		hs := &holdingStore{kind: cache.KindAssumeRole, saving: make(chan struct{}), release: make(chan struct{})}
-		e := newBrokerEnvOver(t, roleConfig, func(s cache.Store) cache.Store { hs.Store = s; return hs })
+		e := newEngineEnvOver(t, roleConfig, func(s cache.Store) cache.Store { hs.Store = s; return hs })
 		e.addKeys("base", baseKeyID, baseSecret)
 		ctx, stop := context.WithCancel(context.Background())
 		stopped := make(chan struct{})
-		go func() { e.broker.Run(ctx); close(stopped) }()
+		go func() { e.engine.Run(ctx); close(stopped) }()
 
 		results := startCallers(e, 1, protocol.CredentialsRequest{Profile: "prod"})
 		<-hs.saving
@@ -333,11 +333,11 @@ func TestShutdownWaitsForKeyringWrites(t *testing.T) {
 // root context, not on its own), and waits for it.
 func TestShutdownEndsBackgroundRefreshes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		e := newBrokerEnv(t, roleConfig)
+		e := newEngineEnv(t, roleConfig)
 		e.addKeys("base", baseKeyID, baseSecret)
 		ctx, stop := context.WithCancel(context.Background())
 		stopped := make(chan struct{})
-		go func() { e.broker.Run(ctx); close(stopped) }()
+		go func() { e.engine.Run(ctx); close(stopped) }()
 
 		e.mustGet("prod")
 		release := e.sts.HoldAssumeRole()
@@ -365,33 +365,33 @@ func TestShutdownEndsBackgroundRefreshes(t *testing.T) {
 // Logout ends the session's login in progress: a login the user completes
 // afterwards stores no token, and the caller waiting for it hears why.
 func TestLogoutEndsARunningLogin(t *testing.T) {
-	e := newBrokerEnv(t, ssoTestConfig)
+	e := newEngineEnv(t, ssoTestConfig)
 	portal := newFakePortal(e.clock)
 	e.usePortal(portal)
 	ctx := context.Background()
-	flow, err := e.broker.Login(ctx, protocol.LoginRequest{SSOSession: "corp", DeviceCode: true})
+	flow, err := e.engine.Login(ctx, protocol.LoginRequest{SSOSession: "corp", DeviceCode: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.broker.Logout(ctx, protocol.LogoutRequest{SSOSession: "corp"}); err != nil {
+	if _, err := e.engine.Logout(ctx, protocol.LogoutRequest{SSOSession: "corp"}); err != nil {
 		t.Fatal(err)
 	}
 	close(portal.approve) // the user approves the code after logging out
-	wait, err := e.broker.LoginWait(ctx, protocol.LoginWaitRequest{FlowID: flow.FlowID})
+	wait, err := e.engine.LoginWait(ctx, protocol.LoginWaitRequest{FlowID: flow.FlowID})
 	if err == nil {
 		t.Errorf("the login went on after logout: %+v", wait)
 	} else if pe := AsProtocolError(err); pe.Code != protocol.CodeNeedsLogin || !strings.Contains(pe.Message, "logout") {
 		t.Errorf("waiting for the login: %v; want %s saying logout ended it", err, protocol.CodeNeedsLogin)
 	}
 	waitFor(t, "the login flow to end", func() bool {
-		e.broker.sso.mu.Lock()
-		defer e.broker.sso.mu.Unlock()
-		return len(e.broker.sso.flows) == 0
+		e.engine.logins.mu.Lock()
+		defer e.engine.logins.mu.Unlock()
+		return len(e.engine.logins.flows) == 0
 	})
 	if tok, err := e.store.Load(ctx, cache.KindSSOToken, "corp"); err == nil {
 		t.Errorf("a token expiring %v was stored after logout", tok.Credentials.Expiration)
 	}
-	if _, err := e.broker.Credentials(ctx, protocol.CredentialsRequest{Profile: "dev"}); err == nil {
+	if _, err := e.engine.Credentials(ctx, protocol.CredentialsRequest{Profile: "dev"}); err == nil {
 		t.Error("dev was served after logout")
 	}
 }
@@ -400,34 +400,34 @@ func TestLogoutEndsARunningLogin(t *testing.T) {
 // device-code flow (with its code), not the browser flow joined; the browser
 // flow ends, and its waiter hears why.
 func TestDeviceLoginReplacesAnAbandonedBrowserLogin(t *testing.T) {
-	e := newBrokerEnv(t, ssoTestConfig)
+	e := newEngineEnv(t, ssoTestConfig)
 	portal := newFakePortal(e.clock)
 	e.usePortal(portal)
 	ctx := context.Background()
-	browser, err := e.broker.Login(ctx, protocol.LoginRequest{SSOSession: "corp"})
+	browser, err := e.engine.Login(ctx, protocol.LoginRequest{SSOSession: "corp"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if browser.Method != "pkce" || browser.AuthorizeURL == "" {
 		t.Fatalf("browser login: %+v", browser)
 	}
-	device, err := e.broker.Login(ctx, protocol.LoginRequest{Profile: "dev", DeviceCode: true})
+	device, err := e.engine.Login(ctx, protocol.LoginRequest{Profile: "dev", DeviceCode: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if device.Joined || device.Method != "device" || device.UserCode != "WXYZ-1234" || device.FlowID == browser.FlowID {
 		t.Fatalf("a device-code login after an abandoned browser login got %+v: want a new device-code flow with its code", device)
 	}
-	_, err = e.broker.LoginWait(ctx, protocol.LoginWaitRequest{FlowID: browser.FlowID})
+	_, err = e.engine.LoginWait(ctx, protocol.LoginWaitRequest{FlowID: browser.FlowID})
 	if pe := AsProtocolError(err); err == nil || !strings.Contains(pe.Message, "device-code") {
 		t.Errorf("waiting for the replaced browser login: %v; want it ended by the device-code login", err)
 	}
 	close(portal.approve)
-	done, err := e.broker.LoginWait(ctx, protocol.LoginWaitRequest{FlowID: device.FlowID})
+	done, err := e.engine.LoginWait(ctx, protocol.LoginWaitRequest{FlowID: device.FlowID})
 	if err != nil || !done.Done {
 		t.Fatalf("device login: %+v, %v", done, err)
 	}
-	if _, err := e.broker.Credentials(ctx, protocol.CredentialsRequest{Profile: "dev"}); err != nil {
+	if _, err := e.engine.Credentials(ctx, protocol.CredentialsRequest{Profile: "dev"}); err != nil {
 		t.Errorf("dev after the device login: %v", err)
 	}
 }

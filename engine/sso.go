@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -56,44 +55,18 @@ const (
 // AWS CLI's cache (~/.aws/sso/cache), so plain SDK profiles benefit too.
 const EnvSSOCache = "CREDHELPER_SSO_CACHE"
 
-// ssoState is the broker's IAM Identity Center part: tokens (kept fresh by
-// their own refresher) and the login flows running now, one per session.
-type ssoState struct {
+// ssoSessions is the component of IAM Identity Center sessions: their
+// tokens, kept fresh by their own refresher (refreshed with the refresh
+// token, or picked up from the AWS CLI's cache), and the role credentials
+// and account lists they get. Logins are loginFlows'.
+type ssoSessions struct {
 	client   func(ctx context.Context, cfg *sources.SSOConfig) (SSOClient, error)
 	tokens   *cache.Refresher
 	cacheDir string // the AWS CLI token cache
 	writeCLI bool
 
-	mu       sync.Mutex
-	configs  map[string]*sources.SSOConfig // by cache key, as last resolved
-	flows    map[flowKey]*loginFlow        // running
-	flowByID map[string]*loginFlow
-	regs     map[string]*sources.SSOToken // client registrations, by cache key and method
-}
-
-// flowKey names a login flow: the session's cache key and the method
-// ("pkce" or "device"). A session has at most one flow at a time: a login of
-// the other method replaces it.
-type flowKey struct{ session, method string }
-
-// loginFlow is one authorization in progress; every caller for the session
-// and method shares it.
-type loginFlow struct {
-	id  string
-	key flowKey
-	// ctx is the flow's: it derives from the engine's root context, and is
-	// cancelled with a *protocol.Error cause when the flow is ended on
-	// purpose (logout, --cancel, a login of the other method).
-	ctx    context.Context
-	cancel context.CancelCauseFunc
-	// ready is closed once resp (or startErr) is set: a caller joining a
-	// flow that is still registering waits for it.
-	ready    chan struct{}
-	resp     protocol.LoginResponse
-	startErr error
-	done     chan struct{}
-	tok      *sources.SSOToken
-	err      error
+	mu      sync.Mutex
+	configs map[string]*sources.SSOConfig // by cache key, as last resolved
 }
 
 // sessionName is how errors name an SSO config: its sso-session, or the
@@ -111,14 +84,6 @@ func loginRemedy(cfg *sources.SSOConfig, profile string) string {
 		return "run `credhelper login --sso-session " + cfg.Session + "`"
 	}
 	return "run `credhelper login --profile " + profile + "`"
-}
-
-// retryLogin is the remedy of a login that did not complete.
-func retryLogin(cfg *sources.SSOConfig) string {
-	if cfg.Session != "" {
-		return loginRemedy(cfg, "") + " to try again"
-	}
-	return "run `credhelper login` again"
 }
 
 func needsLogin(cfg *sources.SSOConfig, profile, why string) *protocol.Error {
@@ -149,13 +114,13 @@ func tokenOf(e cache.Entry) (*sources.SSOToken, error) {
 }
 
 // remember records cfg so the token refresher can find it by its key.
-func (s *ssoState) remember(cfg *sources.SSOConfig) {
+func (s *ssoSessions) remember(cfg *sources.SSOConfig) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.configs[cfg.CacheKey()] = cfg
 }
 
-func (s *ssoState) config(key string) *sources.SSOConfig {
+func (s *ssoSessions) config(key string) *sources.SSOConfig {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.configs[key]
@@ -163,9 +128,9 @@ func (s *ssoState) config(key string) *sources.SSOConfig {
 
 // token returns a usable access token for cfg: from memory or the keyring,
 // else the AWS CLI's cache, refreshed with the refresh token when needed.
-func (b *Engine) ssoToken(ctx context.Context, cfg *sources.SSOConfig) (*sources.SSOToken, error) {
-	b.sso.remember(cfg)
-	e, err := b.sso.tokens.Get(ctx, cache.Request{Profile: cfg.CacheKey(), Kind: cache.KindSSOToken, Fingerprint: tokenFingerprint(cfg)})
+func (eng *Engine) ssoToken(ctx context.Context, cfg *sources.SSOConfig) (*sources.SSOToken, error) {
+	eng.sso.remember(cfg)
+	e, err := eng.sso.tokens.Get(ctx, cache.Request{Profile: cfg.CacheKey(), Kind: cache.KindSSOToken, Fingerprint: tokenFingerprint(cfg)})
 	if err != nil {
 		return nil, err
 	}
@@ -174,13 +139,13 @@ func (b *Engine) ssoToken(ctx context.Context, cfg *sources.SSOConfig) (*sources
 
 // fetchToken is the token refresher's Fetcher: the newest token we know of
 // (keyring or AWS CLI cache) when it is still good, else a refreshed one.
-func (b *Engine) fetchToken(ctx context.Context, key string) (cache.Entry, error) {
-	cfg := b.sso.config(key)
+func (eng *Engine) fetchToken(ctx context.Context, key string) (cache.Entry, error) {
+	cfg := eng.sso.config(key)
 	if cfg == nil {
 		return cache.Entry{}, fmt.Errorf("no sso configuration known for %s", key)
 	}
-	now := b.clock.Now()
-	cur := b.newestToken(ctx, cfg)
+	now := eng.clock.Now()
+	cur := eng.newestToken(ctx, cfg)
 	switch {
 	case cur == nil:
 		return cache.Entry{}, needsLogin(cfg, "", "is not logged in")
@@ -193,7 +158,7 @@ func (b *Engine) fetchToken(ctx context.Context, key string) (cache.Entry, error
 		}
 		return cache.Entry{}, needsLogin(cfg, "", "has expired")
 	}
-	client, err := b.ssoClient(ctx, cfg)
+	client, err := eng.ssoClient(ctx, cfg)
 	if err != nil {
 		return cache.Entry{}, err
 	}
@@ -205,25 +170,25 @@ func (b *Engine) fetchToken(ctx context.Context, key string) (cache.Entry, error
 		}
 		return cache.Entry{}, err
 	}
-	b.log.Info("sso token refreshed", "session", key, "expires", tok.ExpiresAt)
-	b.writeCLICache(cfg, tok)
+	eng.log.Info("sso token refreshed", "session", key, "expires", tok.ExpiresAt)
+	eng.writeCLICache(cfg, tok)
 	return tokenEntry(cfg, tok, now)
 }
 
 // newestToken is the later-expiring of the token in the keyring and the one
 // in the AWS CLI's cache (under either key form), or nil.
-func (b *Engine) newestToken(ctx context.Context, cfg *sources.SSOConfig) *sources.SSOToken {
+func (eng *Engine) newestToken(ctx context.Context, cfg *sources.SSOConfig) *sources.SSOToken {
 	var best *sources.SSOToken
-	if e, err := b.store.Load(ctx, cache.KindSSOToken, cfg.CacheKey()); err == nil && e.Fingerprint == tokenFingerprint(cfg) {
+	if e, err := eng.store.Load(ctx, cache.KindSSOToken, cfg.CacheKey()); err == nil && e.Fingerprint == tokenFingerprint(cfg) {
 		if tok, err := tokenOf(e); err == nil {
 			best = tok
 		}
 	}
 	for _, key := range cliCacheKeys(cfg) {
-		tok, err := sources.ReadSSOCache(b.sso.cacheDir, key)
+		tok, err := sources.ReadSSOCache(eng.sso.cacheDir, key)
 		if err != nil {
 			if !errors.Is(err, os.ErrNotExist) {
-				b.log.Warn("ignoring an unreadable aws cli sso cache file", "err", err)
+				eng.log.Warn("ignoring an unreadable aws cli sso cache file", "err", err)
 			}
 			continue
 		}
@@ -248,27 +213,27 @@ func cliCacheKeys(cfg *sources.SSOConfig) []string {
 
 // writeCLICache writes tok back to the AWS CLI's cache when asked to
 // (CREDHELPER_SSO_CACHE=aws-cli).
-func (b *Engine) writeCLICache(cfg *sources.SSOConfig, tok *sources.SSOToken) {
-	if !b.sso.writeCLI {
+func (eng *Engine) writeCLICache(cfg *sources.SSOConfig, tok *sources.SSOToken) {
+	if !eng.sso.writeCLI {
 		return
 	}
-	if err := sources.WriteSSOCache(b.sso.cacheDir, cfg.CacheKey(), tok); err != nil {
-		b.log.Warn("writing the aws cli sso cache failed", "session", cfg.CacheKey(), "err", err)
+	if err := sources.WriteSSOCache(eng.sso.cacheDir, cfg.CacheKey(), tok); err != nil {
+		eng.log.Warn("writing the aws cli sso cache failed", "session", cfg.CacheKey(), "err", err)
 	}
 }
 
 // ssoClient is the IAM Identity Center client for cfg.
-func (b *Engine) ssoClient(ctx context.Context, cfg *sources.SSOConfig) (SSOClient, error) {
-	if b.sso.client == nil {
+func (eng *Engine) ssoClient(ctx context.Context, cfg *sources.SSOConfig) (SSOClient, error) {
+	if eng.sso.client == nil {
 		return nil, &protocol.Error{Code: protocol.CodeInternal, Message: "this credd has no IAM Identity Center client"}
 	}
-	return b.sso.client(ctx, cfg)
+	return eng.sso.client(ctx, cfg)
 }
 
 // ssoCredentials are the role credentials of an sso root definition.
-func (b *Engine) ssoCredentials(ctx context.Context, root *sources.Definition, requested string) (protocol.Credentials, error) {
+func (eng *Engine) ssoCredentials(ctx context.Context, root *sources.Definition, requested string) (protocol.Credentials, error) {
 	cfg := root.SSO
-	tok, err := b.ssoToken(ctx, cfg)
+	tok, err := eng.ssoToken(ctx, cfg)
 	if err != nil {
 		var pe *protocol.Error
 		if errors.As(err, &pe) && pe.Code == protocol.CodeNeedsLogin {
@@ -276,7 +241,7 @@ func (b *Engine) ssoCredentials(ctx context.Context, root *sources.Definition, r
 		}
 		return protocol.Credentials{}, err
 	}
-	client, err := b.ssoClient(ctx, cfg)
+	client, err := eng.ssoClient(ctx, cfg)
 	if err != nil {
 		return protocol.Credentials{}, err
 	}
@@ -285,7 +250,7 @@ func (b *Engine) ssoCredentials(ctx context.Context, root *sources.Definition, r
 	if errors.As(err, &pe) && pe.Code == protocol.CodeNeedsLogin {
 		// The portal no longer takes the token (session ended or revoked):
 		// forget it so every caller hears "log in" at once.
-		b.sso.tokens.Forget(ctx, cfg.CacheKey())
+		eng.sso.tokens.Forget(ctx, cfg.CacheKey())
 		return protocol.Credentials{}, needsLogin(cfg, requested, "has ended (the portal refused its token)")
 	}
 	return creds, err
@@ -294,15 +259,15 @@ func (b *Engine) ssoCredentials(ctx context.Context, root *sources.Definition, r
 // SSOAccounts answers POST /v1/sso/accounts: the accounts the sso-session's
 // user can reach, in the portal's order, each with its roles sorted by name,
 // listed with the session's current token (refreshed first when it must be).
-func (b *Engine) SSOAccounts(ctx context.Context, req protocol.SSOAccountsRequest) (protocol.SSOAccountsResponse, error) {
+func (eng *Engine) SSOAccounts(ctx context.Context, req protocol.SSOAccountsRequest) (protocol.SSOAccountsResponse, error) {
 	if req.SSOSession == "" {
 		return protocol.SSOAccountsResponse{}, &protocol.Error{Code: protocol.CodeBadRequest, Message: "no sso-session given"}
 	}
-	cfg, err := b.ssoConfigFor(req.SSOSession, "")
+	cfg, err := eng.ssoConfigFor(req.SSOSession, "")
 	if err != nil {
 		return protocol.SSOAccountsResponse{}, err
 	}
-	tok, err := b.ssoToken(ctx, cfg)
+	tok, err := eng.ssoToken(ctx, cfg)
 	if err != nil {
 		var pe *protocol.Error
 		if errors.As(err, &pe) && pe.Code == protocol.CodeNeedsLogin {
@@ -310,13 +275,13 @@ func (b *Engine) SSOAccounts(ctx context.Context, req protocol.SSOAccountsReques
 		}
 		return protocol.SSOAccountsResponse{}, err
 	}
-	client, err := b.ssoClient(ctx, cfg)
+	client, err := eng.ssoClient(ctx, cfg)
 	if err != nil {
 		return protocol.SSOAccountsResponse{}, err
 	}
 	accounts, err := client.ListAccounts(ctx, tok.AccessToken)
 	if err != nil {
-		return protocol.SSOAccountsResponse{}, b.portalError(ctx, cfg, err)
+		return protocol.SSOAccountsResponse{}, eng.portalError(ctx, cfg, err)
 	}
 	resp := protocol.SSOAccountsResponse{StartURL: cfg.StartURL, Region: cfg.Region, Accounts: make([]protocol.SSOAccount, len(accounts))}
 	// A few accounts' roles at a time; the first failure stops the rest.
@@ -355,27 +320,27 @@ func (b *Engine) SSOAccounts(ctx context.Context, req protocol.SSOAccountsReques
 	close(next)
 	wg.Wait()
 	if firstErr != nil {
-		return protocol.SSOAccountsResponse{}, b.portalError(ctx, cfg, firstErr)
+		return protocol.SSOAccountsResponse{}, eng.portalError(ctx, cfg, firstErr)
 	}
-	b.log.Info("sso accounts listed", "session", cfg.CacheKey(), "accounts", len(resp.Accounts))
+	eng.log.Info("sso accounts listed", "session", cfg.CacheKey(), "accounts", len(resp.Accounts))
 	return resp, nil
 }
 
 // portalError is the answer to a portal call for a whole session that
 // failed: a token the portal no longer takes is forgotten, so every caller
 // hears "log in" at once.
-func (b *Engine) portalError(ctx context.Context, cfg *sources.SSOConfig, err error) error {
+func (eng *Engine) portalError(ctx context.Context, cfg *sources.SSOConfig, err error) error {
 	var pe *protocol.Error
 	if errors.As(err, &pe) && pe.Code == protocol.CodeNeedsLogin {
-		b.sso.tokens.Forget(ctx, cfg.CacheKey())
+		eng.sso.tokens.Forget(ctx, cfg.CacheKey())
 		return needsLogin(cfg, "", "has ended (the portal refused its token)")
 	}
 	return err
 }
 
 // ssoConfigFor resolves what a login or logout request names.
-func (b *Engine) ssoConfigFor(session, profile string) (*sources.SSOConfig, error) {
-	cfg, err := b.config.Load()
+func (eng *Engine) ssoConfigFor(session, profile string) (*sources.SSOConfig, error) {
+	cfg, err := eng.config.Load()
 	if err != nil {
 		return nil, err
 	}
@@ -388,309 +353,43 @@ func (b *Engine) ssoConfigFor(session, profile string) (*sources.SSOConfig, erro
 	if err != nil {
 		return nil, err
 	}
-	b.sso.remember(sc)
+	eng.sso.remember(sc)
 	return sc, nil
-}
-
-// Login answers POST /v1/login: it starts the session's login flow, or
-// returns the one already running.
-func (b *Engine) Login(ctx context.Context, req protocol.LoginRequest) (protocol.LoginResponse, error) {
-	cfg, err := b.ssoConfigFor(req.SSOSession, req.Profile)
-	if err != nil {
-		return protocol.LoginResponse{}, err
-	}
-	key := flowKey{cfg.CacheKey(), "pkce"}
-	if req.DeviceCode {
-		key.method = "device"
-	}
-	b.sso.mu.Lock()
-	if f := b.sso.flows[key]; f != nil {
-		b.sso.mu.Unlock()
-		select {
-		case <-f.ready:
-		case <-ctx.Done():
-			return protocol.LoginResponse{}, ctx.Err()
-		}
-		if f.startErr != nil {
-			return protocol.LoginResponse{}, f.startErr
-		}
-		resp := f.resp
-		resp.Joined = true
-		return resp, nil
-	}
-	// A login of the other method replaces the one waiting: the user chose
-	// another way (an abandoned browser login, then --device-code).
-	for other, f := range b.sso.flows {
-		if other.session == key.session {
-			f.cancel(&protocol.Error{Code: protocol.CodeNeedsLogin,
-				Message: fmt.Sprintf("the %s login to %s was replaced by a %s login", methodName(other.method), sessionName(cfg), methodName(key.method)),
-				Remedy:  retryLogin(cfg)})
-		}
-	}
-	f := &loginFlow{id: randomID(), key: key, ready: make(chan struct{}), done: make(chan struct{})}
-	f.ctx, f.cancel = context.WithCancelCause(b.root)
-	b.sso.flows[key] = f
-	b.sso.flowByID[f.id] = f
-	b.sso.mu.Unlock()
-
-	resp, run, err := b.startFlow(ctx, cfg, req.DeviceCode)
-	if err != nil {
-		f.startErr = err
-		close(f.ready)
-		b.finishFlow(f, cfg, nil, err)
-		return protocol.LoginResponse{}, err
-	}
-	resp.FlowID = f.id
-	f.resp = resp
-	close(f.ready)
-	b.work.Go(func() {
-		tok, err := run(f.ctx)
-		b.finishFlow(f, cfg, tok, err)
-	})
-	b.log.Info("sso login started", "session", key.session, "method", resp.Method)
-	return resp, nil
-}
-
-// methodName is how messages name a login method.
-func methodName(method string) string {
-	if method == "device" {
-		return "device-code"
-	}
-	return "browser"
-}
-
-// endFlows ends the session's login flows with why; it reports whether one
-// was running.
-func (b *Engine) endFlows(session string, why *protocol.Error) bool {
-	b.sso.mu.Lock()
-	defer b.sso.mu.Unlock()
-	ended := false
-	for key, f := range b.sso.flows {
-		if key.session == session {
-			f.cancel(why)
-			ended = true
-		}
-	}
-	return ended
-}
-
-// CancelLogin answers POST /v1/login/cancel: it ends the session's login
-// in progress (`credhelper login --cancel`); its waiters hear so.
-func (b *Engine) CancelLogin(ctx context.Context, req protocol.LoginCancelRequest) (protocol.OKResponse, error) {
-	cfg, err := b.ssoConfigFor(req.SSOSession, req.Profile)
-	if err != nil {
-		return protocol.OKResponse{}, err
-	}
-	why := &protocol.Error{Code: protocol.CodeNeedsLogin, Message: fmt.Sprintf("the login to %s was cancelled", sessionName(cfg)), Remedy: retryLogin(cfg)}
-	if !b.endFlows(cfg.CacheKey(), why) {
-		return protocol.OKResponse{Message: fmt.Sprintf("no login to %s was in progress", sessionName(cfg))}, nil
-	}
-	b.log.Info("sso login cancelled", "session", cfg.CacheKey())
-	return protocol.OKResponse{Message: fmt.Sprintf("cancelled the login to %s", sessionName(cfg))}, nil
-}
-
-// startFlow registers a client (or reuses one) and starts the device or the
-// PKCE flow; run completes it, until its ctx ends.
-func (b *Engine) startFlow(ctx context.Context, cfg *sources.SSOConfig, device bool) (protocol.LoginResponse, func(context.Context) (*sources.SSOToken, error), error) {
-	client, err := b.ssoClient(ctx, cfg)
-	if err != nil {
-		return protocol.LoginResponse{}, nil, err
-	}
-	reg, err := b.registration(ctx, client, cfg, !device)
-	if err != nil {
-		return protocol.LoginResponse{}, nil, err
-	}
-	resp := protocol.LoginResponse{Session: cfg.CacheKey()}
-	if device {
-		da, err := client.StartDeviceAuthorization(ctx, reg)
-		if err != nil {
-			return protocol.LoginResponse{}, nil, err
-		}
-		resp.Method, resp.VerificationURI, resp.VerificationURIComplete, resp.UserCode, resp.ExpiresAt =
-			"device", da.VerificationURI, da.VerificationURIComplete, da.UserCode, da.ExpiresAt
-		run := func(ctx context.Context) (*sources.SSOToken, error) {
-			fctx, cancel := context.WithDeadline(ctx, da.ExpiresAt)
-			defer cancel()
-			return client.PollDeviceToken(fctx, reg, da, nil)
-		}
-		return resp, run, nil
-	}
-	// The listener closes by itself a little after the flow's deadline,
-	// should run never be called.
-	cb, err := sources.ListenCallback(pkceLoginTTL+time.Minute, b.log)
-	if err != nil {
-		return protocol.LoginResponse{}, nil, err
-	}
-	verifier, challenge := sources.NewPKCE()
-	resp.Method = "pkce"
-	resp.AuthorizeURL = client.AuthorizeURL(reg, cb.RedirectURI(), cb.State(), challenge, cfg.Scopes)
-	resp.ExpiresAt = b.clock.Now().Add(pkceLoginTTL)
-	run := func(ctx context.Context) (*sources.SSOToken, error) {
-		defer cb.Close()
-		fctx, cancel := context.WithTimeout(ctx, pkceLoginTTL)
-		defer cancel()
-		code, err := cb.Wait(fctx) // closes the listener
-		var refused *sources.AuthorizationError
-		if errors.As(err, &refused) {
-			return nil, &protocol.Error{Code: protocol.CodeNeedsLogin,
-				Message: fmt.Sprintf("the login to %s did not complete: %v", sessionName(cfg), refused),
-				Remedy:  retryLogin(cfg)}
-		}
-		if err != nil {
-			return nil, err
-		}
-		return client.ExchangeCode(fctx, reg, code, cb.RedirectURI(), verifier)
-	}
-	return resp, run, nil
-}
-
-// registration reuses the session's client registration while it has more
-// than registrationMargin left, else registers anew.
-func (b *Engine) registration(ctx context.Context, client SSOClient, cfg *sources.SSOConfig, pkce bool) (*sources.SSOToken, error) {
-	key := fmt.Sprintf("%s\x00%v", cfg.CacheKey(), pkce)
-	now := b.clock.Now()
-	b.sso.mu.Lock()
-	reg := b.sso.regs[key]
-	b.sso.mu.Unlock()
-	if reg != nil && reg.RegistrationExpiresAt.Sub(now) > registrationMargin {
-		return reg, nil
-	}
-	reg, err := client.RegisterClient(ctx, cfg.StartURL, cfg.Scopes, pkce)
-	if err != nil {
-		return nil, err
-	}
-	b.sso.mu.Lock()
-	b.sso.regs[key] = reg
-	b.sso.mu.Unlock()
-	return reg, nil
-}
-
-// finishFlow stores the token a flow got, unless the flow was ended on
-// purpose meanwhile (logout, --cancel, replaced), and wakes its waiters.
-func (b *Engine) finishFlow(f *loginFlow, cfg *sources.SSOConfig, tok *sources.SSOToken, err error) {
-	if err == nil {
-		tok.StartURL, tok.Region = cfg.StartURL, cfg.Region
-		err = b.storeLoginToken(f, cfg, tok)
-		if err == nil {
-			b.writeCLICache(cfg, tok)
-			b.refresh.ResetBackoff()
-			b.log.Info("sso login done", "session", f.key, "expires", tok.ExpiresAt)
-		}
-	}
-	if ended := endedOnPurpose(f); ended != nil {
-		err = ended // not "context canceled"
-	}
-	if err != nil {
-		b.log.Info("sso login failed", "session", f.key.session, "method", f.key.method, "err", err)
-	}
-	b.sso.mu.Lock()
-	f.tok, f.err = tok, err
-	if b.sso.flows[f.key] == f {
-		delete(b.sso.flows, f.key)
-	}
-	b.sso.mu.Unlock()
-	f.cancel(nil)
-	close(f.done)
-	// Waiters may still ask by id for a while.
-	time.AfterFunc(time.Minute, func() {
-		b.sso.mu.Lock()
-		delete(b.sso.flowByID, f.id)
-		b.sso.mu.Unlock()
-	})
-}
-
-// endedOnPurpose is why f was ended (logout, --cancel, replaced), or nil.
-func endedOnPurpose(f *loginFlow) *protocol.Error {
-	var pe *protocol.Error
-	if f.ctx.Err() != nil && errors.As(context.Cause(f.ctx), &pe) {
-		return pe
-	}
-	return nil
-}
-
-// storeLoginToken stores the token f got. A logout ends the flow before it
-// forgets the session's token, so the token is stored only while the flow
-// has not been ended and under the generation seen then: a logout that
-// comes after that removes it again.
-func (b *Engine) storeLoginToken(f *loginFlow, cfg *sources.SSOConfig, tok *sources.SSOToken) error {
-	e, err := tokenEntry(cfg, tok, b.clock.Now())
-	if err != nil {
-		return err
-	}
-	// A Forget of the old token (the portal refused it) may come between;
-	// only an ending on purpose stops the login.
-	for range 3 {
-		b.sso.mu.Lock()
-		ended := endedOnPurpose(f)
-		gen := b.sso.tokens.Generation(cfg.CacheKey())
-		b.sso.mu.Unlock()
-		if ended != nil {
-			return ended
-		}
-		err = b.sso.tokens.PutAt(b.root, e, gen)
-		if !errors.Is(err, cache.ErrForgotten) {
-			return err
-		}
-	}
-	return err
-}
-
-// LoginWait answers POST /v1/login/wait.
-func (b *Engine) LoginWait(ctx context.Context, req protocol.LoginWaitRequest) (protocol.LoginWaitResponse, error) {
-	b.sso.mu.Lock()
-	f := b.sso.flowByID[req.FlowID]
-	b.sso.mu.Unlock()
-	if f == nil {
-		return protocol.LoginWaitResponse{}, &protocol.Error{Code: protocol.CodeBadRequest, Message: "no such login in progress (it ended a while ago)", Remedy: "run `credhelper login` again"}
-	}
-	t := time.NewTimer(loginWaitMax)
-	defer t.Stop()
-	select {
-	case <-f.done:
-	case <-t.C:
-		return protocol.LoginWaitResponse{ExpiresAt: f.resp.ExpiresAt}, nil
-	case <-ctx.Done():
-		return protocol.LoginWaitResponse{}, ctx.Err()
-	}
-	if f.err != nil {
-		return protocol.LoginWaitResponse{}, f.err
-	}
-	return protocol.LoginWaitResponse{Done: true, TokenExpiresAt: f.tok.ExpiresAt, ExpiresAt: f.resp.ExpiresAt}, nil
 }
 
 // Logout answers POST /v1/logout: forget the session's token here and in the
 // AWS CLI's cache, and the role credentials made with it.
-func (b *Engine) Logout(ctx context.Context, req protocol.LogoutRequest) (protocol.OKResponse, error) {
-	cfg, err := b.ssoConfigFor(req.SSOSession, req.Profile)
+func (eng *Engine) Logout(ctx context.Context, req protocol.LogoutRequest) (protocol.OKResponse, error) {
+	cfg, err := eng.ssoConfigFor(req.SSOSession, req.Profile)
 	if err != nil {
 		return protocol.OKResponse{}, err
 	}
 	// First the login in progress, so that it stores no token after this.
-	b.endFlows(cfg.CacheKey(), &protocol.Error{Code: protocol.CodeNeedsLogin,
+	eng.endFlows(cfg.CacheKey(), &protocol.Error{Code: protocol.CodeNeedsLogin,
 		Message: fmt.Sprintf("the login to %s was ended by logout", sessionName(cfg)), Remedy: retryLogin(cfg)})
-	if err := b.sso.tokens.Forget(ctx, cfg.CacheKey()); err != nil {
+	if err := eng.sso.tokens.Forget(ctx, cfg.CacheKey()); err != nil {
 		return protocol.OKResponse{}, keyringError(cfg.CacheKey(), err)
 	}
-	if err := b.store.Delete(ctx, cache.KindSSOToken, cfg.CacheKey()); err != nil {
+	if err := eng.store.Delete(ctx, cache.KindSSOToken, cfg.CacheKey()); err != nil {
 		return protocol.OKResponse{}, keyringError(cfg.CacheKey(), err)
 	}
 	for _, key := range cliCacheKeys(cfg) {
-		if err := os.Remove(sources.SSOCachePath(b.sso.cacheDir, key)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			b.log.Warn("removing the aws cli sso cache file failed", "err", err)
+		if err := os.Remove(sources.SSOCachePath(eng.sso.cacheDir, key)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			eng.log.Warn("removing the aws cli sso cache file failed", "err", err)
 		}
 	}
-	forgotten, err := b.forgetBuiltOnSSO(ctx, cfg)
+	forgotten, err := eng.forgetBuiltOnSSO(ctx, cfg)
 	if err != nil {
 		return protocol.OKResponse{}, keyringError(cfg.CacheKey(), err)
 	}
-	b.log.Info("sso logout", "session", cfg.CacheKey(), "forgotten", forgotten)
+	eng.log.Info("sso logout", "session", cfg.CacheKey(), "forgotten", forgotten)
 	return protocol.OKResponse{Message: fmt.Sprintf("logged out of %s", sessionName(cfg))}, nil
 }
 
 // forgetBuiltOnSSO forgets the cached credentials of every profile whose
 // chain starts at cfg's session.
-func (b *Engine) forgetBuiltOnSSO(ctx context.Context, cfg *sources.SSOConfig) ([]string, error) {
-	conf, err := b.config.Load()
+func (eng *Engine) forgetBuiltOnSSO(ctx context.Context, cfg *sources.SSOConfig) ([]string, error) {
+	conf, err := eng.config.Load()
 	if err != nil {
 		return nil, cannotForgetDependants("logged out of "+sessionName(cfg), err)
 	}
@@ -700,16 +399,10 @@ func (b *Engine) forgetBuiltOnSSO(ctx context.Context, cfg *sources.SSOConfig) (
 		if err != nil || chain.Root().SSO == nil || chain.Root().SSO.CacheKey() != cfg.CacheKey() {
 			continue
 		}
-		if err := b.refresh.Forget(ctx, name); err != nil {
+		if err := eng.chains.refresh.Forget(ctx, name); err != nil {
 			return names, err
 		}
 		names = append(names, name)
 	}
 	return names, nil
-}
-
-func randomID() string {
-	b := make([]byte, 12)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }

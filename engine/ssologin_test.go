@@ -59,15 +59,15 @@ func (s *slowRegistration) PollDeviceToken(ctx context.Context, reg *sources.SSO
 // registering joins that flow and gets its code: one registration, one
 // authorization, the same flow for both.
 func TestLoginJoinsAFlowStillStarting(t *testing.T) {
-	e := newBrokerEnv(t, ssoTestConfig)
+	e := newEngineEnv(t, ssoTestConfig)
 	fake := &slowRegistration{release: make(chan struct{}), approve: make(chan struct{})}
-	e.broker.sso.client = func(context.Context, *sources.SSOConfig) (SSOClient, error) { return fake, nil }
-	e.broker.sso.cacheDir = filepath.Join(e.dir, "sso-cache")
+	e.engine.sso.client = func(context.Context, *sources.SSOConfig) (SSOClient, error) { return fake, nil }
+	e.engine.sso.cacheDir = filepath.Join(e.dir, "sso-cache")
 	ctx := context.Background()
 
 	results := make(chan protocol.LoginResponse, 2)
 	go func() {
-		resp, err := e.broker.Login(ctx, protocol.LoginRequest{SSOSession: "corp", DeviceCode: true})
+		resp, err := e.engine.Login(ctx, protocol.LoginRequest{SSOSession: "corp", DeviceCode: true})
 		if err != nil {
 			t.Error(err)
 		}
@@ -75,7 +75,7 @@ func TestLoginJoinsAFlowStillStarting(t *testing.T) {
 	}()
 	waitFor(t, "the first login registers", func() bool { fake.mu.Lock(); defer fake.mu.Unlock(); return fake.registers == 1 })
 	go func() {
-		resp, err := e.broker.Login(ctx, protocol.LoginRequest{Profile: "dev", DeviceCode: true})
+		resp, err := e.engine.Login(ctx, protocol.LoginRequest{Profile: "dev", DeviceCode: true})
 		if err != nil {
 			t.Error(err)
 		}
@@ -92,14 +92,14 @@ func TestLoginJoinsAFlowStillStarting(t *testing.T) {
 	}
 
 	close(fake.approve)
-	done, err := e.broker.LoginWait(ctx, protocol.LoginWaitRequest{FlowID: a.FlowID})
+	done, err := e.engine.LoginWait(ctx, protocol.LoginWaitRequest{FlowID: a.FlowID})
 	if err != nil || !done.Done {
 		t.Fatalf("LoginWait = %+v, %v", done, err)
 	}
 	if _, err := e.store.Load(ctx, cache.KindSSOToken, "corp"); err != nil {
 		t.Errorf("the token was not stored: %v", err)
 	}
-	if _, err := e.broker.LoginWait(ctx, protocol.LoginWaitRequest{FlowID: "nope"}); err == nil {
+	if _, err := e.engine.LoginWait(ctx, protocol.LoginWaitRequest{FlowID: "nope"}); err == nil {
 		t.Error("waiting on an unknown flow succeeded")
 	} else {
 		var pe *protocol.Error

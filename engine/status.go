@@ -16,13 +16,13 @@ import (
 // but each sso-session's token (whether it has a refresh token is inside it);
 // MFA sessions and cached credentials are described from the keyring's item
 // names.
-func (b *Engine) State(ctx context.Context) (protocol.StateResponse, error) {
-	now := b.clock.Now()
-	cfg, err := b.config.Load()
+func (eng *Engine) State(ctx context.Context) (protocol.StateResponse, error) {
+	now := eng.clock.Now()
+	cfg, err := eng.config.Load()
 	if err != nil {
 		return protocol.StateResponse{}, err
 	}
-	metas, err := b.store.List(ctx)
+	metas, err := eng.store.List(ctx)
 	if err != nil {
 		return protocol.StateResponse{}, keyringError("", err)
 	}
@@ -31,17 +31,17 @@ func (b *Engine) State(ctx context.Context) (protocol.StateResponse, error) {
 		stored[storedKey{m.Kind, m.Profile}] = m
 	}
 	asked := map[string]cache.ProfileState{}
-	for _, ps := range b.refresh.States() {
+	for _, ps := range eng.chains.refresh.States() {
 		asked[ps.Profile] = ps
 	}
 	tokenStates := map[string]cache.ProfileState{}
-	for _, ps := range b.sso.tokens.States() {
+	for _, ps := range eng.sso.tokens.States() {
 		tokenStates[ps.Profile] = ps
 	}
 
 	resp := protocol.StateResponse{SchemaVersion: protocol.StateSchemaVersion,
 		Profiles: []protocol.ProfileState{}, SSOSessions: []protocol.SessionState{}, MFASessions: []protocol.SessionState{}}
-	sessions := b.ssoSessions(ctx, cfg, tokenStates, now)
+	sessions := eng.ssoSessions(ctx, cfg, tokenStates, now)
 	mfa := map[string]protocol.SessionState{}
 	for _, m := range metas {
 		if m.Kind == cache.KindMFASession {
@@ -73,7 +73,7 @@ func (b *Engine) State(ctx context.Context) (protocol.StateResponse, error) {
 			in.resolveErr = err
 			p.Kind = string(in.refresher.Kind)
 		} else {
-			req := b.request(chain)
+			req := eng.request(chain)
 			p.Kind = string(chain.Requested().Kind)
 			in.longTerm = req.Kind == cache.KindLongTerm
 			if !in.asked {
@@ -99,7 +99,7 @@ func (b *Engine) State(ctx context.Context) (protocol.StateResponse, error) {
 				p.SSOSession = sso.CacheKey()
 				s, ok := sessions[sso.CacheKey()]
 				if !ok {
-					s = b.ssoSession(ctx, sso, tokenStates, now)
+					s = eng.ssoSession(ctx, sso, tokenStates, now)
 					sessions[sso.CacheKey()] = s
 				}
 				in.needsLogin = s.needsLogin
@@ -180,7 +180,7 @@ type ssoSessionState struct {
 }
 
 // ssoSessions describes every [sso-session] of the config file.
-func (b *Engine) ssoSessions(ctx context.Context, cfg *sources.Config, tokenStates map[string]cache.ProfileState, now time.Time) map[string]ssoSessionState {
+func (eng *Engine) ssoSessions(ctx context.Context, cfg *sources.Config, tokenStates map[string]cache.ProfileState, now time.Time) map[string]ssoSessionState {
 	out := map[string]ssoSessionState{}
 	for _, name := range cfg.SSOSessions() {
 		sc, err := cfg.SSOSession(name)
@@ -188,19 +188,19 @@ func (b *Engine) ssoSessions(ctx context.Context, cfg *sources.Config, tokenStat
 			out[name] = ssoSessionState{SessionState: protocol.SessionState{Name: name, LastError: AsProtocolError(err).Error()}, needsLogin: true}
 			continue
 		}
-		out[name] = b.ssoSession(ctx, sc, tokenStates, now)
+		out[name] = eng.ssoSession(ctx, sc, tokenStates, now)
 	}
 	return out
 }
 
 // ssoSession describes one session's token: the newest of the keyring's and
 // the AWS CLI cache's, as the token refresher would pick it.
-func (b *Engine) ssoSession(ctx context.Context, sc *sources.SSOConfig, tokenStates map[string]cache.ProfileState, now time.Time) ssoSessionState {
+func (eng *Engine) ssoSession(ctx context.Context, sc *sources.SSOConfig, tokenStates map[string]cache.ProfileState, now time.Time) ssoSessionState {
 	s := ssoSessionState{SessionState: protocol.SessionState{Name: sc.CacheKey(), StartURL: sc.StartURL}}
 	if ps, ok := tokenStates[sc.CacheKey()]; ok && ps.LastError != "" {
 		s.LastError = protocol.OneLine(ps.LastError)
 	}
-	tok := b.newestToken(ctx, sc)
+	tok := eng.newestToken(ctx, sc)
 	if tok == nil {
 		s.needsLogin = true
 		return s

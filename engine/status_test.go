@@ -139,10 +139,10 @@ func (p *portalSSO) GetRoleCredentials(ctx context.Context, accessToken, account
 // expiry, the sessions' expiries, and no secret at all; later it tells which
 // needs an MFA code and which a login.
 func TestStateAfterServing(t *testing.T) {
-	e := newBrokerEnv(t, stateConfig)
+	e := newEngineEnv(t, stateConfig)
 	e.addKeys("base", baseKeyID, baseSecret)
-	e.broker.sso.client = func(context.Context, *sources.SSOConfig) (SSOClient, error) { return &portalSSO{clock: e.clock}, nil }
-	e.broker.sso.cacheDir = filepath.Join(e.dir, "sso-cache")
+	e.engine.sso.client = func(context.Context, *sources.SSOConfig) (SSOClient, error) { return &portalSSO{clock: e.clock}, nil }
+	e.engine.sso.cacheDir = filepath.Join(e.dir, "sso-cache")
 	ctx := context.Background()
 
 	cfg, err := sources.Load(e.files)
@@ -162,7 +162,7 @@ func TestStateAfterServing(t *testing.T) {
 	if err := e.store.Save(ctx, entry); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.broker.StartMFA(ctx, protocol.MFARequest{Profile: "prod-src", Code: goodCode}); err != nil {
+	if _, err := e.engine.StartMFA(ctx, protocol.MFARequest{Profile: "prod-src", Code: goodCode}); err != nil {
 		t.Fatal(err)
 	}
 	e.mustGet("prod-src")
@@ -242,7 +242,7 @@ func TestStateAfterServing(t *testing.T) {
 	if p := stateOf(t, e, "prod"); p.State != protocol.StateNeedsMFA || p.LastError == "" {
 		t.Errorf("after the failed fetch: %+v", p)
 	}
-	if _, err := e.broker.StartMFA(ctx, protocol.MFARequest{Profile: "prod-src", Code: goodCode}); err != nil {
+	if _, err := e.engine.StartMFA(ctx, protocol.MFARequest{Profile: "prod-src", Code: goodCode}); err != nil {
 		t.Fatal(err)
 	}
 	if p := stateOf(t, e, "prod"); p.State != protocol.StateExpired || p.LastError != "" {
@@ -250,7 +250,7 @@ func TestStateAfterServing(t *testing.T) {
 	}
 }
 
-func stateOf(t *testing.T, e *brokerEnv, served string) protocol.ProfileState {
+func stateOf(t *testing.T, e *engineEnv, served string) protocol.ProfileState {
 	t.Helper()
 	for _, p := range getState(t, e).Profiles {
 		if p.Served == served {
@@ -264,10 +264,10 @@ func stateOf(t *testing.T, e *brokerEnv, served string) protocol.ProfileState {
 // TestStateListsDirectCallers: a definition asked for directly, which no
 // served profile names, is listed too, without a served name.
 func TestStateListsDirectCallers(t *testing.T) {
-	e := newBrokerEnv(t, roleConfig)
+	e := newEngineEnv(t, roleConfig)
 	e.addKeys("base", baseKeyID, baseSecret)
 	e.mustGet("prod")
-	st, err := e.broker.State(context.Background())
+	st, err := e.engine.State(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,9 +281,9 @@ func TestStateListsDirectCallers(t *testing.T) {
 
 // getState asks the engine for the state as GET /v1/state does, and checks
 // that its JSON holds none of the secrets the test handed out.
-func getState(t *testing.T, e *brokerEnv) protocol.StateResponse {
+func getState(t *testing.T, e *engineEnv) protocol.StateResponse {
 	t.Helper()
-	st, err := e.broker.State(context.Background())
+	st, err := e.engine.State(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
