@@ -103,9 +103,6 @@ func New(o Options) *Engine {
 	return eng
 }
 
-// Refresher is the refresher of profiles' credentials, for status.
-func (eng *Engine) Refresher() *cache.Refresher { return eng.chains.refresh }
-
 // Run keeps served profiles' credentials and SSO tokens fresh until ctx
 // (credd's root context) is done. Then it ends every fetch, refresh and
 // login flow and returns once they are over; a keyring write they began is

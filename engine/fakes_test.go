@@ -169,7 +169,7 @@ func (e *engineEnv) waitRefreshed(profile string, wantAR int) {
 		if _, ar := e.sts.Calls(); ar < wantAR {
 			return false
 		}
-		for _, s := range e.engine.Refresher().States() {
+		for _, s := range e.engine.chains.refresh.States() {
 			if s.Profile == profile && s.Refreshing {
 				return false
 			}
@@ -186,7 +186,7 @@ func (e *engineEnv) releaseWhenJoined(profile string, release func()) {
 	e.t.Helper()
 	defer release()
 	waitFor(e.t, "a fetch of "+profile, func() bool {
-		for _, s := range e.engine.Refresher().States() {
+		for _, s := range e.engine.chains.refresh.States() {
 			if s.Profile == profile && s.Refreshing {
 				return true
 			}
@@ -201,7 +201,7 @@ func (e *engineEnv) releaseWhenJoined(profile string, release func()) {
 func (e *engineEnv) waitIdle(profile string) {
 	e.t.Helper()
 	waitFor(e.t, "refreshes of "+profile+" to end", func() bool {
-		for _, s := range e.engine.Refresher().States() {
+		for _, s := range e.engine.chains.refresh.States() {
 			if s.Profile == profile && s.Refreshing {
 				return false
 			}

@@ -26,8 +26,11 @@ type fakePortal struct {
 	hold    chan struct{} // GetRoleCredentials waits for it to close while set
 	held    chan struct{} // closed when a held GetRoleCredentials call waits
 	approve chan struct{} // closed when the user approves the device code
-	issued  int
-	tokens  []string // access token of each GetRoleCredentials call
+	// stubborn, when set, holds every device-code poll until closed, even
+	// one whose flow has been ended: a flow winding down slowly.
+	stubborn chan struct{}
+	issued   int
+	tokens   []string // access token of each GetRoleCredentials call
 }
 
 func newFakePortal(clock *manualClock) *fakePortal {
@@ -74,6 +77,9 @@ func (p *fakePortal) StartDeviceAuthorization(ctx context.Context, reg *sources.
 }
 
 func (p *fakePortal) PollDeviceToken(ctx context.Context, reg *sources.SSOToken, da sources.DeviceAuthorization, onWait func(time.Duration)) (*sources.SSOToken, error) {
+	if p.stubborn != nil {
+		<-p.stubborn
+	}
 	select {
 	case <-p.approve:
 		return &sources.SSOToken{AccessToken: "access-after-login-EXAMPLE", ExpiresAt: p.clock.Now().Add(8 * time.Hour)}, nil
@@ -149,7 +155,6 @@ func TestForgetWinsOverAFetchInFlight(t *testing.T) {
 			if r.err == nil && r.creds.AccessKeyID == made {
 				t.Errorf("the caller was served %s, made with base's old keys after the change returned", made)
 			}
-			e.waitIdle("prod")
 			e.assertNotServedAgain("prod", cache.KindAssumeRole, made)
 		})
 	}
@@ -171,14 +176,13 @@ func TestForgetWinsOverAFetchInFlight(t *testing.T) {
 		} else if pe := AsProtocolError(r.err); pe.Code != protocol.CodeNeedsLogin {
 			t.Errorf("after logout the caller got %v, want %s", r.err, protocol.CodeNeedsLogin)
 		}
-		e.waitIdle("dev")
 		e.assertNotServedAgain("dev", cache.KindSSO, "ASIAEXAMPLESSO0001")
 	})
 }
 
 // refreshing reports whether a fetch of profile is in flight.
 func (e *engineEnv) refreshing(profile string) bool {
-	for _, s := range e.engine.Refresher().States() {
+	for _, s := range e.engine.chains.refresh.States() {
 		if s.Profile == profile && s.Refreshing {
 			return true
 		}
@@ -383,11 +387,7 @@ func TestLogoutEndsARunningLogin(t *testing.T) {
 	} else if pe := AsProtocolError(err); pe.Code != protocol.CodeNeedsLogin || !strings.Contains(pe.Message, "logout") {
 		t.Errorf("waiting for the login: %v; want %s saying logout ended it", err, protocol.CodeNeedsLogin)
 	}
-	waitFor(t, "the login flow to end", func() bool {
-		e.engine.logins.mu.Lock()
-		defer e.engine.logins.mu.Unlock()
-		return len(e.engine.logins.flows) == 0
-	})
+	// The flow has ended (LoginWait returned): whatever it stored is there.
 	if tok, err := e.store.Load(ctx, cache.KindSSOToken, "corp"); err == nil {
 		t.Errorf("a token expiring %v was stored after logout", tok.Credentials.Expiration)
 	}
@@ -429,5 +429,38 @@ func TestDeviceLoginReplacesAnAbandonedBrowserLogin(t *testing.T) {
 	}
 	if _, err := e.engine.Credentials(ctx, protocol.CredentialsRequest{Profile: "dev"}); err != nil {
 		t.Errorf("dev after the device login: %v", err)
+	}
+}
+
+// A login asked for right after `login --cancel` (or a logout) is a new
+// flow, even while the ended one is still winding down: it never joins a
+// flow that has been ended, and so never fails with that flow's "cancelled".
+func TestLoginAfterCancelIsANewFlow(t *testing.T) {
+	e := newEngineEnv(t, ssoTestConfig)
+	portal := newFakePortal(e.clock)
+	portal.stubborn = make(chan struct{})
+	e.usePortal(portal)
+	ctx := context.Background()
+	first, err := e.engine.Login(ctx, protocol.LoginRequest{SSOSession: "corp", DeviceCode: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.engine.CancelLogin(ctx, protocol.LoginCancelRequest{SSOSession: "corp"}); err != nil {
+		t.Fatal(err)
+	}
+	second, err := e.engine.Login(ctx, protocol.LoginRequest{SSOSession: "corp", DeviceCode: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.Joined || second.FlowID == first.FlowID {
+		t.Errorf("a login after --cancel joined the cancelled flow: %+v", second)
+	}
+	close(portal.stubborn)
+	if _, err := e.engine.LoginWait(ctx, protocol.LoginWaitRequest{FlowID: first.FlowID}); err == nil || !strings.Contains(err.Error(), "cancelled") {
+		t.Errorf("the cancelled flow: %v, want cancelled", err)
+	}
+	close(portal.approve)
+	if done, err := e.engine.LoginWait(ctx, protocol.LoginWaitRequest{FlowID: second.FlowID}); err != nil || !done.Done {
+		t.Errorf("the new flow: %+v, %v; want it done", done, err)
 	}
 }

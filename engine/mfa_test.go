@@ -280,7 +280,7 @@ func TestExpiredMFASessionKeepsServingRoleCredentials(t *testing.T) {
 		t.Fatalf("in the refresh window got %v, want %v", c, role)
 	}
 	waitFor(t, "the refresh attempt", func() bool {
-		for _, s := range e.engine.Refresher().States() {
+		for _, s := range e.engine.chains.refresh.States() {
 			if s.Profile == "prod" {
 				return !s.Refreshing && strings.Contains(s.LastError, "MFA")
 			}

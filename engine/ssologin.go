@@ -69,7 +69,8 @@ func (eng *Engine) Login(ctx context.Context, req protocol.LoginRequest) (protoc
 		key.method = "device"
 	}
 	eng.logins.mu.Lock()
-	if f := eng.logins.flows[key]; f != nil {
+	// A flow ended on purpose may still be winding down: never join it.
+	if f := eng.logins.flows[key]; f != nil && f.ctx.Err() == nil {
 		eng.logins.mu.Unlock()
 		select {
 		case <-f.ready:
