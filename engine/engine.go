@@ -48,9 +48,48 @@ type Engine struct {
 	// root is credd's root context as the engine sees it: every fetch,
 	// refresh and login flow derives from it. Run cancels it (stop) when
 	// credd's ends, then waits for them (work, and the refreshers' flights).
-	root context.Context
-	stop context.CancelFunc
-	work sync.WaitGroup
+	// work counts the login flows and the requests writing the keyring;
+	// workMu orders its Adds before Run's Wait (see begin).
+	root   context.Context
+	stop   context.CancelFunc
+	workMu sync.Mutex
+	work   sync.WaitGroup
+}
+
+// writeTimeout bounds the keyring writes of a request, which shutdown waits
+// for.
+const writeTimeout = 30 * time.Second
+
+// errStopping is the answer to a request that would start work once credd
+// is stopping.
+var errStopping = &protocol.Error{Code: protocol.CodeUnavailable, Message: "credd is stopping",
+	Remedy: "run the command again: credhelper starts credd when it is not running"}
+
+// begin registers work that Run must wait for: a request that writes the
+// keyring, or a login flow. It fails once credd is stopping. The context it
+// returns keeps ctx's values but not its cancellation (a change of the
+// keyring is made whole, even when the caller leaves or credd stops), and
+// has writeTimeout; done ends the work.
+func (eng *Engine) begin(ctx context.Context) (wctx context.Context, done func(), err error) {
+	eng.workMu.Lock()
+	defer eng.workMu.Unlock()
+	if eng.root.Err() != nil {
+		return nil, nil, errStopping
+	}
+	eng.work.Add(1)
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+	return wctx, func() { cancel(); eng.work.Done() }, nil
+}
+
+// spawn runs fn as work Run waits for, unless credd is stopping (false).
+func (eng *Engine) spawn(fn func()) bool {
+	eng.workMu.Lock()
+	defer eng.workMu.Unlock()
+	if eng.root.Err() != nil {
+		return false
+	}
+	eng.work.Go(fn)
+	return true
 }
 
 // Options are the engine's dependencies.
@@ -112,7 +151,9 @@ func (eng *Engine) Run(ctx context.Context) {
 	loops.Go(func() { eng.sso.tokens.Run(ctx) })
 	loops.Go(func() { eng.chains.refresh.Run(ctx) })
 	<-ctx.Done()
-	eng.stop()
+	eng.workMu.Lock()
+	eng.stop() // from here on, begin refuses new work
+	eng.workMu.Unlock()
 	loops.Wait()
 	eng.work.Wait()
 	eng.chains.refresh.Wait()

@@ -52,6 +52,11 @@ func (eng *Engine) AddKeys(ctx context.Context, req protocol.AddKeysRequest) (pr
 	if req.Profile == "" || req.AccessKeyID == "" || req.SecretAccessKey == "" {
 		return protocol.OKResponse{}, &protocol.Error{Code: protocol.CodeBadRequest, Message: "profile, access key ID and secret access key are all required"}
 	}
+	ctx, done, err := eng.begin(ctx)
+	if err != nil {
+		return protocol.OKResponse{}, err
+	}
+	defer done()
 	e := cache.Entry{Profile: req.Profile, Kind: cache.KindKeys, Obtained: eng.clock.Now(),
 		Credentials: protocol.Credentials{AccessKeyID: req.AccessKeyID, SecretAccessKey: req.SecretAccessKey}}
 	eng.keys.mu.Lock()
@@ -72,6 +77,11 @@ func (eng *Engine) RemoveKeys(ctx context.Context, req protocol.RemoveKeysReques
 	if req.Profile == "" {
 		return protocol.OKResponse{}, &protocol.Error{Code: protocol.CodeBadRequest, Message: "no profile given"}
 	}
+	ctx, done, err := eng.begin(ctx)
+	if err != nil {
+		return protocol.OKResponse{}, err
+	}
+	defer done()
 	eng.keys.mu.Lock()
 	defer eng.keys.mu.Unlock()
 	metas, err := eng.store.List(ctx)
@@ -109,6 +119,11 @@ func (eng *Engine) RenameKeys(ctx context.Context, req protocol.RenameKeysReques
 		return protocol.OKResponse{}, &protocol.Error{Code: protocol.CodeBadRequest, Profile: req.From,
 			Message: fmt.Sprintf("cannot move the keys of profile %s to itself", req.From)}
 	}
+	ctx, done, err := eng.begin(ctx)
+	if err != nil {
+		return protocol.OKResponse{}, err
+	}
+	defer done()
 	eng.keys.mu.Lock()
 	defer eng.keys.mu.Unlock()
 	e, err := eng.store.Load(ctx, cache.KindKeys, req.From)

@@ -293,44 +293,71 @@ func (s *holdingStore) Save(ctx context.Context, e cache.Entry) error {
 	return s.Store.Save(ctx, e)
 }
 
-// Shutdown waits for a keyring write in progress and does not cut it.
+// Shutdown waits for a keyring write in progress and does not cut it: a
+// fetch's, and one made for a request (`credhelper add`) whose context ends
+// with the shutdown (the HTTP server's Close cancels it).
 func TestShutdownWaitsForKeyringWrites(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		hs := &holdingStore{kind: cache.KindAssumeRole, saving: make(chan struct{}), release: make(chan struct{})}
-		e := newEngineEnvOver(t, roleConfig, func(s cache.Store) cache.Store { hs.Store = s; return hs })
-		e.addKeys("base", baseKeyID, baseSecret)
-		ctx, stop := context.WithCancel(context.Background())
-		stopped := make(chan struct{})
-		go func() { e.engine.Run(ctx); close(stopped) }()
+	for _, tc := range []struct {
+		name    string
+		kind    cache.Kind
+		profile string
+		start   func(e *engineEnv, ctx context.Context) <-chan error
+	}{
+		{"a fetch", cache.KindAssumeRole, "prod", func(e *engineEnv, ctx context.Context) <-chan error {
+			errc := make(chan error, 1)
+			go func() { errc <- (<-startCallers(e, 1, protocol.CredentialsRequest{Profile: "prod"})).err }()
+			return errc
+		}},
+		{"credhelper add", cache.KindKeys, "other", func(e *engineEnv, ctx context.Context) <-chan error {
+			errc := make(chan error, 1)
+			go func() {
+				_, err := e.engine.AddKeys(ctx, protocol.AddKeysRequest{Profile: "other", AccessKeyID: rotatedKeyID, SecretAccessKey: rotatedSecret})
+				errc <- err
+			}()
+			return errc
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				hs := &holdingStore{kind: tc.kind, saving: make(chan struct{}), release: make(chan struct{})}
+				e := newEngineEnvOver(t, roleConfig, func(s cache.Store) cache.Store { hs.Store = s; return hs })
+				e.addKeys("base", baseKeyID, baseSecret)
+				ctx, stop := context.WithCancel(context.Background())
+				stopped := make(chan struct{})
+				go func() { e.engine.Run(ctx); close(stopped) }()
 
-		results := startCallers(e, 1, protocol.CredentialsRequest{Profile: "prod"})
-		<-hs.saving
-		stop()
-		synctest.Wait()
-		select {
-		case <-stopped:
-			t.Error("the engine stopped while a keyring write was still running")
-		default:
-		}
-		close(hs.release)
-		synctest.Wait()
-		select {
-		case <-stopped:
-		default:
-			t.Error("the engine did not stop once the write was done")
-		}
-		if r := <-results; r.err != nil {
-			t.Errorf("the caller: %v", r.err)
-		}
-		hs.mu.Lock()
-		defer hs.mu.Unlock()
-		if len(hs.ctxErrs) != 1 || hs.ctxErrs[0] != nil {
-			t.Errorf("the keyring write's context: %v, want one write, not cancelled", hs.ctxErrs)
-		}
-		if _, err := e.store.Load(context.Background(), cache.KindAssumeRole, "prod"); err != nil {
-			t.Errorf("the credentials were not written: %v", err)
-		}
-	})
+				request, endRequest := context.WithCancel(context.Background())
+				errc := tc.start(e, request)
+				<-hs.saving
+				stop()
+				endRequest()
+				synctest.Wait()
+				select {
+				case <-stopped:
+					t.Error("the engine stopped while a keyring write was still running")
+				default:
+				}
+				close(hs.release)
+				synctest.Wait()
+				select {
+				case <-stopped:
+				default:
+					t.Error("the engine did not stop once the write was done")
+				}
+				if err := <-errc; err != nil {
+					t.Errorf("the caller: %v", err)
+				}
+				hs.mu.Lock()
+				defer hs.mu.Unlock()
+				if len(hs.ctxErrs) != 1 || hs.ctxErrs[0] != nil {
+					t.Errorf("the keyring write's context: %v, want one write, not cancelled", hs.ctxErrs)
+				}
+				if _, err := e.store.Load(context.Background(), tc.kind, tc.profile); err != nil {
+					t.Errorf("the write did not reach the keyring: %v", err)
+				}
+			})
+		})
+	}
 }
 
 // Shutdown ends a background refresh's upstream call (it runs on credd's

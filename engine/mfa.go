@@ -144,7 +144,12 @@ func (eng *Engine) startMFASession(ctx context.Context, chain *sources.Chain, co
 		return cache.Entry{}, err
 	}
 	e := cache.Entry{Profile: root.Name, Kind: cache.KindMFASession, Fingerprint: mfaFingerprint(chain), Credentials: creds, Obtained: now}
-	if err := eng.chains.refresh.PutAt(ctx, e, gen); errors.Is(err, cache.ErrForgotten) {
+	wctx, done, err := eng.begin(ctx)
+	if err != nil {
+		return cache.Entry{}, err
+	}
+	defer done()
+	if err := eng.chains.refresh.PutAt(wctx, e, gen); errors.Is(err, cache.ErrForgotten) {
 		return cache.Entry{}, &protocol.Error{Code: protocol.CodeNeedsMFA, Profile: chain.Requested().Name, MFASerial: chain.MFASerial(),
 			Message: fmt.Sprintf("the long-term keys of profile %s changed while its MFA session was being started", root.Name),
 			Remedy:  protocol.CodeNeedsMFA.Remedy(chain.Requested().Name)}

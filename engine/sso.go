@@ -364,6 +364,11 @@ func (eng *Engine) Logout(ctx context.Context, req protocol.LogoutRequest) (prot
 	if err != nil {
 		return protocol.OKResponse{}, err
 	}
+	ctx, done, err := eng.begin(ctx)
+	if err != nil {
+		return protocol.OKResponse{}, err
+	}
+	defer done()
 	// First the login in progress, so that it stores no token after this.
 	eng.endFlows(cfg.CacheKey(), &protocol.Error{Code: protocol.CodeNeedsLogin,
 		Message: fmt.Sprintf("the login to %s was ended by logout", sessionName(cfg)), Remedy: retryLogin(cfg)})

@@ -109,10 +109,14 @@ func (eng *Engine) Login(ctx context.Context, req protocol.LoginRequest) (protoc
 	resp.FlowID = f.id
 	f.resp = resp
 	close(f.ready)
-	eng.work.Go(func() {
+	flow := func() {
 		tok, err := run(f.ctx)
 		eng.finishFlow(f, cfg, tok, err)
-	})
+	}
+	if !eng.spawn(flow) {
+		flow() // credd is stopping: f.ctx is over, so this ends at once
+		return protocol.LoginResponse{}, errStopping
+	}
 	eng.log.Info("sso login started", "session", key.session, "method", resp.Method)
 	return resp, nil
 }
