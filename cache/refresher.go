@@ -111,6 +111,7 @@ type flight struct {
 	// forgotten: the profile was forgotten while the flight ran; its callers
 	// ask again rather than take what it got.
 	forgotten bool
+	waiters   int // callers waiting for it; guarded by the Refresher's mu
 }
 
 // errForgotten is what a flight overtaken by a Forget leaves its callers.
@@ -234,6 +235,7 @@ func (r *Refresher) get(ctx context.Context, req Request) (Entry, error) {
 		return c.entry, nil
 	}
 	if f := p.flight; f != nil {
+		f.waiters++
 		r.mu.Unlock()
 		return r.wait(ctx, req, f)
 	}
@@ -243,6 +245,7 @@ func (r *Refresher) get(ctx context.Context, req Request) (Entry, error) {
 		return Entry{}, err
 	}
 	f := r.startFlight(p)
+	f.waiters++
 	r.mu.Unlock()
 	return r.wait(ctx, req, f)
 }
@@ -272,8 +275,13 @@ func (r *Refresher) serveFromMemory(req Request) (Entry, bool) {
 }
 
 // wait waits for f or for the caller to give up; the flight goes on for the
-// other callers either way.
+// other callers either way. The caller counted itself in f.waiters.
 func (r *Refresher) wait(ctx context.Context, req Request, f *flight) (Entry, error) {
+	defer func() {
+		r.mu.Lock()
+		f.waiters--
+		r.mu.Unlock()
+	}()
 	select {
 	case <-f.done:
 	case <-ctx.Done():
@@ -550,6 +558,7 @@ type ProfileState struct {
 	Err         error // the last failure itself, so callers can tell its kind
 	Failures    int   // consecutive failed fetches
 	Refreshing  bool
+	Waiting     int // callers waiting for the refresh running now
 }
 
 // States describes every profile asked for since start, sorted by name.
@@ -564,6 +573,9 @@ func (r *Refresher) States() []ProfileState {
 			LastServed: p.lastServed,
 			Failures:   p.failures,
 			Refreshing: p.flight != nil,
+		}
+		if p.flight != nil {
+			s.Waiting = p.flight.waiters
 		}
 		if p.lastErr != nil {
 			s.LastError, s.Err = p.lastErr.Error(), p.lastErr

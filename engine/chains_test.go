@@ -74,7 +74,7 @@ source_profile = mid
 	// Many callers at once: one flight, one call per role.
 	release := e.sts.HoldAssumeRole()
 	results := startCallers(e, 8, protocol.CredentialsRequest{Profile: "prod"})
-	e.releaseWhenJoined("prod", release)
+	e.releaseWhenJoined("prod", 8, release)
 	var first protocol.Credentials
 	for i := range 8 {
 		r := <-results

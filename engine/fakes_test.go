@@ -178,22 +178,27 @@ func (e *engineEnv) waitRefreshed(profile string, wantAR int) {
 	})
 }
 
-// releaseWhenJoined waits until a fetch of profile is in flight (held in
-// AssumeRole), gives the other callers time to join it, and lets it go on.
-// The refresher promises one flight for the callers that arrive while one
-// runs; this keeps every caller of a test among them.
-func (e *engineEnv) releaseWhenJoined(profile string, release func()) {
+// releaseWhenJoined waits until callers are waiting on a fetch of profile
+// (held in AssumeRole), and lets it go on. The refresher promises one flight
+// for the callers that arrive while one runs; this keeps every caller of a
+// test among them.
+func (e *engineEnv) releaseWhenJoined(profile string, callers int, release func()) {
 	e.t.Helper()
 	defer release()
-	waitFor(e.t, "a fetch of "+profile, func() bool {
+	e.waitJoined(profile, callers)
+}
+
+// waitJoined waits until callers are waiting on the fetch of profile in flight.
+func (e *engineEnv) waitJoined(profile string, callers int) {
+	e.t.Helper()
+	waitFor(e.t, fmt.Sprintf("%d callers waiting on a fetch of %s", callers, profile), func() bool {
 		for _, s := range e.engine.chains.refresh.States() {
-			if s.Profile == profile && s.Refreshing {
+			if s.Profile == profile && s.Waiting >= callers {
 				return true
 			}
 		}
 		return false
 	})
-	time.Sleep(100 * time.Millisecond)
 }
 
 // waitIdle waits until no refresh of profile is in flight, so that a

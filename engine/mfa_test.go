@@ -71,7 +71,7 @@ func TestMFAOnePromptForManyCallers(t *testing.T) {
 	// share its fetch.
 	release := e.sts.HoldAssumeRole()
 	withCode := startCallers(e, 1, protocol.CredentialsRequest{Profile: "prod", Interactive: true, MFACode: goodCode})
-	e.releaseWhenJoined("prod", release)
+	e.releaseWhenJoined("prod", n, release) // the n-1 waiters and the caller with the code
 	r := <-withCode
 	mine, err := r.creds, r.err
 	if err != nil {
@@ -119,7 +119,7 @@ func TestMFAWrongCodeAsksAWaiter(t *testing.T) {
 	nextPrompt(t, results)
 	release := e.sts.HoldAssumeRole()
 	withCode := startCallers(e, 1, protocol.CredentialsRequest{Profile: "prod", Interactive: true, MFACode: goodCode})
-	e.releaseWhenJoined("prod", release)
+	e.releaseWhenJoined("prod", 2, release) // the last waiter and the caller with the code
 	r := <-withCode
 	mine, err := r.creds, r.err
 	if err != nil {
@@ -168,8 +168,7 @@ func TestMFACodeArrivingDuringAFetchIsUsed(t *testing.T) {
 	<-paused.loaded
 	// The code arrives; the caller that typed it joins that fetch.
 	mine := startCallers(e, 1, protocol.CredentialsRequest{Profile: "prod", Interactive: true, MFACode: goodCode})
-	waitFor(t, "the MFA session", func() bool { gst, _ := e.sts.Calls(); return gst == 1 })
-	time.Sleep(50 * time.Millisecond)
+	e.waitJoined("prod", 2) // its session started, the caller with the code waits on that fetch
 	close(paused.resume)
 
 	// Neither is asked for another code: both get the session's role.
