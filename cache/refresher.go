@@ -114,8 +114,11 @@ type flight struct {
 	waiters   int // callers waiting for it; guarded by the Refresher's mu
 }
 
-// errForgotten is what a flight overtaken by a Forget leaves its callers.
-var errForgotten = errors.New("forgotten while being fetched")
+// ErrForgotten: the profile was forgotten (Forget) while these credentials
+// were being made, so they are neither served nor stored. It is what a
+// flight overtaken by a Forget leaves its callers (Get then fetches again),
+// and what PutAt returns for an entry of an older generation.
+var ErrForgotten = errors.New("the profile was forgotten while its credentials were being made")
 
 // NewRefresher returns a Refresher over store that fetches with fetch.
 func NewRefresher(store Store, fetch Fetcher, opts Options) *Refresher {
@@ -192,7 +195,7 @@ func (r *Refresher) Get(ctx context.Context, req Request) (Entry, error) {
 	// credentials made after it.
 	for range 3 {
 		e, err := r.get(ctx, req)
-		if !errors.Is(err, errForgotten) {
+		if !errors.Is(err, ErrForgotten) {
 			return e, err
 		}
 	}
@@ -288,7 +291,7 @@ func (r *Refresher) wait(ctx context.Context, req Request, f *flight) (Entry, er
 		return Entry{}, fmt.Errorf("waiting for credentials of profile %s: %w", req.Profile, ctx.Err())
 	}
 	if f.forgotten {
-		return Entry{}, errForgotten
+		return Entry{}, ErrForgotten
 	}
 	if f.err != nil {
 		return Entry{}, f.err
@@ -387,7 +390,7 @@ func (r *Refresher) runFlight(ctx context.Context, p *servedProfile, f *flight) 
 	// SSO token that only the user can renew). A failed save still serves what was fetched (an MFA code cannot
 	// be typed twice), and shows in States.
 	if current && e.Credentials.Temporary() && !unchanged {
-		if err := r.save(ctx, w, e, f.gen); err != nil {
+		if err := r.save(ctx, w, e, f.gen); err != nil && !errors.Is(err, ErrForgotten) {
 			log.Error("saving fetched credentials failed", "err", err)
 			r.mu.Lock()
 			p.lastErr = fmt.Errorf("saving credentials of profile %s: %w", p.name, err)
@@ -407,7 +410,7 @@ func (r *Refresher) save(ctx context.Context, w *sync.Mutex, e Entry, gen uint64
 	current := r.gens[e.Profile] == gen
 	r.mu.Unlock()
 	if !current {
-		return errForgotten
+		return ErrForgotten
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
 	defer cancel()
@@ -421,9 +424,6 @@ func (r *Refresher) Put(ctx context.Context, e Entry) error {
 	return r.PutAt(ctx, e, r.Generation(e.Profile))
 }
 
-// ErrForgotten: PutAt was given an entry of a generation a Forget has ended.
-var ErrForgotten = errors.New("the profile was forgotten (its keys changed, or its session was logged out) while these credentials were being made")
-
 // PutAt is Put for an entry made from what the profile was at generation gen
 // (see Generation): when the profile has been forgotten since, nothing is
 // stored and PutAt returns ErrForgotten.
@@ -435,7 +435,7 @@ func (r *Refresher) PutAt(ctx context.Context, e Entry, gen uint64) error {
 	w := r.writer(e.Profile)
 	r.mu.Unlock()
 	if e.Kind != KindLongTerm {
-		if err := r.save(ctx, w, e, gen); errors.Is(err, errForgotten) {
+		if err := r.save(ctx, w, e, gen); errors.Is(err, ErrForgotten) {
 			return fmt.Errorf("credentials of profile %s not saved: %w", e.Profile, ErrForgotten)
 		} else if err != nil {
 			return fmt.Errorf("saving credentials of profile %s: %w", e.Profile, err)
