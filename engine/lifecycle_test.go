@@ -29,8 +29,11 @@ type fakePortal struct {
 	// stubborn, when set, holds every device-code poll until closed, even
 	// one whose flow has been ended: a flow winding down slowly.
 	stubborn chan struct{}
-	issued   int
-	tokens   []string // access token of each GetRoleCredentials call
+	// refreshHold, when set, holds token refreshes until closed;
+	// refreshHeld is closed when one waits.
+	refreshHold, refreshHeld chan struct{}
+	issued                   int
+	tokens                   []string // access token of each GetRoleCredentials call
 }
 
 func newFakePortal(clock *manualClock) *fakePortal {
@@ -88,6 +91,15 @@ func (p *fakePortal) PollDeviceToken(ctx context.Context, reg *sources.SSOToken,
 	}
 }
 
+func (p *fakePortal) Refresh(ctx context.Context, tok *sources.SSOToken) (*sources.SSOToken, error) {
+	if p.refreshHold != nil {
+		close(p.refreshHeld)
+		<-p.refreshHold
+	}
+	return &sources.SSOToken{StartURL: tok.StartURL, Region: tok.Region, AccessToken: "access-refreshed-EXAMPLE", RefreshToken: tok.RefreshToken,
+		ExpiresAt: p.clock.Now().Add(8 * time.Hour), ClientID: tok.ClientID, ClientSecret: tok.ClientSecret, RegistrationExpiresAt: tok.RegistrationExpiresAt}, nil
+}
+
 func (p *fakePortal) AuthorizeURL(reg *sources.SSOToken, redirectURI, state, challenge string, scopes []string) string {
 	return "https://portal.example/authorize?state=" + state
 }
@@ -95,6 +107,13 @@ func (p *fakePortal) AuthorizeURL(reg *sources.SSOToken, redirectURI, state, cha
 // usePortal makes p e's IAM Identity Center, with sso-session corp logged
 // in (a token from before, without a refresh token).
 func (e *engineEnv) usePortal(p *fakePortal) {
+	e.t.Helper()
+	e.usePortalWith(p, 8*time.Hour, "")
+}
+
+// usePortalWith is usePortal with corp's token expiring after left, and
+// refresh as its refresh token ("" for none).
+func (e *engineEnv) usePortalWith(p *fakePortal, left time.Duration, refresh string) {
 	e.t.Helper()
 	e.engine.sso.client = func(context.Context, *sources.SSOConfig) (SSOClient, error) { return p, nil }
 	e.engine.sso.cacheDir = e.dir + "/sso-cache"
@@ -106,7 +125,8 @@ func (e *engineEnv) usePortal(p *fakePortal) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	tok := &sources.SSOToken{StartURL: cfg.StartURL, Region: cfg.Region, AccessToken: "access-before-EXAMPLE", ExpiresAt: e.clock.Now().Add(8 * time.Hour)}
+	tok := &sources.SSOToken{StartURL: cfg.StartURL, Region: cfg.Region, AccessToken: "access-before-EXAMPLE", ExpiresAt: e.clock.Now().Add(left),
+		RefreshToken: refresh, ClientID: "client-EXAMPLE", ClientSecret: "clientSecret-EXAMPLE", RegistrationExpiresAt: e.clock.Now().Add(90 * 24 * time.Hour)}
 	entry, err := tokenEntry(cfg, tok, e.clock.Now())
 	if err != nil {
 		e.t.Fatal(err)
@@ -489,5 +509,34 @@ func TestLoginAfterCancelIsANewFlow(t *testing.T) {
 	close(portal.approve)
 	if done, err := e.engine.LoginWait(ctx, protocol.LoginWaitRequest{FlowID: second.FlowID}); err != nil || !done.Done {
 		t.Errorf("the new flow: %+v, %v; want it done", done, err)
+	}
+}
+
+// With CREDHELPER_SSO_CACHE=aws-cli, a token refresh running when the user
+// logs out does not write its token into the AWS CLI's cache after logout
+// removed it there: credd reads that cache too, and would serve the session
+// again.
+func TestLogoutWinsOverATokenRefresh(t *testing.T) {
+	e := newEngineEnv(t, ssoTestConfig)
+	portal := newFakePortal(e.clock)
+	portal.refreshHold, portal.refreshHeld = make(chan struct{}), make(chan struct{})
+	e.usePortalWith(portal, 10*time.Minute, "refresh-EXAMPLE") // due for refresh
+	e.engine.sso.writeCLI = true
+	ctx := context.Background()
+
+	e.mustGet("dev") // served with the token; its refresh starts in the background
+	<-portal.refreshHeld
+	if _, err := e.engine.Logout(ctx, protocol.LogoutRequest{SSOSession: "corp"}); err != nil {
+		t.Fatal(err)
+	}
+	close(portal.refreshHold)
+	e.engine.sso.tokens.Wait() // the refresh has ended, and written what it writes
+	if tok, err := sources.ReadSSOCache(e.engine.sso.cacheDir, "corp"); err == nil {
+		t.Errorf("the aws cli cache holds a token of the logged-out session, expiring %v", tok.ExpiresAt)
+	}
+	if _, err := e.engine.Credentials(ctx, protocol.CredentialsRequest{Profile: "dev"}); err == nil {
+		t.Error("dev was served after logout")
+	} else if pe := AsProtocolError(err); pe.Code != protocol.CodeNeedsLogin {
+		t.Errorf("dev after logout: %v, want %s", err, protocol.CodeNeedsLogin)
 	}
 }

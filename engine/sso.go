@@ -67,6 +67,11 @@ type ssoSessions struct {
 
 	mu      sync.Mutex
 	configs map[string]*sources.SSOConfig // by cache key, as last resolved
+
+	// cliMu makes writes of the AWS CLI's cache and logout's removal of its
+	// files take turns: a write checks, under it, that the session was not
+	// logged out (its token generation moved) since its token was got.
+	cliMu sync.Mutex
 }
 
 // sessionName is how errors name an SSO config: its sso-session, or the
@@ -144,6 +149,7 @@ func (eng *Engine) fetchToken(ctx context.Context, key string) (cache.Entry, err
 	if cfg == nil {
 		return cache.Entry{}, fmt.Errorf("no sso configuration known for %s", key)
 	}
+	gen := eng.sso.tokens.Generation(key) // before reading what a logout removes
 	now := eng.clock.Now()
 	cur := eng.newestToken(ctx, cfg)
 	switch {
@@ -171,7 +177,7 @@ func (eng *Engine) fetchToken(ctx context.Context, key string) (cache.Entry, err
 		return cache.Entry{}, err
 	}
 	eng.log.Info("sso token refreshed", "session", key, "expires", tok.ExpiresAt)
-	eng.writeCLICache(cfg, tok)
+	eng.writeCLICache(cfg, tok, gen)
 	return tokenEntry(cfg, tok, now)
 }
 
@@ -212,9 +218,15 @@ func cliCacheKeys(cfg *sources.SSOConfig) []string {
 }
 
 // writeCLICache writes tok back to the AWS CLI's cache when asked to
-// (CREDHELPER_SSO_CACHE=aws-cli).
-func (eng *Engine) writeCLICache(cfg *sources.SSOConfig, tok *sources.SSOToken) {
+// (CREDHELPER_SSO_CACHE=aws-cli), unless the session's token was forgotten
+// (a logout) since generation gen, when tok was got.
+func (eng *Engine) writeCLICache(cfg *sources.SSOConfig, tok *sources.SSOToken, gen uint64) {
 	if !eng.sso.writeCLI {
+		return
+	}
+	eng.sso.cliMu.Lock()
+	defer eng.sso.cliMu.Unlock()
+	if eng.sso.tokens.Generation(cfg.CacheKey()) != gen {
 		return
 	}
 	if err := sources.WriteSSOCache(eng.sso.cacheDir, cfg.CacheKey(), tok); err != nil {
@@ -378,11 +390,15 @@ func (eng *Engine) Logout(ctx context.Context, req protocol.LogoutRequest) (prot
 	if err := eng.store.Delete(ctx, cache.KindSSOToken, cfg.CacheKey()); err != nil {
 		return protocol.OKResponse{}, keyringError(cfg.CacheKey(), err)
 	}
+	// After the Forget: a write of the cache that began before it is done,
+	// or will see the new generation and write nothing.
+	eng.sso.cliMu.Lock()
 	for _, key := range cliCacheKeys(cfg) {
 		if err := os.Remove(sources.SSOCachePath(eng.sso.cacheDir, key)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			eng.log.Warn("removing the aws cli sso cache file failed", "err", err)
 		}
 	}
+	eng.sso.cliMu.Unlock()
 	forgotten, err := eng.forgetBuiltOnSSO(ctx, cfg)
 	if err != nil {
 		return protocol.OKResponse{}, keyringError(cfg.CacheKey(), err)

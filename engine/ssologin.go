@@ -136,7 +136,7 @@ func (eng *Engine) endFlows(session string, why *protocol.Error) bool {
 	defer eng.logins.mu.Unlock()
 	ended := false
 	for key, f := range eng.logins.flows {
-		if key.session == session {
+		if key.session == session && f.ctx.Err() == nil {
 			f.cancel(why)
 			ended = true
 		}
@@ -240,11 +240,12 @@ func (eng *Engine) registration(ctx context.Context, client SSOClient, cfg *sour
 func (eng *Engine) finishFlow(f *loginFlow, cfg *sources.SSOConfig, tok *sources.SSOToken, err error) {
 	if err == nil {
 		tok.StartURL, tok.Region = cfg.StartURL, cfg.Region
-		err = eng.storeLoginToken(f, cfg, tok)
+		var gen uint64
+		gen, err = eng.storeLoginToken(f, cfg, tok)
 		if err == nil {
-			eng.writeCLICache(cfg, tok)
+			eng.writeCLICache(cfg, tok, gen)
 			eng.chains.refresh.ResetBackoff()
-			eng.log.Info("sso login done", "session", f.key, "expires", tok.ExpiresAt)
+			eng.log.Info("sso login done", "session", f.key.session, "method", f.key.method, "expires", tok.ExpiresAt)
 		}
 	}
 	if ended := endedOnPurpose(f); ended != nil {
@@ -278,14 +279,15 @@ func endedOnPurpose(f *loginFlow) *protocol.Error {
 	return nil
 }
 
-// storeLoginToken stores the token f got. A logout ends the flow before it
-// forgets the session's token, so the token is stored only while the flow
-// has not been ended and under the generation seen then: a logout that
-// comes after that removes it again.
-func (eng *Engine) storeLoginToken(f *loginFlow, cfg *sources.SSOConfig, tok *sources.SSOToken) error {
+// storeLoginToken stores the token f got, and returns the token generation
+// it was stored under. A logout ends the flow before it forgets the
+// session's token, so the token is stored only while the flow has not been
+// ended and under the generation seen then: a logout that comes after that
+// removes it again.
+func (eng *Engine) storeLoginToken(f *loginFlow, cfg *sources.SSOConfig, tok *sources.SSOToken) (uint64, error) {
 	e, err := tokenEntry(cfg, tok, eng.clock.Now())
 	if err != nil {
-		return err
+		return 0, err
 	}
 	// A Forget of the old token (the portal refused it) may come between;
 	// only an ending on purpose stops the login.
@@ -295,14 +297,14 @@ func (eng *Engine) storeLoginToken(f *loginFlow, cfg *sources.SSOConfig, tok *so
 		gen := eng.sso.tokens.Generation(cfg.CacheKey())
 		eng.logins.mu.Unlock()
 		if ended != nil {
-			return ended
+			return 0, ended
 		}
 		err = eng.sso.tokens.PutAt(eng.root, e, gen)
 		if !errors.Is(err, cache.ErrForgotten) {
-			return err
+			return gen, err
 		}
 	}
-	return err
+	return 0, err
 }
 
 // LoginWait answers POST /v1/login/wait.
