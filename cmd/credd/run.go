@@ -285,9 +285,11 @@ func serveOn(ctx context.Context, socket string, kcfg cache.KeyringConfig, l net
 	return err
 }
 
-// shutdownWait bounds how long credd waits at shutdown for the engine's
-// keyring writes (each has 30 s of its own) once the API has stopped.
-const shutdownWait = 40 * time.Second
+// shutdownWait bounds how long credd waits at shutdown, once the API has
+// stopped (up to 5 s), for the engine's keyring writes: a keyring call gives
+// up after 10 s by default (cache.DefaultKeyringTimeout), and a service
+// manager waits about 20 s for a service to stop.
+const shutdownWait = 10 * time.Second
 
 // unavailableStore answers every call with the error that opening the keyring
 // gave.
