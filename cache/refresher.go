@@ -33,7 +33,14 @@ type Options struct {
 	// FetchTimeout bounds one upstream flight (default 2 minutes). A flight is
 	// shared by every caller, so it does not end when the first caller leaves.
 	FetchTimeout time.Duration
+	// Context is the owner's root context (default context.Background()):
+	// every flight derives from it, so cancelling it ends their upstream
+	// calls. Their keyring writes are not cut: Wait waits for them.
+	Context context.Context
 }
+
+// writeTimeout bounds a keyring write that shutdown waits for.
+const writeTimeout = 30 * time.Second
 
 // IsTransient is the default Options.IsTransient: AWS unreachable or failing
 // (protocol.CodeUnavailable), or a fetch that ran out of time.
@@ -44,6 +51,10 @@ func IsTransient(err error) bool {
 	}
 	return errors.Is(err, context.DeadlineExceeded)
 }
+
+// testHookFlightChecked, when set, runs between a flight's check that its
+// profile is current and its keyring write.
+var testHookFlightChecked func(profile string)
 
 // RefreshInterval is how often Run makes a keep-fresh pass.
 const RefreshInterval = 15 * time.Second
@@ -59,6 +70,13 @@ type Refresher struct {
 	mu       sync.Mutex
 	memory   map[slot]*cachedEntry
 	profiles map[string]*servedProfile
+	// gens counts each profile's Forgets: a flight or Put that began under
+	// an older generation neither serves nor stores what it got.
+	gens map[string]uint64
+	// writers make a profile's keyring writes and its Forget's deletes take
+	// turns, so a Forget that returned has removed every write begun before it.
+	writers map[string]*sync.Mutex
+	flights sync.WaitGroup
 }
 
 type cachedEntry struct {
@@ -86,10 +104,21 @@ type servedProfile struct {
 }
 
 type flight struct {
+	gen   uint64 // the profile's generation when the flight began
 	done  chan struct{}
 	entry Entry
 	err   error
+	// forgotten: the profile was forgotten while the flight ran; its callers
+	// ask again rather than take what it got.
+	forgotten bool
+	waiters   int // callers waiting for it; guarded by the Refresher's mu
 }
+
+// ErrForgotten: the profile was forgotten (Forget) while these credentials
+// were being made, so they are neither served nor stored. It is what a
+// flight overtaken by a Forget leaves its callers (Get then fetches again),
+// and what PutAt returns for an entry of an older generation.
+var ErrForgotten = errors.New("the profile was forgotten while its credentials were being made")
 
 // NewRefresher returns a Refresher over store that fetches with fetch.
 func NewRefresher(store Store, fetch Fetcher, opts Options) *Refresher {
@@ -114,14 +143,41 @@ func NewRefresher(store Store, fetch Fetcher, opts Options) *Refresher {
 	if opts.FetchTimeout <= 0 {
 		opts.FetchTimeout = 2 * time.Minute
 	}
+	if opts.Context == nil {
+		opts.Context = context.Background()
+	}
 	return &Refresher{
 		store:    store,
 		fetch:    fetch,
 		opts:     opts,
 		memory:   map[slot]*cachedEntry{},
 		profiles: map[string]*servedProfile{},
+		gens:     map[string]uint64{},
+		writers:  map[string]*sync.Mutex{},
 	}
 }
+
+// Generation is profile's generation: it changes with every Forget. PutAt
+// stores an entry only while it is unchanged.
+func (r *Refresher) Generation(profile string) uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.gens[profile]
+}
+
+// writer is profile's write lock. Callers hold r.mu.
+func (r *Refresher) writer(profile string) *sync.Mutex {
+	w := r.writers[profile]
+	if w == nil {
+		w = &sync.Mutex{}
+		r.writers[profile] = w
+	}
+	return w
+}
+
+// Wait waits for every flight, and the keyring write that ends it, to finish.
+// Cancel the Options.Context first to end their upstream calls.
+func (r *Refresher) Wait() { r.flights.Wait() }
 
 // Request names what a caller wants served.
 type Request struct {
@@ -135,10 +191,23 @@ type Request struct {
 // for refresh are served while a background refresh runs. A store error other
 // than ErrNotFound is returned, never treated as a miss.
 func (r *Refresher) Get(ctx context.Context, req Request) (Entry, error) {
+	// A flight the profile's Forget overtook leaves nothing: ask again, for
+	// credentials made after it.
+	for range 3 {
+		e, err := r.get(ctx, req)
+		if !errors.Is(err, ErrForgotten) {
+			return e, err
+		}
+	}
+	return Entry{}, fmt.Errorf("credentials of profile %s were forgotten while being fetched, again and again: try again", req.Profile)
+}
+
+func (r *Refresher) get(ctx context.Context, req Request) (Entry, error) {
 	if e, ok := r.serveFromMemory(req); ok {
 		return e, nil
 	}
 
+	gen := r.Generation(req.Profile)
 	stored, err := r.store.Load(ctx, req.Kind, req.Profile)
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -146,9 +215,10 @@ func (r *Refresher) Get(ctx context.Context, req Request) (Entry, error) {
 		return Entry{}, fmt.Errorf("reading cached credentials of profile %s: %w", req.Profile, err)
 	case stored.Fingerprint == req.Fingerprint && r.opts.Policy.Servable(stored, r.opts.Clock.Now()):
 		r.mu.Lock()
-		// Keep a usable entry another caller put in memory meanwhile.
-		if c, ok := r.memory[slot{stored.Kind, stored.Profile}]; !ok || c.entry.Fingerprint != req.Fingerprint ||
-			!r.opts.Policy.Servable(c.entry, r.opts.Clock.Now()) {
+		// Keep a usable entry another caller put in memory meanwhile, and
+		// nothing read before a Forget.
+		if c, ok := r.memory[slot{stored.Kind, stored.Profile}]; r.gens[req.Profile] == gen && (!ok || c.entry.Fingerprint != req.Fingerprint ||
+			!r.opts.Policy.Servable(c.entry, r.opts.Clock.Now())) {
 			r.remember(stored)
 		}
 		r.mu.Unlock()
@@ -168,6 +238,7 @@ func (r *Refresher) Get(ctx context.Context, req Request) (Entry, error) {
 		return c.entry, nil
 	}
 	if f := p.flight; f != nil {
+		f.waiters++
 		r.mu.Unlock()
 		return r.wait(ctx, req, f)
 	}
@@ -176,7 +247,8 @@ func (r *Refresher) Get(ctx context.Context, req Request) (Entry, error) {
 		r.mu.Unlock()
 		return Entry{}, err
 	}
-	f := r.startFlight(ctx, p)
+	f := r.startFlight(p)
+	f.waiters++
 	r.mu.Unlock()
 	return r.wait(ctx, req, f)
 }
@@ -197,7 +269,7 @@ func (r *Refresher) serveFromMemory(req Request) (Entry, bool) {
 	case RefreshDue:
 		p := r.profile(req)
 		if p.flight == nil && !now.Before(p.retryAt) && refreshable(req.Kind) {
-			r.startFlight(context.Background(), p)
+			r.startFlight(p)
 		}
 	}
 	p := r.profile(req)
@@ -206,12 +278,20 @@ func (r *Refresher) serveFromMemory(req Request) (Entry, bool) {
 }
 
 // wait waits for f or for the caller to give up; the flight goes on for the
-// other callers either way.
+// other callers either way. The caller counted itself in f.waiters.
 func (r *Refresher) wait(ctx context.Context, req Request, f *flight) (Entry, error) {
+	defer func() {
+		r.mu.Lock()
+		f.waiters--
+		r.mu.Unlock()
+	}()
 	select {
 	case <-f.done:
 	case <-ctx.Done():
 		return Entry{}, fmt.Errorf("waiting for credentials of profile %s: %w", req.Profile, ctx.Err())
+	}
+	if f.forgotten {
+		return Entry{}, ErrForgotten
 	}
 	if f.err != nil {
 		return Entry{}, f.err
@@ -241,21 +321,25 @@ func (r *Refresher) remember(e Entry) {
 }
 
 // startFlight starts p's one upstream call. Callers hold r.mu and have checked
-// that no flight runs. The flight's context keeps ctx's values but not its
-// cancellation: it is shared, and bounded by FetchTimeout instead.
-func (r *Refresher) startFlight(ctx context.Context, p *servedProfile) *flight {
-	f := &flight{done: make(chan struct{})}
+// that no flight runs. The flight is shared by its callers, so none of them
+// can cancel it: it derives from the refresher's root context, bounded by
+// FetchTimeout.
+func (r *Refresher) startFlight(p *servedProfile) *flight {
+	f := &flight{gen: r.gens[p.name], done: make(chan struct{})}
 	p.flight = f
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.FetchTimeout)
-	go func() {
+	fctx, cancel := context.WithTimeout(r.opts.Context, r.opts.FetchTimeout)
+	r.flights.Go(func() {
 		defer cancel()
 		defer close(f.done)
-		f.entry, f.err = r.runFlight(fctx, p)
-	}()
+		f.entry, f.err = r.runFlight(fctx, p, f)
+		r.mu.Lock()
+		f.forgotten = r.gens[p.name] != f.gen
+		r.mu.Unlock()
+	})
 	return f
 }
 
-func (r *Refresher) runFlight(ctx context.Context, p *servedProfile) (Entry, error) {
+func (r *Refresher) runFlight(ctx context.Context, p *servedProfile, f *flight) (Entry, error) {
 	log := r.opts.Logger.With("profile", p.name)
 	e, err := r.fetch(ctx, p.name)
 	now := r.opts.Clock.Now()
@@ -274,7 +358,8 @@ func (r *Refresher) runFlight(ctx context.Context, p *servedProfile) (Entry, err
 	}
 
 	r.mu.Lock()
-	current := r.profiles[p.name] == p // false after Forget
+	current := r.gens[p.name] == f.gen // false after Forget
+	w := r.writer(p.name)
 	p.flight = nil
 	if err != nil {
 		p.lastErr = err
@@ -295,6 +380,9 @@ func (r *Refresher) runFlight(ctx context.Context, p *servedProfile) (Entry, err
 		r.remember(e)
 	}
 	r.mu.Unlock()
+	if testHookFlightChecked != nil {
+		testHookFlightChecked(p.name)
+	}
 	log.Info("fetched credentials", "kind", e.Kind, "expires", e.Credentials.Expiration)
 
 	// Long-term keys stay in memory: the refresher never copies them to the
@@ -302,7 +390,7 @@ func (r *Refresher) runFlight(ctx context.Context, p *servedProfile) (Entry, err
 	// SSO token that only the user can renew). A failed save still serves what was fetched (an MFA code cannot
 	// be typed twice), and shows in States.
 	if current && e.Credentials.Temporary() && !unchanged {
-		if err := r.store.Save(ctx, e); err != nil {
+		if err := r.save(ctx, w, e, f.gen); err != nil && !errors.Is(err, ErrForgotten) {
 			log.Error("saving fetched credentials failed", "err", err)
 			r.mu.Lock()
 			p.lastErr = fmt.Errorf("saving credentials of profile %s: %w", p.name, err)
@@ -312,20 +400,52 @@ func (r *Refresher) runFlight(ctx context.Context, p *servedProfile) (Entry, err
 	return e, nil
 }
 
+// save writes e to the store unless its profile was forgotten since gen, in
+// turn with the profile's Forgets (w is its writer). The write is not cut by
+// the end of ctx (a shutdown): it has writeTimeout of its own.
+func (r *Refresher) save(ctx context.Context, w *sync.Mutex, e Entry, gen uint64) error {
+	w.Lock()
+	defer w.Unlock()
+	r.mu.Lock()
+	current := r.gens[e.Profile] == gen
+	r.mu.Unlock()
+	if !current {
+		return ErrForgotten
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+	defer cancel()
+	return r.store.Save(ctx, e)
+}
+
 // Put stores an entry obtained elsewhere (an MFA session after the user typed
 // a code, keys from `credhelper add`) in memory and in the store, and clears
 // the profile's backoff. KindLongTerm entries are kept in memory only.
 func (r *Refresher) Put(ctx context.Context, e Entry) error {
+	return r.PutAt(ctx, e, r.Generation(e.Profile))
+}
+
+// PutAt is Put for an entry made from what the profile was at generation gen
+// (see Generation): when the profile has been forgotten since, nothing is
+// stored and PutAt returns ErrForgotten.
+func (r *Refresher) PutAt(ctx context.Context, e Entry, gen uint64) error {
 	if e.Obtained.IsZero() {
 		e.Obtained = r.opts.Clock.Now()
 	}
+	r.mu.Lock()
+	w := r.writer(e.Profile)
+	r.mu.Unlock()
 	if e.Kind != KindLongTerm {
-		if err := r.store.Save(ctx, e); err != nil {
+		if err := r.save(ctx, w, e, gen); errors.Is(err, ErrForgotten) {
+			return fmt.Errorf("credentials of profile %s not saved: %w", e.Profile, ErrForgotten)
+		} else if err != nil {
 			return fmt.Errorf("saving credentials of profile %s: %w", e.Profile, err)
 		}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.gens[e.Profile] != gen {
+		return fmt.Errorf("credentials of profile %s not kept: %w", e.Profile, ErrForgotten)
+	}
 	r.remember(e)
 	if p, ok := r.profiles[e.Profile]; ok {
 		p.lastErr, p.failures, p.retryAt = nil, 0, time.Time{}
@@ -334,14 +454,20 @@ func (r *Refresher) Put(ctx context.Context, e Entry) error {
 }
 
 // Forget drops what is known about profile: memory, backoff and stored items
-// of every kind except KindKeys (the user's long-term keys stay).
+// of every kind except KindKeys (the user's long-term keys stay). It wins
+// over every flight and Put begun before it: what they got is neither served
+// nor stored, and a keyring write already running is waited for and undone.
 func (r *Refresher) Forget(ctx context.Context, profile string) error {
 	r.mu.Lock()
+	r.gens[profile]++
 	for _, k := range Kinds {
 		delete(r.memory, slot{k, profile})
 	}
 	delete(r.profiles, profile)
+	w := r.writer(profile)
 	r.mu.Unlock()
+	w.Lock()
+	defer w.Unlock()
 
 	metas, err := r.store.List(ctx)
 	if err != nil {
@@ -387,7 +513,7 @@ func (r *Refresher) RefreshDue(ctx context.Context) {
 		if c.entry.Fingerprint != p.fingerprint || r.opts.Policy.State(c.entry, now, c.refreshAt) == Fresh {
 			continue
 		}
-		started = append(started, r.startFlight(ctx, p))
+		started = append(started, r.startFlight(p))
 	}
 	r.mu.Unlock()
 	for _, f := range started {
@@ -432,6 +558,7 @@ type ProfileState struct {
 	Err         error // the last failure itself, so callers can tell its kind
 	Failures    int   // consecutive failed fetches
 	Refreshing  bool
+	Waiting     int // callers waiting for the refresh running now
 }
 
 // States describes every profile asked for since start, sorted by name.
@@ -446,6 +573,9 @@ func (r *Refresher) States() []ProfileState {
 			LastServed: p.lastServed,
 			Failures:   p.failures,
 			Refreshing: p.flight != nil,
+		}
+		if p.flight != nil {
+			s.Waiting = p.flight.waiters
 		}
 		if p.lastErr != nil {
 			s.LastError, s.Err = p.lastErr.Error(), p.lastErr

@@ -449,3 +449,36 @@ func testMFASessionNotRefreshedInBackground(t *testing.T) {
 		t.Fatalf("the MFA session was refreshed in the background: %d fetches", n)
 	}
 }
+
+// A Forget that runs between a flight's check that its profile is current
+// and its keyring write wins: once Forget has returned, what the flight
+// fetched is served to no one, not even after a reload from the keyring (a
+// restart, or a refresher that has not seen it), and the callers that were
+// waiting on the flight get credentials fetched after the Forget.
+func TestForgetWinsOverAFlightsWrite(t *testing.T) {
+	store := NewMemoryStore()
+	r, f, clock := newTestRefresher(t, store)
+	ctx := context.Background()
+	var forgot atomic.Bool
+	testHookFlightChecked = func(profile string) {
+		if forgot.CompareAndSwap(false, true) {
+			if err := r.Forget(ctx, profile); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	t.Cleanup(func() { testHookFlightChecked = nil })
+
+	const before = "ASIAEXAMPLE0000001" // made by the flight the Forget overtook
+	if e := mustGet(t, r, devReq); !forgot.Load() || e.Credentials.AccessKeyID == before {
+		t.Errorf("the caller got %s (forgotten: %v), want credentials fetched after the Forget", e.Credentials.AccessKeyID, forgot.Load())
+	}
+	r.Wait() // the overtaken flight's write, had it happened, is done
+	if e, err := store.Load(ctx, devReq.Kind, devReq.Profile); err == nil && e.Credentials.AccessKeyID == before {
+		t.Errorf("the keyring holds the forgotten %s again", before)
+	}
+	reloaded := NewRefresher(store, f.fetch, Options{Clock: clock, Rand: func() float64 { return 0 }})
+	if e := mustGet(t, reloaded, devReq); e.Credentials.AccessKeyID == before {
+		t.Errorf("after a reload from the keyring the forgotten %s is served", before)
+	}
+}

@@ -342,3 +342,39 @@ func TestSSOProcessLogsInOnATerminal(t *testing.T) {
 			heldRuns(urlFile), fake.Calls(fakesso.OpAuthorize), fake.Calls(fakesso.OpRegisterClient))
 	}
 }
+
+// TestSSOLoginReplaceAndCancel: a browser login the user abandoned does not
+// hold the session: `credhelper login --device-code` starts a device-code
+// flow of its own (with its code) and ends the browser one, whose waiter
+// hears why; `credhelper login --cancel` ends a login waiting for the user.
+func TestSSOLoginReplaceAndCancel(t *testing.T) {
+	w, fake, _ := ssoWorld(t, fakesso.Options{DevicePollsBeforeApproval: 2})
+	w.setenv("BROWSER=true") // a browser that never comes back
+	w.startCredd()
+
+	abandoned := w.start(bins.credhelper, "login", "--sso-session", "corp")
+	waitUntil(t, "the browser login starts", func() bool { return fake.Calls(fakesso.OpRegisterClient) == 1 })
+	device := w.credhelper("login", "--sso-session", "corp", "--device-code", "--no-browser")
+	if device.code != 0 || !strings.Contains(device.stdout, "logged in to corp") || !strings.Contains(device.stderr, "check that it shows the code") {
+		t.Fatalf("device-code login after an abandoned browser login: %s", device)
+	}
+	if r := abandoned.wait(t); r.code != 4 || !strings.Contains(r.stderr, "replaced by a device-code login") {
+		t.Errorf("the abandoned browser login: %s; want exit 4, replaced by the device-code login", r)
+	}
+	w.process("dev-src")
+
+	waiting := w.start(bins.credhelper, "login", "--sso-session", "corp")
+	waitUntil(t, "login --cancel ends the waiting login", func() bool {
+		c := w.credhelper("login", "--sso-session", "corp", "--cancel")
+		if c.code != 0 {
+			t.Fatalf("login --cancel: %s", c)
+		}
+		return strings.Contains(c.stdout, "cancelled the login to sso session corp")
+	})
+	if r := waiting.wait(t); r.code != 4 || !strings.Contains(r.stderr, "the login to sso session corp was cancelled") {
+		t.Errorf("the cancelled login: %s; want exit 4, cancelled", r)
+	}
+	if c := w.credhelper("login", "--profile", "dev-src", "--cancel"); c.code != 0 || !strings.Contains(c.stdout, "no login to sso session corp was in progress") {
+		t.Errorf("login --cancel with nothing in progress: %s", c)
+	}
+}

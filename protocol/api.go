@@ -19,6 +19,7 @@ const (
 	PathRemoveKeys  = "/v1/keys/remove"
 	PathLogin       = "/v1/login"
 	PathLoginWait   = "/v1/login/wait"
+	PathLoginCancel = "/v1/login/cancel"
 	PathLogout      = "/v1/logout"
 	PathRenameKeys  = "/v1/keys/rename"
 	PathSSOAccounts = "/v1/sso/accounts"
@@ -114,7 +115,8 @@ type LoginResponse struct {
 	UserCode                string    `json:"userCode,omitempty"`
 	ExpiresAt               time.Time `json:"expiresAt"`
 	// Joined is true when another caller started this flow: its browser tab
-	// is already open, so this caller should not open another.
+	// is already open, so this caller should not open another, but shows the
+	// URL (or code) above in case that tab is lost.
 	Joined bool `json:"joined,omitempty"`
 }
 
@@ -136,6 +138,13 @@ type LoginWaitResponse struct {
 	// before then as long as the session allows.
 	TokenExpiresAt time.Time `json:"tokenExpiresAt,omitzero"`
 	ExpiresAt      time.Time `json:"expiresAt"` // when the flow gives up
+}
+
+// LoginCancelRequest ends an sso-session's login in progress (POST
+// PathLoginCancel); its waiters hear that it was cancelled.
+type LoginCancelRequest struct {
+	SSOSession string `json:"ssoSession,omitempty"`
+	Profile    string `json:"profile,omitempty"`
 }
 
 // LogoutRequest forgets an sso-session's token (POST PathLogout).

@@ -1,10 +1,6 @@
 package protocol
 
-import (
-	"path/filepath"
-	"strings"
-	"time"
-)
+import "time"
 
 // PathState describes every served profile and session (GET PathState), for
 // `credhelper status`.
@@ -100,54 +96,3 @@ type SessionState struct {
 
 // OneLine folds an error message onto one line, as status shows it.
 func OneLine(s string) string { return oneLine(s) }
-
-// ServedDefinition is the definition profile a credential_process command
-// serves: the profile after --profile when the command runs credhelper, else
-// "" (the command is not credhelper's, or names no profile).
-//
-// Deprecated: it splits on spaces, so a quoted path with spaces is not
-// credhelper; use awsconfig.ServedDefinition (awsconfig.ServedProfiles for
-// the list). Kept only for cmd/credd/daemon/state.go until the engine uses
-// awsconfig.ServedProfiles; then delete it, ServedByCredhelper and
-// IsCredhelper.
-func ServedDefinition(credentialProcess string) string {
-	if !ServedByCredhelper(credentialProcess) {
-		return ""
-	}
-	fields := strings.Fields(credentialProcess)
-	for i, f := range fields {
-		var v string
-		switch {
-		case f == "--profile" && i+1 < len(fields):
-			v = fields[i+1]
-		case strings.HasPrefix(f, "--profile="):
-			v = strings.TrimPrefix(f, "--profile=")
-		default:
-			continue
-		}
-		if v = strings.Trim(v, `"'`); v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-// ServedByCredhelper reports whether a credential_process command runs
-// credhelper (by any path, on any OS).
-//
-// Deprecated: use awsconfig.ServedDefinition.
-func ServedByCredhelper(credentialProcess string) bool {
-	fields := strings.Fields(credentialProcess)
-	if len(fields) == 0 {
-		return false
-	}
-	return IsCredhelper(strings.Trim(fields[0], `"'`))
-}
-
-// IsCredhelper reports whether an executable path names credhelper.
-//
-// Deprecated: use awsconfig.IsCredhelper.
-func IsCredhelper(exe string) bool {
-	base := strings.ToLower(filepath.Base(strings.ReplaceAll(exe, `\`, "/")))
-	return base == "credhelper" || base == "credhelper.exe"
-}

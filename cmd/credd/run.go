@@ -16,7 +16,8 @@ import (
 	"time"
 
 	"github.com/credhelper/credhelper/cache"
-	"github.com/credhelper/credhelper/cmd/credd/daemon"
+	"github.com/credhelper/credhelper/cmd/credd/localapi"
+	"github.com/credhelper/credhelper/engine"
 	"github.com/credhelper/credhelper/internal/buildinfo"
 	"github.com/credhelper/credhelper/internal/safetext"
 	"github.com/credhelper/credhelper/protocol"
@@ -146,7 +147,7 @@ func runDaemon(args []string, passphrase string, stdin io.Reader, stderr io.Writ
 		if *logFile != "" {
 			fmt.Fprintln(stderr, "credd:", safetext.Clean(err.Error()))
 		}
-		if errors.Is(err, daemon.ErrAlreadyRunning) || errors.Is(err, daemon.ErrUnfitSocket) {
+		if errors.Is(err, localapi.ErrAlreadyRunning) || errors.Is(err, localapi.ErrUnfitSocket) {
 			return protocol.ExitDaemon
 		}
 		return protocol.ExitInternal
@@ -204,7 +205,7 @@ func serve(socket string, kcfg cache.KeyringConfig, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	l, release, err := daemon.Listen(socket, log)
+	l, release, err := localapi.Listen(socket, log)
 	if err != nil {
 		return err
 	}
@@ -235,13 +236,13 @@ func serveOn(ctx context.Context, socket string, kcfg cache.KeyringConfig, l net
 	stsClients := sources.NewSTSClients(sources.STSOptions{})
 	ssoClients := map[[2]string]*sources.SSO{}
 	var ssoMu sync.Mutex
-	broker := daemon.NewBroker(daemon.BrokerOptions{
+	eng := engine.New(engine.Options{
 		Config: sources.NewLoader(files),
 		Store:  store,
 		STS: func(ctx context.Context, chain *sources.Chain) (sources.STS, error) {
 			return stsClients.For(ctx, files, chain)
 		},
-		SSO: func(ctx context.Context, cfg *sources.SSOConfig) (daemon.SSOClient, error) {
+		SSO: func(ctx context.Context, cfg *sources.SSOConfig) (engine.SSOClient, error) {
 			// One client per region and session: each keeps its connections.
 			key := [2]string{cfg.Region, cfg.Session}
 			ssoMu.Lock()
@@ -256,22 +257,39 @@ func serveOn(ctx context.Context, socket string, kcfg cache.KeyringConfig, l net
 			ssoClients[key] = c
 			return c, nil
 		},
-		WriteSSOCache: os.Getenv(daemon.EnvSSOCache) == "aws-cli",
+		WriteSSOCache: os.Getenv(engine.EnvSSOCache) == "aws-cli",
 		Log:           log,
 		Policy:        cache.DefaultPolicy(),
 	})
 	started := time.Now()
-	srv := &daemon.Server{Broker: broker, Log: log, Status: func() protocol.StatusResponse {
+	srv := &localapi.Server{Engine: eng, Log: log, Status: func() protocol.StatusResponse {
 		return protocol.StatusResponse{Version: buildinfo.String(), PID: os.Getpid(), Started: started, Socket: socket,
 			KeyringBackend: backend, ConfigFile: files.Config, CredsFile: files.Credentials}
 	}}
-	go broker.Run(ctx)
+	engineDone := make(chan struct{})
+	go func() {
+		defer close(engineDone)
+		eng.Run(ctx)
+	}()
 	log.Info("credd started", "version", buildinfo.String(), "pid", os.Getpid(), "socket", socket,
 		"keyring", backend, "config", files.Config, "credentials", files.Credentials)
 	err = srv.Serve(ctx, l)
 	log.Info("credd stopping")
+	// The engine ends its fetches and logins and finishes its keyring writes
+	// (each bounded); this bounds the whole in case the keyring hangs.
+	select {
+	case <-engineDone:
+	case <-time.After(shutdownWait):
+		log.Warn("credd stopped before its keyring writes finished", "waited", shutdownWait)
+	}
 	return err
 }
+
+// shutdownWait bounds how long credd waits at shutdown, once the API has
+// stopped (up to 5 s), for the engine's keyring writes: a keyring call gives
+// up after 10 s by default (cache.DefaultKeyringTimeout), and a service
+// manager waits about 20 s for a service to stop.
+const shutdownWait = 10 * time.Second
 
 // unavailableStore answers every call with the error that opening the keyring
 // gave.

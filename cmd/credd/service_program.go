@@ -12,7 +12,7 @@ import (
 	"github.com/kardianos/service"
 
 	"github.com/credhelper/credhelper/cache"
-	"github.com/credhelper/credhelper/cmd/credd/daemon"
+	"github.com/credhelper/credhelper/cmd/credd/localapi"
 	"github.com/credhelper/credhelper/install"
 	"github.com/credhelper/credhelper/protocol"
 )
@@ -59,7 +59,7 @@ func (p *serviceProgram) Start(service.Service) error {
 	if p.cancel != nil {
 		return fmt.Errorf("credd is already running on %s", p.socket)
 	}
-	l, release, err := daemon.Listen(p.socket, p.log)
+	l, release, err := localapi.Listen(p.socket, p.log)
 	if err != nil {
 		return err
 	}

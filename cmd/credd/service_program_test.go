@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/credhelper/credhelper/cache"
-	"github.com/credhelper/credhelper/cmd/credd/daemon"
+	"github.com/credhelper/credhelper/cmd/credd/localapi"
 	"github.com/credhelper/credhelper/internal/testenv"
 	"github.com/credhelper/credhelper/protocol"
 	"github.com/credhelper/credhelper/protocol/client"
@@ -77,7 +77,7 @@ func TestServiceProgramStartStop(t *testing.T) {
 	// A second one, as when the service starts while an auto-started credd
 	// runs, fails its Start: the service manager sees the failure.
 	other := newServiceProgram(socket, cache.KeyringConfigFromEnv(), log)
-	if err := other.Start(nil); !errors.Is(err, daemon.ErrAlreadyRunning) {
+	if err := other.Start(nil); !errors.Is(err, localapi.ErrAlreadyRunning) {
 		other.Stop(nil)
 		t.Errorf("a second Start on the socket: %v, want ErrAlreadyRunning", err)
 	}

@@ -29,7 +29,7 @@ _credhelper() {
 	process) flags="--profile" ;;
 	add) flags="--env --from-credentials-file" ;;
 	mfa) flags="--code" ;;
-	login) flags="--profile --sso-session --device-code --no-browser" ;;
+	login) flags="--profile --sso-session --device-code --no-browser --cancel" ;;
 	logout) flags="--profile --sso-session" ;;
 	status) flags="--profile --json --check" ;;
 	doctor) flags="--profile --json --imds" ;;
@@ -62,7 +62,7 @@ complete -c credhelper -n "__fish_seen_subcommand_from login logout setup" -l ss
 complete -c credhelper -n "__fish_seen_subcommand_from add remove mfa setup" -a "(credhelper __profiles 2>/dev/null)"
 complete -c credhelper -n "__fish_seen_subcommand_from add" -l env -l from-credentials-file
 complete -c credhelper -n "__fish_seen_subcommand_from mfa" -l code -x
-complete -c credhelper -n "__fish_seen_subcommand_from login" -l device-code -l no-browser
+complete -c credhelper -n "__fish_seen_subcommand_from login" -l device-code -l no-browser -l cancel
 complete -c credhelper -n "__fish_seen_subcommand_from status" -l json -l check
 complete -c credhelper -n "__fish_seen_subcommand_from doctor" -l json -l imds
 complete -c credhelper -n "__fish_seen_subcommand_from setup" -l dry-run -l undo -l force

@@ -23,11 +23,22 @@ func (e *env) login(args []string) error {
 	session := fs.String("sso-session", "", "log in to this sso-session")
 	device := fs.Bool("device-code", false, "use the device-code flow (the default over SSH or without a display)")
 	noBrowser := fs.Bool("no-browser", false, "print the URL instead of opening a browser")
-	if _, err := parse(fs, args, e.stderr, 0, "login [--profile P | --sso-session S] [--device-code] [--no-browser]"); err != nil {
+	cancelFlow := fs.Bool("cancel", false, "end the login in progress instead of starting one")
+	if _, err := parse(fs, args, e.stderr, 0, "login [--profile P | --sso-session S] [--device-code] [--no-browser] [--cancel]"); err != nil {
 		return err
 	}
 	if (*profile == "") == (*session == "") {
 		return usageError{"login needs one of --profile P or --sso-session S"}
+	}
+	if *cancelFlow {
+		ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
+		defer cancel()
+		var resp protocol.OKResponse
+		if err := e.do(ctx, protocol.PathLoginCancel, protocol.LoginCancelRequest{Profile: *profile, SSOSession: *session}, &resp); err != nil {
+			return err
+		}
+		fmt.Fprintln(e.stdout, resp.Message)
+		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
@@ -52,11 +63,17 @@ func (e *env) announceLogin(flow protocol.LoginResponse, noBrowser bool) {
 	url := flow.AuthorizeURL
 	switch {
 	case flow.Joined:
-		fmt.Fprintf(e.stderr, "a login to %s is already in progress: finish it in the browser", flow.Session)
-		if flow.UserCode != "" {
-			fmt.Fprintf(e.stderr, " (code %s at %s)", flow.UserCode, flow.VerificationURI)
+		// Its browser tab may be lost: show where it was, open none.
+		fmt.Fprintf(e.stderr, "a login to %s is already in progress: finish it", flow.Session)
+		switch {
+		case flow.UserCode != "":
+			fmt.Fprintf(e.stderr, " with the code %s at\n  %s\n", flow.UserCode, flow.VerificationURI)
+		case flow.AuthorizeURL != "":
+			fmt.Fprintf(e.stderr, " in the browser at\n  %s\n", flow.AuthorizeURL)
+		default:
+			fmt.Fprintln(e.stderr, " in the browser")
 		}
-		fmt.Fprintln(e.stderr)
+		fmt.Fprintln(e.stderr, "(`credhelper login --cancel` with the same --sso-session or --profile ends it)")
 		url = ""
 	case flow.Method == "device":
 		url = flow.VerificationURIComplete

@@ -23,6 +23,7 @@ usage:
                                      or read from stdin with --code -: either keeps it out of argv)
   credhelper login --sso-session S   log in to IAM Identity Center (or --profile P;
                    [--device-code] [--no-browser]   the browser opens once; credd keeps the token fresh)
+                   [--cancel]         end the login in progress instead
   credhelper logout --sso-session S  forget the session's token (or --profile P)
   credhelper status [--profile P]    every served profile at a glance (or P in detail)
                    [--json] [--check]   JSON for scripts; --check exits 4 when one needs you

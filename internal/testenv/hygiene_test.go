@@ -18,13 +18,6 @@ import (
 // clock, Buffer.WaitFor or Eventually.
 var sleepsKept = map[string]string{
 	"sdk_test.go TestSDKTokenProviderRefreshesAgainstTheFake": "the real Go SDK decides on its own clock (internal sdk.NowTime) that the 2 s access token expired",
-
-	// cmd/credd/daemon's tests move with the engine (issue 10), which
-	// replaces these; delete each line when its sleep is gone.
-	"broker_test.go TestMFACodeArrivingDuringAFetchIsUsed": "engine move: not yet replaced",
-	"fakes_test.go releaseWhenJoined":                      "engine move: not yet replaced",
-	"fakes_test.go waitFor":                                "engine move: not yet replaced",
-	"sso_test.go TestLoginJoinsAFlowStillStarting":         "engine move: not yet replaced",
 }
 
 // TestTestsCannotBeSkippedAway reads every test file of the module, and the

@@ -1,8 +1,7 @@
-package daemon
+package engine
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -39,8 +38,6 @@ const (
 	// pkceLoginTTL bounds a browser login; the device flow lasts as long as
 	// its code (usually 10 minutes).
 	pkceLoginTTL = 10 * time.Minute
-	// loginWaitMax is how long one wait request is held.
-	loginWaitMax = 20 * time.Second
 	// registrationMargin: a client registration this close to expiry is
 	// replaced rather than reused.
 	registrationMargin = time.Hour
@@ -56,34 +53,23 @@ const (
 // AWS CLI's cache (~/.aws/sso/cache), so plain SDK profiles benefit too.
 const EnvSSOCache = "CREDHELPER_SSO_CACHE"
 
-// ssoState is the broker's IAM Identity Center part: tokens (kept fresh by
-// their own refresher) and the login flows running now, one per session.
-type ssoState struct {
+// ssoSessions is the component of IAM Identity Center sessions: their
+// tokens, kept fresh by their own refresher (refreshed with the refresh
+// token, or picked up from the AWS CLI's cache), and the role credentials
+// and account lists they get. Logins are loginFlows'.
+type ssoSessions struct {
 	client   func(ctx context.Context, cfg *sources.SSOConfig) (SSOClient, error)
 	tokens   *cache.Refresher
 	cacheDir string // the AWS CLI token cache
 	writeCLI bool
 
-	mu       sync.Mutex
-	configs  map[string]*sources.SSOConfig // by cache key, as last resolved
-	flows    map[string]*loginFlow         // running, by cache key
-	flowByID map[string]*loginFlow
-	regs     map[string]*sources.SSOToken // client registrations, by cache key and method
-}
+	mu      sync.Mutex
+	configs map[string]*sources.SSOConfig // by cache key, as last resolved
 
-// loginFlow is one authorization in progress; every caller for the session
-// shares it.
-type loginFlow struct {
-	id  string
-	key string
-	// ready is closed once resp (or startErr) is set: a caller joining a
-	// flow that is still registering waits for it.
-	ready    chan struct{}
-	resp     protocol.LoginResponse
-	startErr error
-	done     chan struct{}
-	tok      *sources.SSOToken
-	err      error
+	// cliMu makes writes of the AWS CLI's cache and logout's removal of its
+	// files take turns: a write checks, under it, that the session was not
+	// logged out (its token generation moved) since its token was got.
+	cliMu sync.Mutex
 }
 
 // sessionName is how errors name an SSO config: its sso-session, or the
@@ -101,14 +87,6 @@ func loginRemedy(cfg *sources.SSOConfig, profile string) string {
 		return "run `credhelper login --sso-session " + cfg.Session + "`"
 	}
 	return "run `credhelper login --profile " + profile + "`"
-}
-
-// retryLogin is the remedy of a login that did not complete.
-func retryLogin(cfg *sources.SSOConfig) string {
-	if cfg.Session != "" {
-		return loginRemedy(cfg, "") + " to try again"
-	}
-	return "run `credhelper login` again"
 }
 
 func needsLogin(cfg *sources.SSOConfig, profile, why string) *protocol.Error {
@@ -139,13 +117,13 @@ func tokenOf(e cache.Entry) (*sources.SSOToken, error) {
 }
 
 // remember records cfg so the token refresher can find it by its key.
-func (s *ssoState) remember(cfg *sources.SSOConfig) {
+func (s *ssoSessions) remember(cfg *sources.SSOConfig) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.configs[cfg.CacheKey()] = cfg
 }
 
-func (s *ssoState) config(key string) *sources.SSOConfig {
+func (s *ssoSessions) config(key string) *sources.SSOConfig {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.configs[key]
@@ -153,9 +131,9 @@ func (s *ssoState) config(key string) *sources.SSOConfig {
 
 // token returns a usable access token for cfg: from memory or the keyring,
 // else the AWS CLI's cache, refreshed with the refresh token when needed.
-func (b *Broker) ssoToken(ctx context.Context, cfg *sources.SSOConfig) (*sources.SSOToken, error) {
-	b.sso.remember(cfg)
-	e, err := b.sso.tokens.Get(ctx, cache.Request{Profile: cfg.CacheKey(), Kind: cache.KindSSOToken, Fingerprint: tokenFingerprint(cfg)})
+func (eng *Engine) ssoToken(ctx context.Context, cfg *sources.SSOConfig) (*sources.SSOToken, error) {
+	eng.sso.remember(cfg)
+	e, err := eng.sso.tokens.Get(ctx, cache.Request{Profile: cfg.CacheKey(), Kind: cache.KindSSOToken, Fingerprint: tokenFingerprint(cfg)})
 	if err != nil {
 		return nil, err
 	}
@@ -164,13 +142,14 @@ func (b *Broker) ssoToken(ctx context.Context, cfg *sources.SSOConfig) (*sources
 
 // fetchToken is the token refresher's Fetcher: the newest token we know of
 // (keyring or AWS CLI cache) when it is still good, else a refreshed one.
-func (b *Broker) fetchToken(ctx context.Context, key string) (cache.Entry, error) {
-	cfg := b.sso.config(key)
+func (eng *Engine) fetchToken(ctx context.Context, key string) (cache.Entry, error) {
+	cfg := eng.sso.config(key)
 	if cfg == nil {
 		return cache.Entry{}, fmt.Errorf("no sso configuration known for %s", key)
 	}
-	now := b.clock.Now()
-	cur := b.newestToken(ctx, cfg)
+	gen := eng.sso.tokens.Generation(key) // before reading what a logout removes
+	now := eng.clock.Now()
+	cur := eng.newestToken(ctx, cfg)
 	switch {
 	case cur == nil:
 		return cache.Entry{}, needsLogin(cfg, "", "is not logged in")
@@ -183,7 +162,7 @@ func (b *Broker) fetchToken(ctx context.Context, key string) (cache.Entry, error
 		}
 		return cache.Entry{}, needsLogin(cfg, "", "has expired")
 	}
-	client, err := b.ssoClient(ctx, cfg)
+	client, err := eng.ssoClient(ctx, cfg)
 	if err != nil {
 		return cache.Entry{}, err
 	}
@@ -195,25 +174,25 @@ func (b *Broker) fetchToken(ctx context.Context, key string) (cache.Entry, error
 		}
 		return cache.Entry{}, err
 	}
-	b.log.Info("sso token refreshed", "session", key, "expires", tok.ExpiresAt)
-	b.writeCLICache(cfg, tok)
+	eng.log.Info("sso token refreshed", "session", key, "expires", tok.ExpiresAt)
+	eng.writeCLICache(cfg, tok, gen)
 	return tokenEntry(cfg, tok, now)
 }
 
 // newestToken is the later-expiring of the token in the keyring and the one
 // in the AWS CLI's cache (under either key form), or nil.
-func (b *Broker) newestToken(ctx context.Context, cfg *sources.SSOConfig) *sources.SSOToken {
+func (eng *Engine) newestToken(ctx context.Context, cfg *sources.SSOConfig) *sources.SSOToken {
 	var best *sources.SSOToken
-	if e, err := b.store.Load(ctx, cache.KindSSOToken, cfg.CacheKey()); err == nil && e.Fingerprint == tokenFingerprint(cfg) {
+	if e, err := eng.store.Load(ctx, cache.KindSSOToken, cfg.CacheKey()); err == nil && e.Fingerprint == tokenFingerprint(cfg) {
 		if tok, err := tokenOf(e); err == nil {
 			best = tok
 		}
 	}
 	for _, key := range cliCacheKeys(cfg) {
-		tok, err := sources.ReadSSOCache(b.sso.cacheDir, key)
+		tok, err := sources.ReadSSOCache(eng.sso.cacheDir, key)
 		if err != nil {
 			if !errors.Is(err, os.ErrNotExist) {
-				b.log.Warn("ignoring an unreadable aws cli sso cache file", "err", err)
+				eng.log.Warn("ignoring an unreadable aws cli sso cache file", "err", err)
 			}
 			continue
 		}
@@ -237,28 +216,34 @@ func cliCacheKeys(cfg *sources.SSOConfig) []string {
 }
 
 // writeCLICache writes tok back to the AWS CLI's cache when asked to
-// (CREDHELPER_SSO_CACHE=aws-cli).
-func (b *Broker) writeCLICache(cfg *sources.SSOConfig, tok *sources.SSOToken) {
-	if !b.sso.writeCLI {
+// (CREDHELPER_SSO_CACHE=aws-cli), unless the session's token was forgotten
+// (a logout) since generation gen, when tok was got.
+func (eng *Engine) writeCLICache(cfg *sources.SSOConfig, tok *sources.SSOToken, gen uint64) {
+	if !eng.sso.writeCLI {
 		return
 	}
-	if err := sources.WriteSSOCache(b.sso.cacheDir, cfg.CacheKey(), tok); err != nil {
-		b.log.Warn("writing the aws cli sso cache failed", "session", cfg.CacheKey(), "err", err)
+	eng.sso.cliMu.Lock()
+	defer eng.sso.cliMu.Unlock()
+	if eng.sso.tokens.Generation(cfg.CacheKey()) != gen {
+		return
+	}
+	if err := sources.WriteSSOCache(eng.sso.cacheDir, cfg.CacheKey(), tok); err != nil {
+		eng.log.Warn("writing the aws cli sso cache failed", "session", cfg.CacheKey(), "err", err)
 	}
 }
 
 // ssoClient is the IAM Identity Center client for cfg.
-func (b *Broker) ssoClient(ctx context.Context, cfg *sources.SSOConfig) (SSOClient, error) {
-	if b.sso.client == nil {
+func (eng *Engine) ssoClient(ctx context.Context, cfg *sources.SSOConfig) (SSOClient, error) {
+	if eng.sso.client == nil {
 		return nil, &protocol.Error{Code: protocol.CodeInternal, Message: "this credd has no IAM Identity Center client"}
 	}
-	return b.sso.client(ctx, cfg)
+	return eng.sso.client(ctx, cfg)
 }
 
 // ssoCredentials are the role credentials of an sso root definition.
-func (b *Broker) ssoCredentials(ctx context.Context, root *sources.Definition, requested string) (protocol.Credentials, error) {
+func (eng *Engine) ssoCredentials(ctx context.Context, root *sources.Definition, requested string) (protocol.Credentials, error) {
 	cfg := root.SSO
-	tok, err := b.ssoToken(ctx, cfg)
+	tok, err := eng.ssoToken(ctx, cfg)
 	if err != nil {
 		var pe *protocol.Error
 		if errors.As(err, &pe) && pe.Code == protocol.CodeNeedsLogin {
@@ -266,7 +251,7 @@ func (b *Broker) ssoCredentials(ctx context.Context, root *sources.Definition, r
 		}
 		return protocol.Credentials{}, err
 	}
-	client, err := b.ssoClient(ctx, cfg)
+	client, err := eng.ssoClient(ctx, cfg)
 	if err != nil {
 		return protocol.Credentials{}, err
 	}
@@ -275,7 +260,7 @@ func (b *Broker) ssoCredentials(ctx context.Context, root *sources.Definition, r
 	if errors.As(err, &pe) && pe.Code == protocol.CodeNeedsLogin {
 		// The portal no longer takes the token (session ended or revoked):
 		// forget it so every caller hears "log in" at once.
-		b.sso.tokens.Forget(ctx, cfg.CacheKey())
+		eng.sso.tokens.Forget(ctx, cfg.CacheKey())
 		return protocol.Credentials{}, needsLogin(cfg, requested, "has ended (the portal refused its token)")
 	}
 	return creds, err
@@ -284,15 +269,15 @@ func (b *Broker) ssoCredentials(ctx context.Context, root *sources.Definition, r
 // SSOAccounts answers POST /v1/sso/accounts: the accounts the sso-session's
 // user can reach, in the portal's order, each with its roles sorted by name,
 // listed with the session's current token (refreshed first when it must be).
-func (b *Broker) SSOAccounts(ctx context.Context, req protocol.SSOAccountsRequest) (protocol.SSOAccountsResponse, error) {
+func (eng *Engine) SSOAccounts(ctx context.Context, req protocol.SSOAccountsRequest) (protocol.SSOAccountsResponse, error) {
 	if req.SSOSession == "" {
 		return protocol.SSOAccountsResponse{}, &protocol.Error{Code: protocol.CodeBadRequest, Message: "no sso-session given"}
 	}
-	cfg, err := b.ssoConfigFor(req.SSOSession, "")
+	cfg, err := eng.ssoConfigFor(req.SSOSession, "")
 	if err != nil {
 		return protocol.SSOAccountsResponse{}, err
 	}
-	tok, err := b.ssoToken(ctx, cfg)
+	tok, err := eng.ssoToken(ctx, cfg)
 	if err != nil {
 		var pe *protocol.Error
 		if errors.As(err, &pe) && pe.Code == protocol.CodeNeedsLogin {
@@ -300,13 +285,13 @@ func (b *Broker) SSOAccounts(ctx context.Context, req protocol.SSOAccountsReques
 		}
 		return protocol.SSOAccountsResponse{}, err
 	}
-	client, err := b.ssoClient(ctx, cfg)
+	client, err := eng.ssoClient(ctx, cfg)
 	if err != nil {
 		return protocol.SSOAccountsResponse{}, err
 	}
 	accounts, err := client.ListAccounts(ctx, tok.AccessToken)
 	if err != nil {
-		return protocol.SSOAccountsResponse{}, b.portalError(ctx, cfg, err)
+		return protocol.SSOAccountsResponse{}, eng.portalError(ctx, cfg, err)
 	}
 	resp := protocol.SSOAccountsResponse{StartURL: cfg.StartURL, Region: cfg.Region, Accounts: make([]protocol.SSOAccount, len(accounts))}
 	// A few accounts' roles at a time; the first failure stops the rest.
@@ -345,27 +330,27 @@ func (b *Broker) SSOAccounts(ctx context.Context, req protocol.SSOAccountsReques
 	close(next)
 	wg.Wait()
 	if firstErr != nil {
-		return protocol.SSOAccountsResponse{}, b.portalError(ctx, cfg, firstErr)
+		return protocol.SSOAccountsResponse{}, eng.portalError(ctx, cfg, firstErr)
 	}
-	b.log.Info("sso accounts listed", "session", cfg.CacheKey(), "accounts", len(resp.Accounts))
+	eng.log.Info("sso accounts listed", "session", cfg.CacheKey(), "accounts", len(resp.Accounts))
 	return resp, nil
 }
 
 // portalError is the answer to a portal call for a whole session that
 // failed: a token the portal no longer takes is forgotten, so every caller
 // hears "log in" at once.
-func (b *Broker) portalError(ctx context.Context, cfg *sources.SSOConfig, err error) error {
+func (eng *Engine) portalError(ctx context.Context, cfg *sources.SSOConfig, err error) error {
 	var pe *protocol.Error
 	if errors.As(err, &pe) && pe.Code == protocol.CodeNeedsLogin {
-		b.sso.tokens.Forget(ctx, cfg.CacheKey())
+		eng.sso.tokens.Forget(ctx, cfg.CacheKey())
 		return needsLogin(cfg, "", "has ended (the portal refused its token)")
 	}
 	return err
 }
 
 // ssoConfigFor resolves what a login or logout request names.
-func (b *Broker) ssoConfigFor(session, profile string) (*sources.SSOConfig, error) {
-	cfg, err := b.config.Load()
+func (eng *Engine) ssoConfigFor(session, profile string) (*sources.SSOConfig, error) {
+	cfg, err := eng.config.Load()
 	if err != nil {
 		return nil, err
 	}
@@ -378,219 +363,54 @@ func (b *Broker) ssoConfigFor(session, profile string) (*sources.SSOConfig, erro
 	if err != nil {
 		return nil, err
 	}
-	b.sso.remember(sc)
+	eng.sso.remember(sc)
 	return sc, nil
-}
-
-// Login answers POST /v1/login: it starts the session's login flow, or
-// returns the one already running.
-func (b *Broker) Login(ctx context.Context, req protocol.LoginRequest) (protocol.LoginResponse, error) {
-	cfg, err := b.ssoConfigFor(req.SSOSession, req.Profile)
-	if err != nil {
-		return protocol.LoginResponse{}, err
-	}
-	key := cfg.CacheKey()
-	b.sso.mu.Lock()
-	if f := b.sso.flows[key]; f != nil {
-		b.sso.mu.Unlock()
-		select {
-		case <-f.ready:
-		case <-ctx.Done():
-			return protocol.LoginResponse{}, ctx.Err()
-		}
-		if f.startErr != nil {
-			return protocol.LoginResponse{}, f.startErr
-		}
-		resp := f.resp
-		resp.Joined = true
-		return resp, nil
-	}
-	f := &loginFlow{id: randomID(), key: key, ready: make(chan struct{}), done: make(chan struct{})}
-	b.sso.flows[key] = f
-	b.sso.flowByID[f.id] = f
-	b.sso.mu.Unlock()
-
-	resp, run, err := b.startFlow(ctx, cfg, req.DeviceCode)
-	if err != nil {
-		f.startErr = err
-		close(f.ready)
-		b.finishFlow(f, cfg, nil, err)
-		return protocol.LoginResponse{}, err
-	}
-	resp.FlowID = f.id
-	f.resp = resp
-	close(f.ready)
-	go func() {
-		tok, err := run()
-		b.finishFlow(f, cfg, tok, err)
-	}()
-	b.log.Info("sso login started", "session", key, "method", resp.Method)
-	return resp, nil
-}
-
-// startFlow registers a client (or reuses one) and starts the device or the
-// PKCE flow; run completes it.
-func (b *Broker) startFlow(ctx context.Context, cfg *sources.SSOConfig, device bool) (protocol.LoginResponse, func() (*sources.SSOToken, error), error) {
-	client, err := b.ssoClient(ctx, cfg)
-	if err != nil {
-		return protocol.LoginResponse{}, nil, err
-	}
-	reg, err := b.registration(ctx, client, cfg, !device)
-	if err != nil {
-		return protocol.LoginResponse{}, nil, err
-	}
-	resp := protocol.LoginResponse{Session: cfg.CacheKey()}
-	if device {
-		da, err := client.StartDeviceAuthorization(ctx, reg)
-		if err != nil {
-			return protocol.LoginResponse{}, nil, err
-		}
-		resp.Method, resp.VerificationURI, resp.VerificationURIComplete, resp.UserCode, resp.ExpiresAt =
-			"device", da.VerificationURI, da.VerificationURIComplete, da.UserCode, da.ExpiresAt
-		run := func() (*sources.SSOToken, error) {
-			fctx, cancel := context.WithDeadline(context.Background(), da.ExpiresAt)
-			defer cancel()
-			return client.PollDeviceToken(fctx, reg, da, nil)
-		}
-		return resp, run, nil
-	}
-	// The listener closes by itself a little after the flow's deadline,
-	// should run never be called.
-	cb, err := sources.ListenCallback(pkceLoginTTL+time.Minute, b.log)
-	if err != nil {
-		return protocol.LoginResponse{}, nil, err
-	}
-	verifier, challenge := sources.NewPKCE()
-	resp.Method = "pkce"
-	resp.AuthorizeURL = client.AuthorizeURL(reg, cb.RedirectURI(), cb.State(), challenge, cfg.Scopes)
-	resp.ExpiresAt = b.clock.Now().Add(pkceLoginTTL)
-	run := func() (*sources.SSOToken, error) {
-		defer cb.Close()
-		fctx, cancel := context.WithTimeout(context.Background(), pkceLoginTTL)
-		defer cancel()
-		code, err := cb.Wait(fctx) // closes the listener
-		var refused *sources.AuthorizationError
-		if errors.As(err, &refused) {
-			return nil, &protocol.Error{Code: protocol.CodeNeedsLogin,
-				Message: fmt.Sprintf("the login to %s did not complete: %v", sessionName(cfg), refused),
-				Remedy:  retryLogin(cfg)}
-		}
-		if err != nil {
-			return nil, err
-		}
-		return client.ExchangeCode(fctx, reg, code, cb.RedirectURI(), verifier)
-	}
-	return resp, run, nil
-}
-
-// registration reuses the session's client registration while it has more
-// than registrationMargin left, else registers anew.
-func (b *Broker) registration(ctx context.Context, client SSOClient, cfg *sources.SSOConfig, pkce bool) (*sources.SSOToken, error) {
-	key := fmt.Sprintf("%s\x00%v", cfg.CacheKey(), pkce)
-	now := b.clock.Now()
-	b.sso.mu.Lock()
-	reg := b.sso.regs[key]
-	b.sso.mu.Unlock()
-	if reg != nil && reg.RegistrationExpiresAt.Sub(now) > registrationMargin {
-		return reg, nil
-	}
-	reg, err := client.RegisterClient(ctx, cfg.StartURL, cfg.Scopes, pkce)
-	if err != nil {
-		return nil, err
-	}
-	b.sso.mu.Lock()
-	b.sso.regs[key] = reg
-	b.sso.mu.Unlock()
-	return reg, nil
-}
-
-// finishFlow stores the token a flow got and wakes its waiters.
-func (b *Broker) finishFlow(f *loginFlow, cfg *sources.SSOConfig, tok *sources.SSOToken, err error) {
-	if err == nil {
-		tok.StartURL, tok.Region = cfg.StartURL, cfg.Region
-		var e cache.Entry
-		if e, err = tokenEntry(cfg, tok, b.clock.Now()); err == nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			err = b.sso.tokens.Put(ctx, e)
-			cancel()
-		}
-		if err == nil {
-			b.writeCLICache(cfg, tok)
-			b.refresh.ResetBackoff()
-			b.log.Info("sso login done", "session", f.key, "expires", tok.ExpiresAt)
-		}
-	}
-	if err != nil {
-		b.log.Info("sso login failed", "session", f.key, "err", err)
-	}
-	b.sso.mu.Lock()
-	f.tok, f.err = tok, err
-	delete(b.sso.flows, f.key)
-	b.sso.mu.Unlock()
-	close(f.done)
-	// Waiters may still ask by id for a while.
-	time.AfterFunc(time.Minute, func() {
-		b.sso.mu.Lock()
-		delete(b.sso.flowByID, f.id)
-		b.sso.mu.Unlock()
-	})
-}
-
-// LoginWait answers POST /v1/login/wait.
-func (b *Broker) LoginWait(ctx context.Context, req protocol.LoginWaitRequest) (protocol.LoginWaitResponse, error) {
-	b.sso.mu.Lock()
-	f := b.sso.flowByID[req.FlowID]
-	b.sso.mu.Unlock()
-	if f == nil {
-		return protocol.LoginWaitResponse{}, &protocol.Error{Code: protocol.CodeBadRequest, Message: "no such login in progress (it ended a while ago)", Remedy: "run `credhelper login` again"}
-	}
-	t := time.NewTimer(loginWaitMax)
-	defer t.Stop()
-	select {
-	case <-f.done:
-	case <-t.C:
-		return protocol.LoginWaitResponse{ExpiresAt: f.resp.ExpiresAt}, nil
-	case <-ctx.Done():
-		return protocol.LoginWaitResponse{}, ctx.Err()
-	}
-	if f.err != nil {
-		return protocol.LoginWaitResponse{}, f.err
-	}
-	return protocol.LoginWaitResponse{Done: true, TokenExpiresAt: f.tok.ExpiresAt, ExpiresAt: f.resp.ExpiresAt}, nil
 }
 
 // Logout answers POST /v1/logout: forget the session's token here and in the
 // AWS CLI's cache, and the role credentials made with it.
-func (b *Broker) Logout(ctx context.Context, req protocol.LogoutRequest) (protocol.OKResponse, error) {
-	cfg, err := b.ssoConfigFor(req.SSOSession, req.Profile)
+func (eng *Engine) Logout(ctx context.Context, req protocol.LogoutRequest) (protocol.OKResponse, error) {
+	cfg, err := eng.ssoConfigFor(req.SSOSession, req.Profile)
 	if err != nil {
 		return protocol.OKResponse{}, err
 	}
-	if err := b.sso.tokens.Forget(ctx, cfg.CacheKey()); err != nil {
+	ctx, done, err := eng.begin(ctx)
+	if err != nil {
+		return protocol.OKResponse{}, err
+	}
+	defer done()
+	// First the login in progress, so that it stores no token after this.
+	eng.endFlows(cfg.CacheKey(), &protocol.Error{Code: protocol.CodeNeedsLogin,
+		Message: fmt.Sprintf("the login to %s was ended by logout", sessionName(cfg)), Remedy: retryLogin(cfg)})
+	if err := eng.sso.tokens.Forget(ctx, cfg.CacheKey()); err != nil {
 		return protocol.OKResponse{}, keyringError(cfg.CacheKey(), err)
 	}
-	if err := b.store.Delete(ctx, cache.KindSSOToken, cfg.CacheKey()); err != nil {
+	if err := eng.store.Delete(ctx, cache.KindSSOToken, cfg.CacheKey()); err != nil {
 		return protocol.OKResponse{}, keyringError(cfg.CacheKey(), err)
 	}
+	// After the Forget: a write of the cache that began before it is done,
+	// or will see the new generation and write nothing.
+	eng.sso.cliMu.Lock()
 	for _, key := range cliCacheKeys(cfg) {
-		if err := os.Remove(sources.SSOCachePath(b.sso.cacheDir, key)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			b.log.Warn("removing the aws cli sso cache file failed", "err", err)
+		if err := os.Remove(sources.SSOCachePath(eng.sso.cacheDir, key)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			eng.log.Warn("removing the aws cli sso cache file failed", "err", err)
 		}
 	}
-	forgotten, err := b.forgetBuiltOnSSO(ctx, cfg)
+	eng.sso.cliMu.Unlock()
+	forgotten, err := eng.forgetBuiltOnSSO(ctx, cfg)
 	if err != nil {
 		return protocol.OKResponse{}, keyringError(cfg.CacheKey(), err)
 	}
-	b.log.Info("sso logout", "session", cfg.CacheKey(), "forgotten", forgotten)
+	eng.log.Info("sso logout", "session", cfg.CacheKey(), "forgotten", forgotten)
 	return protocol.OKResponse{Message: fmt.Sprintf("logged out of %s", sessionName(cfg))}, nil
 }
 
 // forgetBuiltOnSSO forgets the cached credentials of every profile whose
 // chain starts at cfg's session.
-func (b *Broker) forgetBuiltOnSSO(ctx context.Context, cfg *sources.SSOConfig) ([]string, error) {
-	conf, err := b.config.Load()
+func (eng *Engine) forgetBuiltOnSSO(ctx context.Context, cfg *sources.SSOConfig) ([]string, error) {
+	conf, err := eng.config.Load()
 	if err != nil {
-		return nil, nil
+		return nil, cannotForgetDependants("logged out of "+sessionName(cfg), err)
 	}
 	var names []string
 	for _, name := range conf.Profiles() {
@@ -598,16 +418,10 @@ func (b *Broker) forgetBuiltOnSSO(ctx context.Context, cfg *sources.SSOConfig) (
 		if err != nil || chain.Root().SSO == nil || chain.Root().SSO.CacheKey() != cfg.CacheKey() {
 			continue
 		}
-		if err := b.refresh.Forget(ctx, name); err != nil {
+		if err := eng.chains.refresh.Forget(ctx, name); err != nil {
 			return names, err
 		}
 		names = append(names, name)
 	}
 	return names, nil
-}
-
-func randomID() string {
-	b := make([]byte, 12)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }

@@ -1,6 +1,6 @@
 //go:build linux || darwin
 
-package daemon
+package localapi
 
 import (
 	"bufio"
@@ -23,14 +23,14 @@ import (
 // timeout and returns the socket.
 func serveWithBodyTimeout(t *testing.T, timeout time.Duration) string {
 	t.Helper()
-	e := newBrokerEnv(t, "")
+	e := newEngineEnv(t, "")
 	t.Cleanup(func() { t.Log(e.log) })
 	socket := filepath.Join(socketDir(t), "run", "credd.sock")
 	l, release, err := Listen(socket, e.logger)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &Server{Broker: e.broker, Log: e.logger, BodyTimeout: timeout,
+	srv := &Server{Engine: e.engine, Log: e.logger, BodyTimeout: timeout,
 		Status: func() protocol.StatusResponse { return protocol.StatusResponse{PID: os.Getpid()} }}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -123,14 +123,14 @@ func TestOversizedBodyIsRefused(t *testing.T) {
 // body, not the handler: an answer that takes longer than it still comes.
 func TestBodyTimeoutSparesLongPolls(t *testing.T) {
 	timeout := 100 * time.Millisecond
-	e := newBrokerEnv(t, "")
+	e := newEngineEnv(t, "")
 	socket := filepath.Join(socketDir(t), "run", "credd.sock")
 	l, release, err := Listen(socket, e.logger)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer release()
-	srv := &Server{Broker: e.broker, Log: e.logger, BodyTimeout: timeout}
+	srv := &Server{Engine: e.engine, Log: e.logger, BodyTimeout: timeout}
 	slow := handle(srv, func(ctx context.Context, req protocol.CredentialsRequest) (protocol.OKResponse, error) {
 		select {
 		case <-time.After(4 * timeout):

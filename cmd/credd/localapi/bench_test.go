@@ -1,4 +1,4 @@
-package daemon
+package localapi
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/credhelper/credhelper/cache"
+	"github.com/credhelper/credhelper/engine"
 	"github.com/credhelper/credhelper/protocol"
 	"github.com/credhelper/credhelper/protocol/client"
 	"github.com/credhelper/credhelper/sources"
@@ -27,7 +28,7 @@ func BenchmarkWarmRequest(b *testing.B) {
 		"[profile a]\nregion = eu-west-1\n[profile b]\nrole_arn = arn:aws:iam::222222222222:role/B\nsource_profile = keys\n"), 0o600)
 	files := sources.Files{Config: cfg, Credentials: filepath.Join(dir, "credentials")}
 	log := slog.New(slog.DiscardHandler)
-	broker := NewBroker(BrokerOptions{Config: sources.NewLoader(files), Store: cache.NewMemoryStore(), Log: log})
+	eng := engine.New(engine.Options{Config: sources.NewLoader(files), Store: cache.NewMemoryStore(), Log: log})
 	socket := filepath.Join(dir, "s", "credd.sock")
 	l, release, err := Listen(socket, log)
 	if err != nil {
@@ -36,7 +37,7 @@ func BenchmarkWarmRequest(b *testing.B) {
 	defer release()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	srv := &Server{Broker: broker, Log: log, Status: func() protocol.StatusResponse { return protocol.StatusResponse{} }}
+	srv := &Server{Engine: eng, Log: log, Status: func() protocol.StatusResponse { return protocol.StatusResponse{} }}
 	go srv.Serve(ctx, l)
 
 	c := client.New(socket)

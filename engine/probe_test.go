@@ -1,6 +1,4 @@
-//go:build linux || darwin
-
-package daemon
+package engine
 
 import (
 	"context"
@@ -13,7 +11,6 @@ import (
 
 	"github.com/credhelper/credhelper/cache"
 	"github.com/credhelper/credhelper/protocol"
-	"github.com/credhelper/credhelper/protocol/client"
 )
 
 // fakeSTSDate stands in for STS's Date header on loopback.
@@ -27,24 +24,10 @@ func fakeSTSDate(t *testing.T, offset time.Duration) *httptest.Server {
 	return srv
 }
 
-func TestProbeClock(t *testing.T) {
-	srv := fakeSTSDate(t, 7*time.Minute)
-	t.Setenv("AWS_ENDPOINT_URL_STS", srv.URL)
-	e := startDaemon(t, "[profile dev]\naws_access_key_id = "+baseKeyID+"\naws_secret_access_key = "+baseSecret+"\n")
-	// Through the route table, as credhelper doctor asks.
-	var resp protocol.ClockProbeResponse
-	if err := client.New(e.socket).Do(context.Background(), protocol.PathProbeClock, protocol.ClockProbeRequest{Profile: "dev"}, &resp); err != nil {
-		t.Fatal(err)
-	}
-	if resp.Endpoint != srv.URL || resp.Skew < 6*time.Minute || resp.Skew > 8*time.Minute {
-		t.Errorf("got %+v", resp)
-	}
-}
-
 func TestProbeClockEndpointFromProfile(t *testing.T) {
 	srv := fakeSTSDate(t, 0)
-	e := newBrokerEnv(t, "[profile dev]\nregion = eu-west-1\nendpoint_url = "+srv.URL+"\naws_access_key_id = "+baseKeyID+"\naws_secret_access_key = "+baseSecret+"\n")
-	resp, err := e.broker.ProbeClock(context.Background(), protocol.ClockProbeRequest{Profile: "dev"})
+	e := newEngineEnv(t, "[profile dev]\nregion = eu-west-1\nendpoint_url = "+srv.URL+"\naws_access_key_id = "+baseKeyID+"\naws_secret_access_key = "+baseSecret+"\n")
+	resp, err := e.engine.ProbeClock(context.Background(), protocol.ClockProbeRequest{Profile: "dev"})
 	if err != nil || resp.Endpoint != srv.URL || resp.Skew.Abs() > 2*time.Second {
 		t.Fatalf("got %+v, %v", resp, err)
 	}
@@ -55,9 +38,9 @@ func TestProbeClockFailures(t *testing.T) {
 		w.Header()["Date"] = nil
 	}))
 	defer noDate.Close()
-	e := newBrokerEnv(t, "[profile dev]\naws_access_key_id = "+baseKeyID+"\naws_secret_access_key = "+baseSecret+"\n")
+	e := newEngineEnv(t, "[profile dev]\naws_access_key_id = "+baseKeyID+"\naws_secret_access_key = "+baseSecret+"\n")
 	t.Setenv("AWS_ENDPOINT_URL_STS", noDate.URL)
-	_, err := e.broker.ProbeClock(context.Background(), protocol.ClockProbeRequest{Profile: "dev"})
+	_, err := e.engine.ProbeClock(context.Background(), protocol.ClockProbeRequest{Profile: "dev"})
 	var pe *protocol.Error
 	if !errors.As(err, &pe) || pe.Code != protocol.CodeUnavailable || !strings.Contains(pe.Message, "without a valid Date") {
 		t.Errorf("no Date: %v", err)
@@ -65,11 +48,11 @@ func TestProbeClockFailures(t *testing.T) {
 	closed := httptest.NewServer(http.NotFoundHandler())
 	closed.Close()
 	t.Setenv("AWS_ENDPOINT_URL_STS", closed.URL)
-	_, err = e.broker.ProbeClock(context.Background(), protocol.ClockProbeRequest{})
+	_, err = e.engine.ProbeClock(context.Background(), protocol.ClockProbeRequest{})
 	if !errors.As(err, &pe) || pe.Code != protocol.CodeUnavailable || !strings.Contains(pe.Message, "cannot reach sts") {
 		t.Errorf("closed: %v", err)
 	}
-	_, err = e.broker.ProbeClock(context.Background(), protocol.ClockProbeRequest{Profile: "nope"})
+	_, err = e.engine.ProbeClock(context.Background(), protocol.ClockProbeRequest{Profile: "nope"})
 	if !errors.As(err, &pe) || pe.Code != protocol.CodeUnknownProfile {
 		t.Errorf("unknown profile: %v", err)
 	}
@@ -84,13 +67,13 @@ func (failingList) List(context.Context) ([]cache.Meta, error) {
 }
 
 func TestProbeKeyring(t *testing.T) {
-	e := newBrokerEnv(t, "")
-	if _, err := e.broker.ProbeKeyring(context.Background(), protocol.KeyringProbeRequest{}); err != nil {
+	e := newEngineEnv(t, "")
+	if _, err := e.engine.ProbeKeyring(context.Background(), protocol.KeyringProbeRequest{}); err != nil {
 		t.Fatal(err)
 	}
-	locked := newBrokerEnvOver(t, "", func(s cache.Store) cache.Store { return failingList{s} })
-	_, err := locked.broker.ProbeKeyring(context.Background(), protocol.KeyringProbeRequest{})
-	if pe := asProtocolError(err); pe.Code != protocol.CodeKeyring {
+	locked := newEngineEnvOver(t, "", func(s cache.Store) cache.Store { return failingList{s} })
+	_, err := locked.engine.ProbeKeyring(context.Background(), protocol.KeyringProbeRequest{})
+	if pe := AsProtocolError(err); pe.Code != protocol.CodeKeyring {
 		t.Errorf("got %v", err)
 	}
 }

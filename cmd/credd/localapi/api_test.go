@@ -1,9 +1,10 @@
 //go:build linux || darwin
 
-package daemon
+package localapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
 	"os"
@@ -12,14 +13,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credhelper/credhelper/engine/enginetest"
 	"github.com/credhelper/credhelper/internal/fakesso"
 	"github.com/credhelper/credhelper/protocol"
 	"github.com/credhelper/credhelper/protocol/client"
 )
 
-// serveBroker serves e's broker on a unix socket in a fresh directory until
+// serveEngine serves e's engine on a unix socket in a fresh directory until
 // the test ends, and returns credhelper's client for it.
-func serveBroker(t *testing.T, e *brokerEnv) *client.Client {
+func serveEngine(t *testing.T, e *engineEnv) *client.Client {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "d") // short: a socket path must fit in 108 bytes
 	if err != nil {
@@ -31,7 +33,7 @@ func serveBroker(t *testing.T, e *brokerEnv) *client.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &Server{Broker: e.broker, Log: e.logger, Status: func() protocol.StatusResponse { return protocol.StatusResponse{Version: "test"} }}
+	srv := &Server{Engine: e.engine, Log: e.logger, Status: func() protocol.StatusResponse { return protocol.StatusResponse{Version: "test"} }}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, l) }()
@@ -68,9 +70,9 @@ func wantAPIError(t *testing.T, err error, code protocol.Code) *protocol.Error {
 // POST /v1/keys/rename end to end: credhelper's client, the route, the
 // broker; refusals reach the client with their code, profile and remedy.
 func TestServerRenameKeys(t *testing.T) {
-	e := newBrokerEnv(t, renameConfig)
+	e := newEngineEnv(t, renameConfig)
 	e.addKeys("old", baseKeyID, baseSecret)
-	c := serveBroker(t, e)
+	c := serveEngine(t, e)
 	ctx := clientCtx(t)
 
 	if err := c.RenameKeys(ctx, protocol.RenameKeysRequest{From: "old", To: "base"}); err != nil {
@@ -94,16 +96,38 @@ func TestServerRenameKeys(t *testing.T) {
 		t.Errorf("got %+v", pe)
 	}
 	wantAPIError(t, c.RenameKeys(ctx, protocol.RenameKeysRequest{From: "old"}), protocol.CodeBadRequest)
-	assertNoSecrets(t, "the log", e.log.String(), baseSecret, rotatedSecret)
+	enginetest.AssertNoSecrets(t, "the log", e.log.String(), baseSecret, rotatedSecret)
 }
 
+// renameConfig: `credhelper setup` renamed profile old to base; prod assumes
+// a role with base's keys.
+const renameConfig = `[profile old]
+region = eu-west-1
+
+[profile base]
+region = eu-west-1
+
+[profile prod]
+role_arn = ` + deployARN + `
+source_profile = base
+`
+
+const accountsConfig = `[sso-session corp]
+sso_start_url = https://corp.awsapps.example/start
+sso_region = eu-west-1
+`
+
 // POST /v1/sso/accounts end to end, with the real SDK portal client against
-// the fake IAM Identity Center.
+// the fake IAM Identity Center: not logged in, an unknown session, then the
+// accounts of a session the AWS CLI logged in to, roles sorted.
 func TestServerSSOAccounts(t *testing.T) {
-	f := fakesso.Start(t, fakesso.Options{Accounts: portalAccounts, PageSize: 2})
-	e := newBrokerEnv(t, accountsConfig)
-	e.useFakeSSO(f)
-	c := serveBroker(t, e)
+	f := fakesso.Start(t, fakesso.Options{PageSize: 2, Accounts: []fakesso.Account{
+		{ID: "333333333333", Name: "sandbox", Email: "sb@example.invalid", Roles: []string{"ReadOnly", "Admin"}},
+		{ID: "111111111111", Name: "prod", Roles: []string{"ReadOnly"}},
+		{ID: "222222222222", Name: "audit", Roles: []string{"SecurityAudit", "Billing"}},
+	}})
+	e := newEngineEnvSSO(t, accountsConfig, f)
+	c := serveEngine(t, e)
 	ctx := clientCtx(t)
 
 	_, err := c.SSOAccounts(ctx, protocol.SSOAccountsRequest{SSOSession: "corp"})
@@ -114,13 +138,38 @@ func TestServerSSOAccounts(t *testing.T) {
 	_, err = c.SSOAccounts(ctx, protocol.SSOAccountsRequest{SSOSession: "crop"})
 	wantAPIError(t, err, protocol.CodeUnknownProfile)
 
-	e.seedToken(f, "corp", time.Hour, true)
+	e.loginAsTheAWSCLI(f, "corp", "https://corp.awsapps.example/start", "eu-west-1")
 	resp, err := c.SSOAccounts(ctx, protocol.SSOAccountsRequest{SSOSession: "corp"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := protocol.SSOAccountsResponse{StartURL: "https://corp.awsapps.example/start", Region: "eu-west-1", Accounts: wantAccounts}
+	want := protocol.SSOAccountsResponse{StartURL: "https://corp.awsapps.example/start", Region: "eu-west-1", Accounts: []protocol.SSOAccount{
+		{AccountID: "333333333333", AccountName: "sandbox", EmailAddress: "sb@example.invalid", Roles: []string{"Admin", "ReadOnly"}},
+		{AccountID: "111111111111", AccountName: "prod", Roles: []string{"ReadOnly"}},
+		{AccountID: "222222222222", AccountName: "audit", Roles: []string{"Billing", "SecurityAudit"}},
+	}}
 	if !reflect.DeepEqual(resp, want) {
 		t.Errorf("got  %+v\nwant %+v", resp, want)
 	}
+}
+
+// GET /v1/state carries the engine's state and the daemon's status, and
+// no secret.
+func TestServerState(t *testing.T) {
+	e := newEngineEnv(t, roleConfig+"\n[profile served]\ncredential_process = credhelper process --profile prod\n")
+	e.addKeys("base", baseKeyID, baseSecret)
+	c := serveEngine(t, e)
+	ctx := clientCtx(t)
+	if _, err := c.Credentials(ctx, protocol.CredentialsRequest{Profile: "prod"}); err != nil {
+		t.Fatal(err)
+	}
+	var st protocol.StateResponse
+	if err := c.Do(ctx, protocol.PathState, nil, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Daemon.Version != "test" || len(st.Profiles) != 1 || st.Profiles[0].Served != "served" || st.Profiles[0].State != protocol.StateFresh {
+		t.Errorf("state %+v", st)
+	}
+	b, _ := json.Marshal(st)
+	enginetest.AssertNoSecrets(t, "the state", string(b), append(e.sts.Secrets(), baseSecret)...)
 }

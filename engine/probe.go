@@ -1,8 +1,7 @@
-package daemon
+package engine
 
 import (
 	"context"
-	"net/http"
 	"time"
 
 	"github.com/credhelper/credhelper/protocol"
@@ -12,22 +11,13 @@ import (
 // probeTimeout bounds each probe: doctor waits for it.
 const probeTimeout = 3 * time.Second
 
-// probes serves POST /v1/probe/...: the checks credhelper doctor cannot
-// make itself (HTTPS, the keyring).
-func (s *Server) probes() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST "+protocol.PathProbeClock, handle(s, s.Broker.ProbeClock))
-	mux.HandleFunc("POST "+protocol.PathProbeKeyring, handle(s, s.Broker.ProbeKeyring))
-	return mux
-}
-
 // ProbeClock reads the Date of the STS endpoint the profile's calls go to,
 // so doctor can tell a skewed clock (AWS rejects signatures more than five
 // minutes off) from everything else.
-func (b *Broker) ProbeClock(ctx context.Context, req protocol.ClockProbeRequest) (protocol.ClockProbeResponse, error) {
+func (eng *Engine) ProbeClock(ctx context.Context, req protocol.ClockProbeRequest) (protocol.ClockProbeResponse, error) {
 	var def *sources.Definition
 	if req.Profile != "" {
-		chain, err := b.resolve(req.Profile)
+		chain, err := eng.resolve(req.Profile)
 		if err != nil {
 			return protocol.ClockProbeResponse{}, err
 		}
@@ -45,10 +35,10 @@ func (b *Broker) ProbeClock(ctx context.Context, req protocol.ClockProbeRequest)
 
 // ProbeKeyring lists the store: that needs the keyring reachable and
 // unlocked, and changes nothing. A failure comes back as CodeKeyring.
-func (b *Broker) ProbeKeyring(ctx context.Context, _ protocol.KeyringProbeRequest) (protocol.KeyringProbeResponse, error) {
+func (eng *Engine) ProbeKeyring(ctx context.Context, _ protocol.KeyringProbeRequest) (protocol.KeyringProbeResponse, error) {
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
-	metas, err := b.store.List(ctx)
+	metas, err := eng.store.List(ctx)
 	if err != nil {
 		return protocol.KeyringProbeResponse{}, err
 	}

@@ -1,6 +1,6 @@
 //go:build linux || darwin
 
-package daemon
+package localapi
 
 import (
 	"context"
@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credhelper/credhelper/engine/enginetest"
 	"github.com/credhelper/credhelper/internal/testenv"
 	"github.com/credhelper/credhelper/protocol"
 )
@@ -38,7 +39,7 @@ func socketDir(t *testing.T) string {
 
 // daemonEnv is a broker served by a Server on a real unix socket.
 type daemonEnv struct {
-	*brokerEnv
+	*engineEnv
 	socket string
 	client *http.Client
 	stop   func() error // cancels Serve, waits for it and releases the lock
@@ -46,13 +47,13 @@ type daemonEnv struct {
 
 func startDaemon(t *testing.T, config string) *daemonEnv {
 	t.Helper()
-	e := &daemonEnv{brokerEnv: newBrokerEnv(t, config)}
+	e := &daemonEnv{engineEnv: newEngineEnv(t, config)}
 	e.socket = filepath.Join(socketDir(t), "run", "credd.sock")
 	l, release, err := Listen(e.socket, e.logger)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &Server{Broker: e.broker, Log: e.logger, Status: func() protocol.StatusResponse {
+	srv := &Server{Engine: e.engine, Log: e.logger, Status: func() protocol.StatusResponse {
 		return protocol.StatusResponse{Version: "test", PID: os.Getpid(), Socket: e.socket}
 	}}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -126,7 +127,7 @@ func (e *daemonEnv) do(req *http.Request) (int, string, []byte) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	assertNoSecrets(e.t, "an error answer", string(body), baseSecret)
+	enginetest.AssertNoSecrets(e.t, "an error answer", string(body), baseSecret)
 	return resp.StatusCode, resp.Header.Get(protocol.HeaderAPIVersion), body
 }
 

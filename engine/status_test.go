@@ -1,11 +1,9 @@
-package daemon
+package engine
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -141,10 +139,10 @@ func (p *portalSSO) GetRoleCredentials(ctx context.Context, accessToken, account
 // expiry, the sessions' expiries, and no secret at all; later it tells which
 // needs an MFA code and which a login.
 func TestStateAfterServing(t *testing.T) {
-	e := newBrokerEnv(t, stateConfig)
+	e := newEngineEnv(t, stateConfig)
 	e.addKeys("base", baseKeyID, baseSecret)
-	e.broker.sso.client = func(context.Context, *sources.SSOConfig) (SSOClient, error) { return &portalSSO{clock: e.clock}, nil }
-	e.broker.sso.cacheDir = filepath.Join(e.dir, "sso-cache")
+	e.engine.sso.client = func(context.Context, *sources.SSOConfig) (SSOClient, error) { return &portalSSO{clock: e.clock}, nil }
+	e.engine.sso.cacheDir = filepath.Join(e.dir, "sso-cache")
 	ctx := context.Background()
 
 	cfg, err := sources.Load(e.files)
@@ -164,19 +162,16 @@ func TestStateAfterServing(t *testing.T) {
 	if err := e.store.Save(ctx, entry); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.broker.StartMFA(ctx, protocol.MFARequest{Profile: "prod-src", Code: goodCode}); err != nil {
+	if _, err := e.engine.StartMFA(ctx, protocol.MFARequest{Profile: "prod-src", Code: goodCode}); err != nil {
 		t.Fatal(err)
 	}
 	e.mustGet("prod-src")
 	e.mustGet("dev-src")
 	e.clock.Set(10 * time.Minute)
 
-	srv := &Server{Broker: e.broker, Log: e.logger, Status: func() protocol.StatusResponse {
-		return protocol.StatusResponse{Version: "test", Socket: "/run/test.sock", KeyringBackend: "memory"}
-	}}
-	st := getState(t, srv, e)
-	if st.SchemaVersion != protocol.StateSchemaVersion || st.Daemon.Version != "test" || st.Daemon.KeyringBackend != "memory" {
-		t.Errorf("schema %d, daemon %+v", st.SchemaVersion, st.Daemon)
+	st := getState(t, e)
+	if st.SchemaVersion != protocol.StateSchemaVersion {
+		t.Errorf("schema %d", st.SchemaVersion)
 	}
 	want := []protocol.ProfileState{
 		{Served: "broken", Definition: "nope", State: protocol.StateFailing},
@@ -217,7 +212,7 @@ func TestStateAfterServing(t *testing.T) {
 	if err := e.store.Delete(ctx, cache.KindSSOToken, "corp"); err != nil {
 		t.Fatal(err)
 	}
-	st = getState(t, srv, e)
+	st = getState(t, e)
 	states := map[string]protocol.ProfileState{}
 	for _, p := range st.Profiles {
 		states[p.Served] = p
@@ -241,23 +236,23 @@ func TestStateAfterServing(t *testing.T) {
 	// A fetch fails for want of a code; once `credhelper mfa` gave one, prod
 	// is no longer shown failing with that stale error: its old credentials
 	// are simply expired, and the next use fetches new ones.
-	if _, err := e.get(ctx, protocol.CredentialsRequest{Profile: "prod-src"}); asProtocolError(err).Code != protocol.CodeNeedsMFA {
+	if _, err := e.get(ctx, protocol.CredentialsRequest{Profile: "prod-src"}); AsProtocolError(err).Code != protocol.CodeNeedsMFA {
 		t.Fatalf("fetch without a code: %v", err)
 	}
-	if p := stateOf(t, srv, e, "prod"); p.State != protocol.StateNeedsMFA || p.LastError == "" {
+	if p := stateOf(t, e, "prod"); p.State != protocol.StateNeedsMFA || p.LastError == "" {
 		t.Errorf("after the failed fetch: %+v", p)
 	}
-	if _, err := e.broker.StartMFA(ctx, protocol.MFARequest{Profile: "prod-src", Code: goodCode}); err != nil {
+	if _, err := e.engine.StartMFA(ctx, protocol.MFARequest{Profile: "prod-src", Code: goodCode}); err != nil {
 		t.Fatal(err)
 	}
-	if p := stateOf(t, srv, e, "prod"); p.State != protocol.StateExpired || p.LastError != "" {
+	if p := stateOf(t, e, "prod"); p.State != protocol.StateExpired || p.LastError != "" {
 		t.Errorf("after credhelper mfa: state %s, last error %q; want expired and no error", p.State, p.LastError)
 	}
 }
 
-func stateOf(t *testing.T, srv *Server, e *brokerEnv, served string) protocol.ProfileState {
+func stateOf(t *testing.T, e *engineEnv, served string) protocol.ProfileState {
 	t.Helper()
-	for _, p := range getState(t, srv, e).Profiles {
+	for _, p := range getState(t, e).Profiles {
 		if p.Served == served {
 			return p
 		}
@@ -269,10 +264,10 @@ func stateOf(t *testing.T, srv *Server, e *brokerEnv, served string) protocol.Pr
 // TestStateListsDirectCallers: a definition asked for directly, which no
 // served profile names, is listed too, without a served name.
 func TestStateListsDirectCallers(t *testing.T) {
-	e := newBrokerEnv(t, roleConfig)
+	e := newEngineEnv(t, roleConfig)
 	e.addKeys("base", baseKeyID, baseSecret)
 	e.mustGet("prod")
-	st, err := e.broker.State(context.Background())
+	st, err := e.engine.State(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,28 +279,25 @@ func TestStateListsDirectCallers(t *testing.T) {
 	}
 }
 
-// getState asks srv for GET /v1/state as credhelper does, and checks that the
-// answer holds none of the secrets the test handed out.
-func getState(t *testing.T, srv *Server, e *brokerEnv) protocol.StateResponse {
+// getState asks the engine for the state as GET /v1/state does, and checks
+// that its JSON holds none of the secrets the test handed out.
+func getState(t *testing.T, e *engineEnv) protocol.StateResponse {
 	t.Helper()
-	req := httptest.NewRequest("GET", "http://"+protocol.APIHost+protocol.PathState, nil)
-	req.Header.Set(protocol.HeaderAPIVersion, protocol.APIVersion)
-	rec := httptest.NewRecorder()
-	srv.Handler().ServeHTTP(rec, req)
-	if rec.Code != http.StatusOK {
-		t.Fatalf("GET %s: %d %s", protocol.PathState, rec.Code, rec.Body)
+	st, err := e.engine.State(context.Background())
+	if err != nil {
+		t.Fatal(err)
 	}
-	body := rec.Body.String()
-	assertNoSecrets(t, "the state answer", body, e.sts.secrets()...)
+	b, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := string(b)
+	assertNoSecrets(t, "the state answer", body, e.sts.Secrets()...)
 	assertNoSecrets(t, "the state answer", body, baseSecret, goodCode, ssoAccessToken, ssoRefreshToken, ssoClientSecret, ssoRoleSecret, ssoRoleToken)
 	for _, prefix := range []string{baseKeyID, "ASIA"} {
 		if strings.Contains(body, prefix) {
 			t.Errorf("the state answer names an access key (%s):\n%s", prefix, body)
 		}
-	}
-	var st protocol.StateResponse
-	if err := json.Unmarshal(rec.Body.Bytes(), &st); err != nil {
-		t.Fatal(err)
 	}
 	return st
 }

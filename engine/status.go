@@ -1,48 +1,29 @@
-package daemon
+package engine
 
 import (
 	"context"
-	"net/http"
 	"sort"
 	"time"
 
 	"github.com/credhelper/credhelper/cache"
+	"github.com/credhelper/credhelper/internal/awsconfig"
 	"github.com/credhelper/credhelper/internal/awsini"
 	"github.com/credhelper/credhelper/protocol"
 	"github.com/credhelper/credhelper/sources"
 )
-
-// stateTimeout bounds one GET /v1/state: a keyring listing and one token read
-// per sso-session.
-const stateTimeout = 10 * time.Second
-
-// handleState answers GET /v1/state.
-func (s *Server) handleState(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), stateTimeout)
-	defer cancel()
-	st, err := s.Broker.State(ctx)
-	if err != nil {
-		writeError(w, asProtocolError(err))
-		return
-	}
-	if s.Status != nil {
-		st.Daemon = s.Status()
-	}
-	writeJSON(w, http.StatusOK, st)
-}
 
 // State describes every served profile, every profile asked for since start,
 // and the SSO and MFA sessions their chains start from. It decrypts nothing
 // but each sso-session's token (whether it has a refresh token is inside it);
 // MFA sessions and cached credentials are described from the keyring's item
 // names.
-func (b *Broker) State(ctx context.Context) (protocol.StateResponse, error) {
-	now := b.clock.Now()
-	cfg, err := b.config.Load()
+func (eng *Engine) State(ctx context.Context) (protocol.StateResponse, error) {
+	now := eng.clock.Now()
+	cfg, err := eng.config.Load()
 	if err != nil {
 		return protocol.StateResponse{}, err
 	}
-	metas, err := b.store.List(ctx)
+	metas, err := eng.store.List(ctx)
 	if err != nil {
 		return protocol.StateResponse{}, keyringError("", err)
 	}
@@ -51,17 +32,17 @@ func (b *Broker) State(ctx context.Context) (protocol.StateResponse, error) {
 		stored[storedKey{m.Kind, m.Profile}] = m
 	}
 	asked := map[string]cache.ProfileState{}
-	for _, ps := range b.refresh.States() {
+	for _, ps := range eng.chains.refresh.States() {
 		asked[ps.Profile] = ps
 	}
 	tokenStates := map[string]cache.ProfileState{}
-	for _, ps := range b.sso.tokens.States() {
+	for _, ps := range eng.sso.tokens.States() {
 		tokenStates[ps.Profile] = ps
 	}
 
 	resp := protocol.StateResponse{SchemaVersion: protocol.StateSchemaVersion,
 		Profiles: []protocol.ProfileState{}, SSOSessions: []protocol.SessionState{}, MFASessions: []protocol.SessionState{}}
-	sessions := b.ssoSessions(ctx, cfg, tokenStates, now)
+	sessions := eng.ssoSessions(ctx, cfg, tokenStates, now)
 	mfa := map[string]protocol.SessionState{}
 	for _, m := range metas {
 		if m.Kind == cache.KindMFASession {
@@ -93,7 +74,7 @@ func (b *Broker) State(ctx context.Context) (protocol.StateResponse, error) {
 			in.resolveErr = err
 			p.Kind = string(in.refresher.Kind)
 		} else {
-			req := b.request(chain)
+			req := eng.request(chain)
 			p.Kind = string(chain.Requested().Kind)
 			in.longTerm = req.Kind == cache.KindLongTerm
 			if !in.asked {
@@ -119,7 +100,7 @@ func (b *Broker) State(ctx context.Context) (protocol.StateResponse, error) {
 				p.SSOSession = sso.CacheKey()
 				s, ok := sessions[sso.CacheKey()]
 				if !ok {
-					s = b.ssoSession(ctx, sso, tokenStates, now)
+					s = eng.ssoSession(ctx, sso, tokenStates, now)
 					sessions[sso.CacheKey()] = s
 				}
 				in.needsLogin = s.needsLogin
@@ -133,7 +114,7 @@ func (b *Broker) State(ctx context.Context) (protocol.StateResponse, error) {
 			p.LastError = protocol.OneLine(ps.LastError)
 		}
 		if in.resolveErr != nil {
-			p.LastError = asProtocolError(in.resolveErr).Error()
+			p.LastError = AsProtocolError(in.resolveErr).Error()
 		}
 		switch p.State {
 		case protocol.StateNeedsMFA, protocol.StateNeedsLogin:
@@ -168,27 +149,14 @@ type servedRef struct {
 	served, definition string
 }
 
-// servedProfiles finds the served profiles of the config file, sorted by
-// name. A later section of the same name wins, as botocore reads it.
+// servedProfiles lists the served profiles of the config file as status
+// shows them, from the one model every reader uses (awsconfig), sorted by
+// name.
 func servedProfiles(f *awsini.File) []servedRef {
-	if f == nil {
-		return nil
+	var refs []servedRef
+	for _, s := range awsconfig.ServedProfiles(f) {
+		refs = append(refs, servedRef{served: s.Profile, definition: s.Definition})
 	}
-	byName := map[string]string{}
-	for _, s := range f.Sections {
-		if s.Kind != awsini.KindProfile && s.Kind != awsini.KindDefault {
-			continue
-		}
-		delete(byName, s.Name)
-		if def := protocol.ServedDefinition(s.Value("credential_process")); def != "" {
-			byName[s.Name] = def
-		}
-	}
-	refs := make([]servedRef, 0, len(byName))
-	for served, def := range byName {
-		refs = append(refs, servedRef{served: served, definition: def})
-	}
-	sort.Slice(refs, func(i, j int) bool { return refs[i].served < refs[j].served })
 	return refs
 }
 
@@ -200,27 +168,27 @@ type ssoSessionState struct {
 }
 
 // ssoSessions describes every [sso-session] of the config file.
-func (b *Broker) ssoSessions(ctx context.Context, cfg *sources.Config, tokenStates map[string]cache.ProfileState, now time.Time) map[string]ssoSessionState {
+func (eng *Engine) ssoSessions(ctx context.Context, cfg *sources.Config, tokenStates map[string]cache.ProfileState, now time.Time) map[string]ssoSessionState {
 	out := map[string]ssoSessionState{}
 	for _, name := range cfg.SSOSessions() {
 		sc, err := cfg.SSOSession(name)
 		if err != nil {
-			out[name] = ssoSessionState{SessionState: protocol.SessionState{Name: name, LastError: asProtocolError(err).Error()}, needsLogin: true}
+			out[name] = ssoSessionState{SessionState: protocol.SessionState{Name: name, LastError: AsProtocolError(err).Error()}, needsLogin: true}
 			continue
 		}
-		out[name] = b.ssoSession(ctx, sc, tokenStates, now)
+		out[name] = eng.ssoSession(ctx, sc, tokenStates, now)
 	}
 	return out
 }
 
 // ssoSession describes one session's token: the newest of the keyring's and
 // the AWS CLI cache's, as the token refresher would pick it.
-func (b *Broker) ssoSession(ctx context.Context, sc *sources.SSOConfig, tokenStates map[string]cache.ProfileState, now time.Time) ssoSessionState {
+func (eng *Engine) ssoSession(ctx context.Context, sc *sources.SSOConfig, tokenStates map[string]cache.ProfileState, now time.Time) ssoSessionState {
 	s := ssoSessionState{SessionState: protocol.SessionState{Name: sc.CacheKey(), StartURL: sc.StartURL}}
 	if ps, ok := tokenStates[sc.CacheKey()]; ok && ps.LastError != "" {
 		s.LastError = protocol.OneLine(ps.LastError)
 	}
-	tok := b.newestToken(ctx, sc)
+	tok := eng.newestToken(ctx, sc)
 	if tok == nil {
 		s.needsLogin = true
 		return s
@@ -253,7 +221,7 @@ func userAnswered(in stateInput) bool {
 	if in.refresher.Err == nil {
 		return false
 	}
-	switch asProtocolError(in.refresher.Err).Code {
+	switch AsProtocolError(in.refresher.Err).Code {
 	case protocol.CodeNeedsMFA, protocol.CodeMFAPrompt:
 		return !in.needsMFA
 	case protocol.CodeNeedsLogin:

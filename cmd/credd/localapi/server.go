@@ -1,6 +1,7 @@
-// Package daemon is credd's core: the local API served on a unix socket and
-// the broker that turns a profile into fresh credentials.
-package daemon
+// Package localapi is credd's HTTP transport: the local API served on a unix
+// socket (listening, peer checks, request guards, the route table). Its
+// handlers decode, call the engine and encode; the engine never sees HTTP.
+package localapi
 
 import (
 	"bytes"
@@ -15,13 +16,14 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/credhelper/credhelper/cache"
+	"github.com/credhelper/credhelper/engine"
 	"github.com/credhelper/credhelper/protocol"
 )
 
-// Server serves the local API.
+// Server serves the local API: its handlers decode a request, call the
+// engine and encode its answer.
 type Server struct {
-	Broker *Broker
+	Engine *engine.Engine
 	Log    *slog.Logger
 	// Status fills GET /v1/status.
 	Status func() protocol.StatusResponse
@@ -50,17 +52,38 @@ func (s *Server) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, s.Status())
 	})
 	mux.HandleFunc("GET "+protocol.PathState, s.handleState)
-	mux.HandleFunc("POST "+protocol.PathCredentials, handle(s, s.Broker.Credentials))
-	mux.HandleFunc("POST "+protocol.PathMFA, handle(s, s.Broker.StartMFA))
-	mux.HandleFunc("POST "+protocol.PathKeys, handle(s, s.Broker.AddKeys))
-	mux.HandleFunc("POST "+protocol.PathRemoveKeys, handle(s, s.Broker.RemoveKeys))
-	mux.HandleFunc("POST "+protocol.PathRenameKeys, handle(s, s.Broker.RenameKeys))
-	mux.HandleFunc("POST "+protocol.PathLogin, handle(s, s.Broker.Login))
-	mux.HandleFunc("POST "+protocol.PathLoginWait, handle(s, s.Broker.LoginWait))
-	mux.HandleFunc("POST "+protocol.PathLogout, handle(s, s.Broker.Logout))
-	mux.HandleFunc("POST "+protocol.PathSSOAccounts, handle(s, s.Broker.SSOAccounts))
-	mux.Handle("POST /v1/probe/", s.probes())
+	mux.HandleFunc("POST "+protocol.PathCredentials, handle(s, s.Engine.Credentials))
+	mux.HandleFunc("POST "+protocol.PathMFA, handle(s, s.Engine.StartMFA))
+	mux.HandleFunc("POST "+protocol.PathKeys, handle(s, s.Engine.AddKeys))
+	mux.HandleFunc("POST "+protocol.PathRemoveKeys, handle(s, s.Engine.RemoveKeys))
+	mux.HandleFunc("POST "+protocol.PathRenameKeys, handle(s, s.Engine.RenameKeys))
+	mux.HandleFunc("POST "+protocol.PathLogin, handle(s, s.Engine.Login))
+	mux.HandleFunc("POST "+protocol.PathLoginWait, handle(s, s.Engine.LoginWait))
+	mux.HandleFunc("POST "+protocol.PathLoginCancel, handle(s, s.Engine.CancelLogin))
+	mux.HandleFunc("POST "+protocol.PathLogout, handle(s, s.Engine.Logout))
+	mux.HandleFunc("POST "+protocol.PathSSOAccounts, handle(s, s.Engine.SSOAccounts))
+	mux.HandleFunc("POST "+protocol.PathProbeClock, handle(s, s.Engine.ProbeClock))
+	mux.HandleFunc("POST "+protocol.PathProbeKeyring, handle(s, s.Engine.ProbeKeyring))
 	return s.guard(mux)
+}
+
+// stateTimeout bounds one GET /v1/state: a keyring listing and one token read
+// per sso-session.
+const stateTimeout = 10 * time.Second
+
+// handleState answers GET /v1/state: the engine's state, and the daemon's.
+func (s *Server) handleState(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), stateTimeout)
+	defer cancel()
+	st, err := s.Engine.State(ctx)
+	if err != nil {
+		writeError(w, engine.AsProtocolError(err))
+		return
+	}
+	if s.Status != nil {
+		st.Daemon = s.Status()
+	}
+	writeJSON(w, http.StatusOK, st)
 }
 
 // guard applies the rules every request must pass: the API version, the Host
@@ -142,7 +165,7 @@ func handle[Req, Resp any](s *Server, fn func(context.Context, Req) (Resp, error
 		start := time.Now()
 		resp, err := fn(r.Context(), req)
 		if err != nil {
-			pe := asProtocolError(err)
+			pe := engine.AsProtocolError(err)
 			if pe.Code == protocol.CodeInternal {
 				s.Log.Error("request failed", "path", r.URL.Path, "err", err)
 			} else if pe.Code != protocol.CodeMFAPrompt {
@@ -154,24 +177,6 @@ func handle[Req, Resp any](s *Server, fn func(context.Context, Req) (Resp, error
 		s.Log.Debug("request served", "path", r.URL.Path, "took", time.Since(start))
 		writeJSON(w, http.StatusOK, resp)
 	}
-}
-
-// asProtocolError gives every error the caller may see a code and a remedy.
-func asProtocolError(err error) *protocol.Error {
-	var pe *protocol.Error
-	var ke *cache.KeyringError
-	var nm *needsMFAError
-	switch {
-	case errors.As(err, &pe):
-		return pe
-	case errors.As(err, &ke):
-		return &protocol.Error{Code: protocol.CodeKeyring, Message: ke.Error()}
-	case errors.As(err, &nm):
-		return &protocol.Error{Code: protocol.CodeNeedsMFA, Profile: nm.profile, Message: nm.message(), Remedy: protocol.CodeNeedsMFA.Remedy(nm.profile)}
-	case errors.Is(err, context.DeadlineExceeded):
-		return &protocol.Error{Code: protocol.CodeUnavailable, Message: "timed out: " + err.Error(), Remedy: protocol.CodeUnavailable.Remedy("")}
-	}
-	return &protocol.Error{Code: protocol.CodeInternal, Message: "internal error: " + err.Error(), Remedy: "look at credd's log"}
 }
 
 func statusOf(c protocol.Code) int {

@@ -1,4 +1,4 @@
-package daemon
+package engine
 
 import (
 	"context"
@@ -50,7 +50,7 @@ func loopbackHTTP() *awshttp.BuildableClient {
 	})
 }
 
-// fakeSSOClients makes the broker's IAM Identity Center clients the real SDK
+// fakeSSOClients makes the engine's IAM Identity Center clients the real SDK
 // ones (sources.NewSSO) pointed at f.
 func fakeSSOClients(t *testing.T, f *fakesso.Server) func(context.Context, *sources.SSOConfig) (SSOClient, error) {
 	for _, k := range []string{"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SSO", "AWS_ENDPOINT_URL_SSO_OIDC", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_CA_BUNDLE"} {
@@ -62,21 +62,19 @@ func fakeSSOClients(t *testing.T, f *fakesso.Server) func(context.Context, *sour
 	}
 }
 
-// useFakeSSO points e's broker at f, with the clock at the wall time the
+// useFakeSSO points e's engine at f, with the clock at the wall time the
 // fake issues tokens by and an empty AWS CLI token cache.
-func (e *brokerEnv) useFakeSSO(f *fakesso.Server) {
+func (e *engineEnv) useFakeSSO(f *fakesso.Server) {
 	e.t.Helper()
-	e.clock.mu.Lock()
-	e.clock.now = time.Now()
-	e.clock.mu.Unlock()
-	e.broker.sso.client = fakeSSOClients(e.t, f)
-	e.broker.sso.cacheDir = filepath.Join(e.dir, "sso-cache")
+	e.clock.SetTime(time.Now())
+	e.engine.sso.client = fakeSSOClients(e.t, f)
+	e.engine.sso.cacheDir = filepath.Join(e.dir, "sso-cache")
 }
 
 // seedToken stores a session f issued as sso-session name's token, as a
-// login through credhelper leaves it, expiring after left (by the broker's
+// login through credhelper leaves it, expiring after left (by the engine's
 // clock) and without its refresh token unless refresh.
-func (e *brokerEnv) seedToken(f *fakesso.Server, name string, left time.Duration, refresh bool) fakesso.Session {
+func (e *engineEnv) seedToken(f *fakesso.Server, name string, left time.Duration, refresh bool) fakesso.Session {
 	e.t.Helper()
 	conf, err := sources.Load(e.files)
 	if err != nil {
@@ -105,15 +103,15 @@ func (e *brokerEnv) seedToken(f *fakesso.Server, name string, left time.Duration
 	return sess
 }
 
-func (e *brokerEnv) accounts(session string) (protocol.SSOAccountsResponse, error) {
+func (e *engineEnv) accounts(session string) (protocol.SSOAccountsResponse, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	return e.broker.SSOAccounts(ctx, protocol.SSOAccountsRequest{SSOSession: session})
+	return e.engine.SSOAccounts(ctx, protocol.SSOAccountsRequest{SSOSession: session})
 }
 
 // failAccounts is SSOAccounts that must fail; it returns the *protocol.Error,
 // checked to hold none of secrets.
-func (e *brokerEnv) failAccounts(session string, secrets ...string) *protocol.Error {
+func (e *engineEnv) failAccounts(session string, secrets ...string) *protocol.Error {
 	e.t.Helper()
 	resp, err := e.accounts(session)
 	var pe *protocol.Error
@@ -144,7 +142,7 @@ var wantAccounts = []protocol.SSOAccount{
 // SDK's portal client, with the session's token.
 func TestSSOAccountsListsEveryPage(t *testing.T) {
 	f := fakesso.Start(t, fakesso.Options{Accounts: portalAccounts, PageSize: 1})
-	e := newBrokerEnv(t, accountsConfig)
+	e := newEngineEnv(t, accountsConfig)
 	e.useFakeSSO(f)
 	sess := e.seedToken(f, "corp", time.Hour, true)
 
@@ -174,7 +172,7 @@ func TestSSOAccountsListsEveryPage(t *testing.T) {
 // one is used.
 func TestSSOAccountsRefreshesTheToken(t *testing.T) {
 	f := fakesso.Start(t, fakesso.Options{Accounts: portalAccounts})
-	e := newBrokerEnv(t, accountsConfig)
+	e := newEngineEnv(t, accountsConfig)
 	e.useFakeSSO(f)
 	sess := e.seedToken(f, "corp", -time.Minute, true)
 	f.ExpireAccessTokens() // as the portal sees it too: only a refreshed token gets through
@@ -204,26 +202,26 @@ func TestSSOAccountsNeedsLogin(t *testing.T) {
 	const remedy = "run `credhelper login --sso-session corp`"
 	tests := []struct {
 		name  string
-		setup func(e *brokerEnv, f *fakesso.Server) fakesso.Session
+		setup func(e *engineEnv, f *fakesso.Server) fakesso.Session
 		want  string
 	}{
-		{"never logged in", func(e *brokerEnv, f *fakesso.Server) fakesso.Session { return fakesso.Session{} },
+		{"never logged in", func(e *engineEnv, f *fakesso.Server) fakesso.Session { return fakesso.Session{} },
 			"sso session corp is not logged in"},
-		{"token expired, no refresh token", func(e *brokerEnv, f *fakesso.Server) fakesso.Session {
+		{"token expired, no refresh token", func(e *engineEnv, f *fakesso.Server) fakesso.Session {
 			return e.seedToken(f, "corp", -time.Minute, false)
 		}, "sso session corp has expired"},
-		{"refresh token refused", func(e *brokerEnv, f *fakesso.Server) fakesso.Session {
+		{"refresh token refused", func(e *engineEnv, f *fakesso.Server) fakesso.Session {
 			s := e.seedToken(f, "corp", -time.Minute, true)
 			f.ExpireAccessTokens()
 			f.RevokeRefreshTokens()
 			return s
 		}, "sso session corp has expired and its refresh token was refused"},
-		{"portal refuses the token listing accounts", func(e *brokerEnv, f *fakesso.Server) fakesso.Session {
+		{"portal refuses the token listing accounts", func(e *engineEnv, f *fakesso.Server) fakesso.Session {
 			s := e.seedToken(f, "corp", time.Hour, true)
 			f.ExpireAccessTokens()
 			return s
 		}, "sso session corp has ended (the portal refused its token)"},
-		{"portal refuses the token listing roles", func(e *brokerEnv, f *fakesso.Server) fakesso.Session {
+		{"portal refuses the token listing roles", func(e *engineEnv, f *fakesso.Server) fakesso.Session {
 			s := e.seedToken(f, "corp", time.Hour, true)
 			f.InjectError(fakesso.OpListAccountRoles, 1, 401, "UnauthorizedException", "Session token not found or invalid")
 			return s
@@ -232,7 +230,7 @@ func TestSSOAccountsNeedsLogin(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := fakesso.Start(t, fakesso.Options{Accounts: portalAccounts})
-			e := newBrokerEnv(t, accountsConfig)
+			e := newEngineEnv(t, accountsConfig)
 			e.useFakeSSO(f)
 			sess := tt.setup(e, f)
 			pe := e.failAccounts("corp", sess.AccessToken, sess.RefreshToken, sess.ClientSecret)
@@ -251,7 +249,7 @@ func TestSSOAccountsNeedsLogin(t *testing.T) {
 // without asking the portal again.
 func TestSSOAccountsForgetsARefusedToken(t *testing.T) {
 	f := fakesso.Start(t, fakesso.Options{Accounts: portalAccounts})
-	e := newBrokerEnv(t, accountsConfig)
+	e := newEngineEnv(t, accountsConfig)
 	e.useFakeSSO(f)
 	e.seedToken(f, "corp", time.Hour, false)
 	f.ExpireAccessTokens()
@@ -268,7 +266,7 @@ func TestSSOAccountsForgetsARefusedToken(t *testing.T) {
 
 func TestSSOAccountsUnknownSession(t *testing.T) {
 	f := fakesso.Start(t, fakesso.Options{})
-	e := newBrokerEnv(t, accountsConfig)
+	e := newEngineEnv(t, accountsConfig)
 	e.useFakeSSO(f)
 	pe := e.failAccounts("crop")
 	wantCode(t, pe, protocol.CodeUnknownProfile)
@@ -287,7 +285,7 @@ func TestSSOAccountsUnknownSession(t *testing.T) {
 // A portal failure that a login does not fix is told as it is.
 func TestSSOAccountsPortalDown(t *testing.T) {
 	f := fakesso.Start(t, fakesso.Options{Accounts: portalAccounts})
-	e := newBrokerEnv(t, accountsConfig)
+	e := newEngineEnv(t, accountsConfig)
 	e.useFakeSSO(f)
 	e.seedToken(f, "corp", time.Hour, true)
 	f.InjectError(fakesso.OpListAccountRoles, 1, 500, "InternalServerException", "boom")

@@ -1,4 +1,4 @@
-package daemon
+package engine
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/credhelper/credhelper/cache"
@@ -59,52 +60,52 @@ func (s *slowRegistration) PollDeviceToken(ctx context.Context, reg *sources.SSO
 // registering joins that flow and gets its code: one registration, one
 // authorization, the same flow for both.
 func TestLoginJoinsAFlowStillStarting(t *testing.T) {
-	e := newBrokerEnv(t, ssoTestConfig)
-	fake := &slowRegistration{release: make(chan struct{}), approve: make(chan struct{})}
-	e.broker.sso.client = func(context.Context, *sources.SSOConfig) (SSOClient, error) { return fake, nil }
-	e.broker.sso.cacheDir = filepath.Join(e.dir, "sso-cache")
-	ctx := context.Background()
+	synctest.Test(t, func(t *testing.T) {
+		e := newEngineEnv(t, ssoTestConfig)
+		fake := &slowRegistration{release: make(chan struct{}), approve: make(chan struct{})}
+		e.engine.sso.client = func(context.Context, *sources.SSOConfig) (SSOClient, error) { return fake, nil }
+		e.engine.sso.cacheDir = filepath.Join(e.dir, "sso-cache")
+		ctx := context.Background()
 
-	results := make(chan protocol.LoginResponse, 2)
-	go func() {
-		resp, err := e.broker.Login(ctx, protocol.LoginRequest{SSOSession: "corp", DeviceCode: true})
-		if err != nil {
-			t.Error(err)
+		results := make(chan protocol.LoginResponse, 2)
+		login := func(req protocol.LoginRequest) {
+			resp, err := e.engine.Login(ctx, req)
+			if err != nil {
+				t.Error(err)
+			}
+			results <- resp
 		}
-		results <- resp
-	}()
-	waitFor(t, "the first login registers", func() bool { fake.mu.Lock(); defer fake.mu.Unlock(); return fake.registers == 1 })
-	go func() {
-		resp, err := e.broker.Login(ctx, protocol.LoginRequest{Profile: "dev", DeviceCode: true})
-		if err != nil {
-			t.Error(err)
+		go login(protocol.LoginRequest{SSOSession: "corp", DeviceCode: true})
+		synctest.Wait() // the first login registers, held by the fake
+		if fake.registers != 1 {
+			t.Fatalf("%d registrations under way, want the first login's", fake.registers)
 		}
-		results <- resp
-	}()
-	time.Sleep(50 * time.Millisecond) // the second caller arrives while the first registers
-	close(fake.release)
-	a, b := <-results, <-results
-	if a.FlowID == "" || a.FlowID != b.FlowID || a.UserCode != "ABCD-EFGH" || b.UserCode != "ABCD-EFGH" || a.Joined == b.Joined {
-		t.Fatalf("two callers got %+v and %+v: want one flow, the same code, one of them joined", a, b)
-	}
-	if fake.registers != 1 {
-		t.Errorf("%d registrations, want 1", fake.registers)
-	}
+		go login(protocol.LoginRequest{Profile: "dev", DeviceCode: true})
+		synctest.Wait() // the second caller waits for the flow the first is starting
+		close(fake.release)
+		a, b := <-results, <-results
+		if a.FlowID == "" || a.FlowID != b.FlowID || a.UserCode != "ABCD-EFGH" || b.UserCode != "ABCD-EFGH" || a.Joined == b.Joined {
+			t.Fatalf("two callers got %+v and %+v: want one flow, the same code, one of them joined", a, b)
+		}
+		if fake.registers != 1 {
+			t.Errorf("%d registrations, want 1", fake.registers)
+		}
 
-	close(fake.approve)
-	done, err := e.broker.LoginWait(ctx, protocol.LoginWaitRequest{FlowID: a.FlowID})
-	if err != nil || !done.Done {
-		t.Fatalf("LoginWait = %+v, %v", done, err)
-	}
-	if _, err := e.store.Load(ctx, cache.KindSSOToken, "corp"); err != nil {
-		t.Errorf("the token was not stored: %v", err)
-	}
-	if _, err := e.broker.LoginWait(ctx, protocol.LoginWaitRequest{FlowID: "nope"}); err == nil {
-		t.Error("waiting on an unknown flow succeeded")
-	} else {
-		var pe *protocol.Error
-		if !errors.As(err, &pe) || pe.Code != protocol.CodeBadRequest {
-			t.Errorf("unknown flow: %v", err)
+		close(fake.approve)
+		done, err := e.engine.LoginWait(ctx, protocol.LoginWaitRequest{FlowID: a.FlowID})
+		if err != nil || !done.Done {
+			t.Fatalf("LoginWait = %+v, %v", done, err)
 		}
-	}
+		if _, err := e.store.Load(ctx, cache.KindSSOToken, "corp"); err != nil {
+			t.Errorf("the token was not stored: %v", err)
+		}
+		if _, err := e.engine.LoginWait(ctx, protocol.LoginWaitRequest{FlowID: "nope"}); err == nil {
+			t.Error("waiting on an unknown flow succeeded")
+		} else {
+			var pe *protocol.Error
+			if !errors.As(err, &pe) || pe.Code != protocol.CodeBadRequest {
+				t.Errorf("unknown flow: %v", err)
+			}
+		}
+	})
 }

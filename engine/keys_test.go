@@ -1,4 +1,4 @@
-package daemon
+package engine
 
 import (
 	"context"
@@ -27,9 +27,9 @@ source_profile = base
 `
 
 // mustRename renames and fails the test on error.
-func (e *brokerEnv) mustRename(from, to string) protocol.OKResponse {
+func (e *engineEnv) mustRename(from, to string) protocol.OKResponse {
 	e.t.Helper()
-	resp, err := e.broker.RenameKeys(context.Background(), protocol.RenameKeysRequest{From: from, To: to})
+	resp, err := e.engine.RenameKeys(context.Background(), protocol.RenameKeysRequest{From: from, To: to})
 	if err != nil {
 		e.t.Fatalf("RenameKeys(%s, %s): %v", from, to, err)
 	}
@@ -37,9 +37,9 @@ func (e *brokerEnv) mustRename(from, to string) protocol.OKResponse {
 }
 
 // failRename is RenameKeys that must fail; it returns the *protocol.Error.
-func (e *brokerEnv) failRename(from, to string) *protocol.Error {
+func (e *engineEnv) failRename(from, to string) *protocol.Error {
 	e.t.Helper()
-	_, err := e.broker.RenameKeys(context.Background(), protocol.RenameKeysRequest{From: from, To: to})
+	_, err := e.engine.RenameKeys(context.Background(), protocol.RenameKeysRequest{From: from, To: to})
 	var pe *protocol.Error
 	if !errors.As(err, &pe) {
 		e.t.Fatalf("RenameKeys(%s, %s) = %v (%T), want a *protocol.Error", from, to, err, err)
@@ -49,7 +49,7 @@ func (e *brokerEnv) failRename(from, to string) *protocol.Error {
 }
 
 // storedKeyID is the access key ID stored for profile, "" when none.
-func (e *brokerEnv) storedKeyID(profile string) string {
+func (e *engineEnv) storedKeyID(profile string) string {
 	e.t.Helper()
 	got, err := e.store.Load(context.Background(), cache.KindKeys, profile)
 	if errors.Is(err, cache.ErrNotFound) {
@@ -65,7 +65,7 @@ func (e *brokerEnv) storedKeyID(profile string) string {
 // use them at once, even one that failed for want of them a moment ago.
 // What was cached for From (its keys served from memory) is gone too.
 func TestRenameKeysMovesThem(t *testing.T) {
-	e := newBrokerEnv(t, renameConfig)
+	e := newEngineEnv(t, renameConfig)
 	e.addKeys("old", baseKeyID, baseSecret)
 	if c := e.mustGet("old"); c.AccessKeyID != baseKeyID {
 		t.Fatalf("old serves %v", c)
@@ -86,7 +86,7 @@ func TestRenameKeysMovesThem(t *testing.T) {
 		t.Errorf("base serves %v, want the moved keys", c)
 	}
 	e.mustGet("prod")
-	if got := e.sts.signers(); len(got) != 1 || got[0] != baseKeyID {
+	if got := e.sts.Signers(); len(got) != 1 || got[0] != baseKeyID {
 		t.Errorf("AssumeRole calls signed with %v, want one with the moved key %s", got, baseKeyID)
 	}
 	pe := e.mustFail(protocol.CredentialsRequest{Profile: "old"})
@@ -101,7 +101,7 @@ func TestRenameKeysMovesThem(t *testing.T) {
 // Credentials made with From's keys go with them: prod, assumed with old's
 // keys, is not served from its cache after old's keys moved away.
 func TestRenameKeysForgetsWhatWasMadeWithThem(t *testing.T) {
-	e := newBrokerEnv(t, strings.Replace(renameConfig, "source_profile = base", "source_profile = old", 1))
+	e := newEngineEnv(t, strings.Replace(renameConfig, "source_profile = base", "source_profile = old", 1))
 	e.addKeys("old", baseKeyID, baseSecret)
 	ctx := context.Background()
 	e.mustGet("prod")
@@ -116,7 +116,7 @@ func TestRenameKeysForgetsWhatWasMadeWithThem(t *testing.T) {
 }
 
 func TestRenameKeysWithoutKeys(t *testing.T) {
-	e := newBrokerEnv(t, renameConfig)
+	e := newEngineEnv(t, renameConfig)
 	pe := e.failRename("old", "base")
 	wantCode(t, pe, protocol.CodeMissingKeys)
 	if pe.Profile != "old" || pe.Message != "profile old has no long-term keys in the keyring to move to profile base" ||
@@ -131,7 +131,7 @@ func TestRenameKeysWithoutKeys(t *testing.T) {
 // To's own keys are never replaced: the rename is refused, naming To, and
 // both keep what they had.
 func TestRenameKeysOntoExistingKeys(t *testing.T) {
-	e := newBrokerEnv(t, renameConfig)
+	e := newEngineEnv(t, renameConfig)
 	e.addKeys("old", baseKeyID, baseSecret)
 	e.addKeys("base", rotatedKeyID, rotatedSecret)
 	pe := e.failRename("old", "base")
@@ -146,7 +146,7 @@ func TestRenameKeysOntoExistingKeys(t *testing.T) {
 }
 
 func TestRenameKeysBadRequests(t *testing.T) {
-	e := newBrokerEnv(t, renameConfig)
+	e := newEngineEnv(t, renameConfig)
 	e.addKeys("old", baseKeyID, baseSecret)
 	for _, tc := range [][2]string{{"", "base"}, {"old", ""}, {"", ""}, {"old", "old"}} {
 		wantCode(t, e.failRename(tc[0], tc[1]), protocol.CodeBadRequest)
@@ -196,7 +196,7 @@ func (s *opStore) Delete(ctx context.Context, kind cache.Kind, profile string) e
 func TestRenameKeysNeverLosesTheKeys(t *testing.T) {
 	t.Run("order", func(t *testing.T) {
 		ops := &opStore{}
-		e := newBrokerEnvOver(t, renameConfig, func(s cache.Store) cache.Store { ops.Store = s; return ops })
+		e := newEngineEnvOver(t, renameConfig, func(s cache.Store) cache.Store { ops.Store = s; return ops })
 		e.addKeys("old", baseKeyID, baseSecret)
 		e.mustRename("old", "base")
 		if want := []string{"save base", "delete old"}; !slices.Equal(ops.ops, want) {
@@ -205,7 +205,7 @@ func TestRenameKeysNeverLosesTheKeys(t *testing.T) {
 	})
 	t.Run("save fails", func(t *testing.T) {
 		ops := &opStore{failSave: "base"}
-		e := newBrokerEnvOver(t, renameConfig, func(s cache.Store) cache.Store { ops.Store = s; return ops })
+		e := newEngineEnvOver(t, renameConfig, func(s cache.Store) cache.Store { ops.Store = s; return ops })
 		e.addKeys("old", baseKeyID, baseSecret)
 		pe := e.failRename("old", "base")
 		wantCode(t, pe, protocol.CodeKeyring)
@@ -218,7 +218,7 @@ func TestRenameKeysNeverLosesTheKeys(t *testing.T) {
 	})
 	t.Run("delete fails", func(t *testing.T) {
 		ops := &opStore{failDelete: "old"}
-		e := newBrokerEnvOver(t, renameConfig, func(s cache.Store) cache.Store { ops.Store = s; return ops })
+		e := newEngineEnvOver(t, renameConfig, func(s cache.Store) cache.Store { ops.Store = s; return ops })
 		e.addKeys("old", baseKeyID, baseSecret)
 		pe := e.failRename("old", "base")
 		wantCode(t, pe, protocol.CodeKeyring)
@@ -233,7 +233,7 @@ func TestRenameKeysNeverLosesTheKeys(t *testing.T) {
 
 // Renames of many names at once each move their own keys.
 func TestRenameKeysConcurrent(t *testing.T) {
-	e := newBrokerEnv(t, renameConfig)
+	e := newEngineEnv(t, renameConfig)
 	const n = 8
 	for i := range n {
 		e.addKeys(fmt.Sprintf("from%d", i), fmt.Sprintf("AKIDEXAMPLEFROM%05d", i), baseSecret)
@@ -243,7 +243,7 @@ func TestRenameKeysConcurrent(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := e.broker.RenameKeys(context.Background(), protocol.RenameKeysRequest{From: fmt.Sprintf("from%d", i), To: "to"}); err != nil {
+			if _, err := e.engine.RenameKeys(context.Background(), protocol.RenameKeysRequest{From: fmt.Sprintf("from%d", i), To: "to"}); err != nil {
 				var pe *protocol.Error
 				if !errors.As(err, &pe) || pe.Code != protocol.CodeBadRequest {
 					t.Errorf("rename from%d: %v", i, err)
@@ -262,4 +262,130 @@ func TestRenameKeysConcurrent(t *testing.T) {
 	if moved != 1 || !strings.HasPrefix(e.storedKeyID("to"), "AKIDEXAMPLEFROM") {
 		t.Errorf("%d names lost their keys and to has %q; want exactly one moved", moved, e.storedKeyID("to"))
 	}
+}
+
+func TestAddKeysReplacesKeys(t *testing.T) {
+	e := newEngineEnv(t, roleConfig)
+	e.addKeys("base", baseKeyID, baseSecret)
+	ctx := context.Background()
+	if c := e.mustGet("base"); c.AccessKeyID != baseKeyID {
+		t.Fatalf("got %v, want %s", c, baseKeyID)
+	}
+	resp, err := e.engine.AddKeys(ctx, protocol.AddKeysRequest{Profile: "base", AccessKeyID: rotatedKeyID, SecretAccessKey: rotatedSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Message == "" {
+		t.Error("AddKeys said nothing")
+	}
+	if c := e.mustGet("base"); c.AccessKeyID != rotatedKeyID || c.SecretAccessKey != rotatedSecret {
+		t.Errorf("after AddKeys got %v, want the new keys %s", c, rotatedKeyID)
+	}
+	if strings.Contains(e.log.String(), rotatedSecret) {
+		t.Error("the new secret key is in the log")
+	}
+
+	_, err = e.engine.AddKeys(ctx, protocol.AddKeysRequest{Profile: "base", AccessKeyID: rotatedKeyID})
+	var pe *protocol.Error
+	if !errors.As(err, &pe) || pe.Code != protocol.CodeBadRequest {
+		t.Errorf("without a secret: %v, want %s", err, protocol.CodeBadRequest)
+	}
+}
+
+func TestAddKeysForgetsTheMFASession(t *testing.T) {
+	e := newEngineEnv(t, mfaConfig)
+	e.addKeys("base", baseKeyID, baseSecret)
+	ctx := context.Background()
+	if _, err := e.engine.StartMFA(ctx, protocol.MFARequest{Profile: "base", Code: goodCode}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.engine.AddKeys(ctx, protocol.AddKeysRequest{Profile: "base", AccessKeyID: rotatedKeyID, SecretAccessKey: rotatedSecret}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.Load(ctx, cache.KindMFASession, "base"); !errors.Is(err, cache.ErrNotFound) {
+		t.Errorf("the MFA session made with the old keys is still stored (%v)", err)
+	}
+	// The session was made with the old keys: a new code is needed.
+	wantCode(t, e.mustFail(protocol.CredentialsRequest{Profile: "base"}), protocol.CodeNeedsMFA)
+	if _, err := e.engine.StartMFA(ctx, protocol.MFARequest{Profile: "base", Code: goodCode}); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.sts.Signers(); got[len(got)-1] != rotatedKeyID {
+		t.Errorf("GetSessionToken calls signed with %v, want the last with %s", got, rotatedKeyID)
+	}
+}
+
+func TestAddKeysEndsTheBackoff(t *testing.T) {
+	e := newEngineEnv(t, roleConfig)
+	e.addKeys("base", baseKeyID, baseSecret)
+	e.sts.SetFail(protocol.Errorf(protocol.CodeUnavailable, "", "sts AssumeRole failed (i/o timeout)"))
+	wantCode(t, e.mustFail(protocol.CredentialsRequest{Profile: "prod"}), protocol.CodeUnavailable)
+	wantCode(t, e.mustFail(protocol.CredentialsRequest{Profile: "prod"}), protocol.CodeUnavailable)
+	if _, ar := e.sts.Calls(); ar != 1 {
+		t.Fatalf("%d AssumeRole calls, want 1 (backoff)", ar)
+	}
+	e.sts.SetFail(nil)
+	if _, err := e.engine.AddKeys(context.Background(), protocol.AddKeysRequest{Profile: "base", AccessKeyID: rotatedKeyID, SecretAccessKey: rotatedSecret}); err != nil {
+		t.Fatal(err)
+	}
+	e.mustGet("prod")
+	if got := e.sts.Signers(); len(got) != 2 || got[1] != rotatedKeyID {
+		t.Errorf("AssumeRole calls signed with %v, want a retry right away with %s", got, rotatedKeyID)
+	}
+}
+
+func TestRemoveKeys(t *testing.T) {
+	e := newEngineEnv(t, roleConfig)
+	e.addKeys("base", baseKeyID, baseSecret)
+	ctx := context.Background()
+	e.mustGet("base") // now cached in memory too
+
+	resp, err := e.engine.RemoveKeys(ctx, protocol.RemoveKeysRequest{Profile: "base"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(resp.Message, "removed the keys of profile base") {
+		t.Errorf("got %q, want it to say base's keys were removed", resp.Message)
+	}
+	pe := e.mustFail(protocol.CredentialsRequest{Profile: "base"})
+	wantCode(t, pe, protocol.CodeMissingKeys)
+	if !strings.Contains(pe.Error(), "run `credhelper add base`") {
+		t.Errorf("got %q, want it to say `credhelper add base`", pe.Error())
+	}
+
+	resp, err = e.engine.RemoveKeys(ctx, protocol.RemoveKeysRequest{Profile: "base"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(resp.Message, "had no keys") {
+		t.Errorf("second removal: got %q, want it to say there were no keys", resp.Message)
+	}
+}
+
+// Credentials made with keys that were replaced or removed must not outlive
+// them: prod, assumed with base's keys, is fetched anew after AddKeys and
+// refused after RemoveKeys.
+func TestKeyChangesForgetProfilesBuiltOnThem(t *testing.T) {
+	e := newEngineEnv(t, roleConfig)
+	e.addKeys("base", baseKeyID, baseSecret)
+	ctx := context.Background()
+	e.mustGet("prod")
+	if _, err := e.engine.AddKeys(ctx, protocol.AddKeysRequest{Profile: "base", AccessKeyID: rotatedKeyID, SecretAccessKey: rotatedSecret}); err != nil {
+		t.Fatal(err)
+	}
+	e.mustGet("prod")
+	if got := e.sts.Signers(); len(got) != 2 || got[1] != rotatedKeyID {
+		t.Errorf("AssumeRole signers %v, want a second call signed with the new key %s", got, rotatedKeyID)
+	}
+	resp, err := e.engine.RemoveKeys(ctx, protocol.RemoveKeysRequest{Profile: "base"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(resp.Message, "base, prod") {
+		t.Errorf("RemoveKeys said %q, want it to name prod too", resp.Message)
+	}
+	if _, err := e.store.Load(ctx, cache.KindAssumeRole, "prod"); !errors.Is(err, cache.ErrNotFound) {
+		t.Errorf("prod's role credentials are still stored after base's keys were removed (%v)", err)
+	}
+	wantCode(t, e.mustFail(protocol.CredentialsRequest{Profile: "prod"}), protocol.CodeMissingKeys)
 }
