@@ -51,15 +51,15 @@ var wireTypes = []any{
 	doctor.Check{}, doctor.FamilyVerdict{}, doctorReport{}, ssoToken{},
 	map[string]any{}, []any{}, map[string]string{}, []string{}, &protocol.Error{},
 	struct {
-		A *int     `json:"a"`
-		B *string  `json:"b,omitempty"`
-		C float64  `json:"c"`
-		D float32  `json:"d,omitempty"`
-		E uint8    `json:"e"`
-		F int8     `json:"f"`
-		G [2]int   `json:"g"`
-		H any      `json:"h"`
-		I []*int   `json:"i"`
+		A *int    `json:"a"`
+		B *string `json:"b,omitempty"`
+		C float64 `json:"c"`
+		D float32 `json:"d,omitempty"`
+		E uint8   `json:"e"`
+		F int8    `json:"f"`
+		G [2]int  `json:"g"`
+		H any     `json:"h"`
+		I []*int  `json:"i"`
 		J *struct{ X int }
 		K map[string]*protocol.Error `json:"k,omitzero"`
 		l int
