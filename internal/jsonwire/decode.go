@@ -208,8 +208,9 @@ func target(v reflect.Value, null bool) (Unmarshaler, textUnmarshaler, reflect.V
 		if v.Kind() != reflect.Pointer || null && v.CanSet() {
 			return nil, nil, v
 		}
-		if v.Elem().Kind() == reflect.Interface && v.Elem().Elem().Equal(v) {
-			return nil, nil, v.Elem() // a pointer stored in the interface it points to
+		if e := v.Elem(); e.Kind() == reflect.Interface && !e.IsNil() && e.Elem().Kind() == reflect.Pointer &&
+			e.Elem().Type() == v.Type() && e.Elem().UnsafePointer() == v.UnsafePointer() {
+			return nil, nil, e // a pointer stored in the interface it points to
 		}
 		if v.IsNil() {
 			v.Set(reflect.New(v.Type().Elem()))
@@ -465,7 +466,8 @@ func (d *decoder) object(v reflect.Value) error {
 			if err := d.value(elem); err != nil {
 				return err
 			}
-			kv := reflect.ValueOf(string(key)).Convert(v.Type().Key())
+			kv := reflect.New(v.Type().Key()).Elem()
+			kv.SetString(string(key))
 			v.SetMapIndex(kv, elem)
 		} else {
 			f := si.lookup(key)

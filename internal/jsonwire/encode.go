@@ -237,13 +237,11 @@ func (e *encoder) mapping(b []byte, v reflect.Value) ([]byte, error) {
 		return append(b, "null"...), nil
 	}
 	keys := make([]string, 0, v.Len())
-	vals := make(map[string]reflect.Value, v.Len())
 	for it := v.MapRange(); it.Next(); {
-		k := it.Key().String()
-		keys = append(keys, k)
-		vals[k] = it.Value()
+		keys = append(keys, it.Key().String())
 	}
 	sortStrings(keys)
+	kv := reflect.New(t.Key()).Elem()
 	b = append(b, '{')
 	for i, k := range keys {
 		if i > 0 {
@@ -252,7 +250,8 @@ func (e *encoder) mapping(b []byte, v reflect.Value) ([]byte, error) {
 		b = appendString(b, k)
 		b = append(b, ':')
 		var err error
-		if b, err = e.value(b, vals[k]); err != nil {
+		kv.SetString(k)
+		if b, err = e.value(b, v.MapIndex(kv)); err != nil {
 			return nil, err
 		}
 	}

@@ -56,7 +56,7 @@ func (s *validator) bad(context string) error {
 	return &SyntaxError{msg: "invalid character " + quoteChar(s.data[s.off]) + " " + context, Offset: int64(s.off + 1)}
 }
 
-// badToken is the error inside a number or a literal: there encoding/json
+// badToken is the error inside a number, a literal or an escape: there encoding/json
 // reads the end of the input as a space, which cannot go on the token.
 func (s *validator) badToken(context string) error {
 	if s.off >= len(s.data) {
@@ -199,7 +199,7 @@ func (s *validator) str() error {
 		case c == '\\':
 			s.off++
 			if s.off >= len(s.data) {
-				return s.bad("")
+				return s.badToken("in string escape code")
 			}
 			switch s.data[s.off] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
@@ -207,11 +207,8 @@ func (s *validator) str() error {
 			case 'u':
 				s.off++
 				for range 4 {
-					if s.off >= len(s.data) {
-						return s.bad("")
-					}
-					if !isHex(s.data[s.off]) {
-						return s.bad(`in \u hexadecimal character escape`)
+					if s.off >= len(s.data) || !isHex(s.data[s.off]) {
+						return s.badToken(`in \u hexadecimal character escape`)
 					}
 					s.off++
 				}
