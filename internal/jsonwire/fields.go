@@ -1,7 +1,8 @@
 // Package jsonwire is the JSON codec of credhelper, the small client: the
 // subset of encoding/json that its wire types use, with encoding/json's
-// output and acceptance rules, in a tenth of the binary size (encoding/json's
-// decoder alone costs credhelper about 330 KB).
+// output and acceptance rules, at about half encoding/json's cost in
+// credhelper's binary (encoding/json cost it about 340 KB, jsonwire about
+// 180 KB on windows/amd64, the reflect and strconv code it needs included).
 //
 // It reads and writes, through reflect, structs with `json:"name,omitempty,
 // omitzero"` and `json:"-"` tags, strings, bools, integers, floats, pointers,
