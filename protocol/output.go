@@ -1,14 +1,16 @@
 // Package protocol is the leaf package shared by credhelper and credd: the
 // credential_process Version-1 output, the local API's wire types, error codes
 // with their remedies, exit codes and the default socket path. It imports only
-// the standard library, so the tiny credhelper binary can carry it.
+// the standard library and internal/jsonwire (credhelper's stdlib-only JSON
+// codec), so the tiny credhelper binary can carry it.
 package protocol
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/credhelper/credhelper/internal/jsonwire"
 )
 
 // MinServeRemaining is the least lifetime credentials may have left when they
@@ -132,7 +134,7 @@ func (o ProcessOutput) Marshal(now time.Time) ([]byte, error) {
 	if err := o.Validate(now); err != nil {
 		return nil, err
 	}
-	b, err := json.Marshal(o)
+	b, err := jsonwire.Marshal(o)
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/credhelper/credhelper/internal/awsconfig"
 	"github.com/credhelper/credhelper/internal/awsini"
+	"github.com/credhelper/credhelper/internal/jsonwire"
 	"github.com/credhelper/credhelper/internal/safetext"
 	"github.com/credhelper/credhelper/protocol"
 )
@@ -55,7 +55,7 @@ func (e *env) status(args []string) int {
 	now := time.Now()
 	switch {
 	case *asJSON:
-		b, err := json.MarshalIndent(st, "", "  ")
+		b, err := jsonwire.MarshalIndent(st, "", "  ")
 		if err != nil {
 			return report(e.stderr, err)
 		}

@@ -5,13 +5,13 @@
 package doctor
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 
 	"github.com/credhelper/credhelper/internal/awsconfig"
+	"github.com/credhelper/credhelper/internal/jsonwire"
 	"github.com/credhelper/credhelper/internal/safetext"
 )
 
@@ -109,7 +109,7 @@ func (r *Report) WriteJSON(w io.Writer) error {
 		Verdict       []FamilyVerdict `json:"verdict"`
 		Checks        []Check         `json:"checks"`
 	}{SchemaVersion, r.Count(Problem), r.Count(Warning), verdict, checks}
-	b, err := json.MarshalIndent(out, "", "  ")
+	b, err := jsonwire.MarshalIndent(out, "", "  ")
 	if err == nil {
 		_, err = w.Write(append(b, '\n'))
 	}

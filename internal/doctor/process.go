@@ -3,7 +3,6 @@ package doctor
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/credhelper/credhelper/internal/awsconfig"
+	"github.com/credhelper/credhelper/internal/jsonwire"
 	"github.com/credhelper/credhelper/internal/proc"
 	"github.com/credhelper/credhelper/protocol"
 )
@@ -107,7 +107,7 @@ func checkProcess(ctx context.Context, env Env, profile string, cmd setting) []C
 func judgeProcessOutput(stdout []byte, now time.Time) (Verdict, string, string) {
 	v, detail := judgeOutput(stdout, now)
 	var o protocol.ProcessOutput
-	if v == OK && json.Unmarshal(stdout, &o) == nil && o.Expiration != "" {
+	if v == OK && jsonwire.Unmarshal(stdout, &o) == nil && o.Expiration != "" {
 		if exp, err := time.Parse(time.RFC3339, o.Expiration); err == nil {
 			return v, detail, roundDuration(exp.Sub(now))
 		}
@@ -116,9 +116,9 @@ func judgeProcessOutput(stdout []byte, now time.Time) (Verdict, string, string) 
 }
 
 func judgeOutput(stdout []byte, now time.Time) (Verdict, string) {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(stdout, &raw); err != nil {
-		var se *json.SyntaxError
+	var raw map[string]jsonwire.RawMessage
+	if err := jsonwire.Unmarshal(stdout, &raw); err != nil {
+		var se *jsonwire.SyntaxError
 		switch {
 		case len(bytes.TrimSpace(stdout)) == 0:
 			return Problem, "credential_process printed nothing"
@@ -128,8 +128,8 @@ func judgeOutput(stdout []byte, now time.Time) (Verdict, string) {
 		return Problem, "credential_process did not print a JSON object (the Go SDK would show the whole output, secrets included, in its error)"
 	}
 	var o protocol.ProcessOutput
-	if err := json.Unmarshal(stdout, &o); err != nil {
-		var te *json.UnmarshalTypeError
+	if err := jsonwire.Unmarshal(stdout, &o); err != nil {
+		var te *jsonwire.UnmarshalTypeError
 		if errors.As(err, &te) {
 			return Problem, fmt.Sprintf("field %s is a JSON %s, it must be a %s", te.Field, te.Value, jsonKind(te.Field))
 		}

@@ -3,7 +3,6 @@ package doctor
 import (
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"math/bits"
 	"os"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/credhelper/credhelper/internal/awsini"
+	"github.com/credhelper/credhelper/internal/jsonwire"
 )
 
 func init() { Register(SSOChecks) }
@@ -95,7 +95,7 @@ func checkSSOToken(env Env, key string, session bool, login string, at setting) 
 		ClientSecret          string `json:"clientSecret"`
 		RegistrationExpiresAt string `json:"registrationExpiresAt"`
 	}
-	if err := json.Unmarshal(b, &tok); err != nil || tok.AccessToken == "" {
+	if err := jsonwire.Unmarshal(b, &tok); err != nil || tok.AccessToken == "" {
 		c.Verdict, c.Fix = Problem, "delete "+path+" and run `"+login+"`"
 		c.Detail = fmt.Sprintf("%s: the cached token %s is not a JSON object with an accessToken", what, path)
 		return c

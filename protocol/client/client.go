@@ -6,12 +6,12 @@ package client
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/credhelper/credhelper/internal/jsonwire"
 	"github.com/credhelper/credhelper/protocol"
 )
 
@@ -45,7 +45,7 @@ func New(path string) *Client { return &Client{Socket: path} }
 func (c *Client) Do(ctx context.Context, path string, in, out any) error {
 	method, body := "GET", []byte(nil)
 	if in != nil {
-		b, err := json.Marshal(in)
+		b, err := jsonwire.Marshal(in)
 		if err != nil {
 			return err
 		}
@@ -93,7 +93,7 @@ func (c *Client) Do(ctx context.Context, path string, in, out any) error {
 	}
 	if resp.status/100 != 2 {
 		var e protocol.ErrorResponse
-		if err := json.Unmarshal(resp.body, &e); err != nil || e.Error.Code == "" {
+		if err := jsonwire.Unmarshal(resp.body, &e); err != nil || e.Error.Code == "" {
 			return &protocol.Error{Code: protocol.CodeInternal, Message: fmt.Sprintf("credd answered status %d", resp.status)}
 		}
 		return &e.Error
@@ -101,7 +101,7 @@ func (c *Client) Do(ctx context.Context, path string, in, out any) error {
 	if out == nil {
 		return nil
 	}
-	if err := json.Unmarshal(resp.body, out); err != nil {
+	if err := jsonwire.Unmarshal(resp.body, out); err != nil {
 		return &protocol.Error{Code: protocol.CodeInternal, Message: "credd's answer is not valid JSON: " + err.Error()}
 	}
 	return nil
