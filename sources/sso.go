@@ -495,7 +495,7 @@ func (c *ssoClient) mapError(err error, service, op string, refused func(code st
 	case errors.Is(err, context.Canceled):
 		cause = service + " " + what + " was cancelled"
 	case undecodable(err):
-		cause = service + " answered " + what + " with something that is not an " + service + " answer (" + answerOf(respErr) + "): a proxy or a captive portal may be in the way"
+		cause = service + "'s answer to " + what + " was unreadable (" + answerOf(respErr) + "): it was cut short, or a proxy or a captive portal answered instead"
 	case apiErr != nil && status != 0:
 		cause = fmt.Sprintf("%s failed %s (%d %s)", service, what, status, apiErr.ErrorCode())
 	case apiErr != nil:

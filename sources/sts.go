@@ -278,7 +278,7 @@ func (c *sdkSTS) mapError(err error, op string, def *Definition, mfa bool, secre
 	case errors.Is(err, context.DeadlineExceeded):
 		cause = "sts did not answer " + what + " in time"
 	case undecodable(err):
-		cause = "sts answered " + what + " with something that is not an sts answer (" + answerOf(respErr) + "): a proxy or a captive portal may be in the way"
+		cause = "sts's answer to " + what + " was unreadable (" + answerOf(respErr) + "): it was cut short, or a proxy or a captive portal answered instead"
 	case apiErr != nil:
 		cause = fmt.Sprintf("sts failed %s (%s)", what, redact(apiErr.ErrorCode(), secrets))
 		if status != 0 {
