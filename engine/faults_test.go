@@ -400,3 +400,103 @@ func TestSSORefreshTokenRevoked(t *testing.T) {
 		t.Errorf("CreateToken calls went from %d to %d: a refused refresh token is tried again", calls, got)
 	}
 }
+
+// TestSlowAnswers: an answer slower than usual but within the attempt
+// timeout is simply served; one slower than that on every attempt is a
+// hang, and the caller hears it in one line, exit 7.
+func TestSlowAnswers(t *testing.T) {
+	e, m := stsFaultEnv(t, roleConfig, faultTimeouts)
+	m.Next("AssumeRole", 1, testaws.Slow(100*time.Millisecond))
+	e.mustGet("prod")
+	if got := m.Calls("AssumeRole"); got != 1 {
+		t.Errorf("AssumeRole calls = %d, want 1: a slow answer needs no retry", got)
+	}
+	if err := e.engine.chains.refresh.Forget(context.Background(), "prod"); err != nil {
+		t.Fatal(err)
+	}
+	m.ResetCounts()
+	m.Always("AssumeRole", testaws.Slow(2*time.Second))
+	wantOneLine(t, e.mustFail(protocol.CredentialsRequest{Profile: "prod"}), 7, "sts did not answer AssumeRole for profile prod in time")
+	if got := m.Calls("AssumeRole"); got != 3 {
+		t.Errorf("AssumeRole calls = %d, want 3 attempts", got)
+	}
+}
+
+// TestSSOPortalFaultsWithoutCache: nothing cached and the portal fails in
+// any way: one line, exit 7 — never "log in", since the session is fine —
+// and once the portal is back the same session serves, no login needed.
+func TestSSOPortalFaultsWithoutCache(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		fault testaws.Fault
+		says  string
+	}{
+		{"500", testaws.HTTPError(500, "InternalServerException", "internal error"), "sso failed GetRoleCredentials for sso session corp (500"},
+		{"throttled", testaws.HTTPError(429, "TooManyRequestsException", "Rate exceeded"), "(429 TooManyRequestsException)"},
+		{"garbage", testaws.Garbage, "answer to GetRoleCredentials for sso session corp was unreadable (http 200, application/json)"},
+		{"captive portal", testaws.WrongContentType, "was unreadable (http 200, text/html; charset=utf-8)"},
+		{"reset", testaws.Reset, "GetRoleCredentials for sso session corp"},
+		{"hang", testaws.Hang, "sso did not answer GetRoleCredentials for sso session corp in time"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, _, proxy, _ := ssoFaultEnv(t, 8*time.Hour)
+			proxy.Always("GetRoleCredentials", tc.fault)
+			pe := e.mustFail(protocol.CredentialsRequest{Profile: "dev"})
+			wantOneLine(t, pe, 7, "dev", tc.says, "credd retries by itself")
+			if got := proxy.Calls("GetRoleCredentials"); got != 3 {
+				t.Errorf("GetRoleCredentials calls = %d, want 3 attempts", got)
+			}
+			proxy.Heal()
+			e.clock.Advance(5 * time.Second)
+			if c := e.mustGet("dev"); !strings.HasPrefix(c.AccessKeyID, "ASIA") {
+				t.Fatalf("after the portal came back: %v", c)
+			}
+			if got := proxy.Calls("CreateToken") + proxy.Calls("RegisterClient"); got != 0 {
+				t.Errorf("%d token calls: a portal fault must not cost the session", got)
+			}
+		})
+	}
+}
+
+// TestSSOTokenEndpointDown: SSO-OIDC fails every refresh of a token that
+// still has minutes left: callers are served with it, the session's status
+// shows the failed renewal, the refresh backs off, and once SSO-OIDC is back
+// the token is renewed with no login.
+func TestSSOTokenEndpointDown(t *testing.T) {
+	e, _, proxy, _ := ssoFaultEnv(t, 19*time.Minute) // under 20 minutes: refresh due
+	ctx := context.Background()
+	proxy.Always("CreateToken", testaws.HTTPError(500, "InternalServerException", "internal error"))
+	e.mustGet("dev")
+	tokens := e.engine.sso.tokens
+	waitFor(t, "the failed token refresh", func() bool {
+		st := tokens.States()
+		return len(st) == 1 && !st[0].Refreshing && st[0].Failures == 1
+	})
+	if got := proxy.Calls("CreateToken"); got != 3 {
+		t.Fatalf("CreateToken calls = %d, want 3 attempts", got)
+	}
+	st, err := e.engine.State(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.SSOSessions) < 1 || st.SSOSessions[0].Name != "corp" || !strings.Contains(st.SSOSessions[0].LastError, "sso-oidc failed CreateToken") {
+		t.Fatalf("sso sessions in status: %+v, want corp's failed renewal", st.SSOSessions)
+	}
+	// No retry before the backoff ends, however many callers.
+	e.clock.Advance(3 * time.Second)
+	tokens.RefreshDue(ctx)
+	e.engine.chains.refresh.Forget(ctx, "dev")
+	e.mustGet("dev")
+	if got := proxy.Calls("CreateToken"); got != 3 {
+		t.Fatalf("CreateToken calls inside the backoff = %d, want 3", got)
+	}
+	proxy.Heal()
+	e.clock.Advance(2 * time.Second)
+	tokens.RefreshDue(ctx)
+	if st := tokens.States(); len(st) != 1 || st[0].Failures != 0 || !st[0].Expiration.After(e.clock.Now().Add(30*time.Minute)) {
+		t.Fatalf("token state after recovery: %+v", st)
+	}
+	if got := proxy.Calls("CreateToken"); got != 4 {
+		t.Errorf("CreateToken calls = %d, want 4", got)
+	}
+}
