@@ -62,3 +62,21 @@ func TestOutageServedFromCache(t *testing.T) {
 		t.Errorf("%d calls reached sts: cached credentials with hours left need none", n)
 	}
 }
+
+// TestHangAnsweredWithinTheSDKsLimit: STS accepts the connection and never
+// answers. credd's own timeouts (10 s an attempt, 30 s a call) end the wait
+// and `credhelper process` prints one line, exit 7, before the Go SDK's one
+// minute for credential_process is up. This takes about 30 s of wall time:
+// the limit checked is the SDK's, on a real process, with the run failing
+// if process has not ended by then.
+func TestHangAnsweredWithinTheSDKsLimit(t *testing.T) {
+	w := newWorld(t, roleConfig, "")
+	w.startCredd()
+	w.addKeys("keys", baseKeyID, baseSecret)
+	w.moto.Always("AssumeRole", testaws.Hang)
+	r := w.runFor(time.Minute, bins.credhelper, "process", "--profile", "dev-src")
+	wantOneLineError(t, r, 7, "dev-src", "sts did not answer AssumeRole for profile dev-src in time", "credd retries by itself")
+	if got := w.moto.Calls("AssumeRole"); got != 3 {
+		t.Errorf("AssumeRole calls = %d, want 3 attempts of 10 s", got)
+	}
+}
