@@ -500,3 +500,18 @@ func TestSSOTokenEndpointDown(t *testing.T) {
 		t.Errorf("CreateToken calls = %d, want 4", got)
 	}
 }
+
+// TestOutageOutlastsTheCache: an outage longer than the cached credentials'
+// servable life ends their serving at 15 minutes left: callers then get one
+// line, exit 7, never credentials about to expire.
+func TestOutageOutlastsTheCache(t *testing.T) {
+	e, m := stsFaultEnv(t, roleConfig, faultTimeouts)
+	first := e.mustGet("prod")
+	m.Always("", testaws.HTTPError(503, "ServiceUnavailable", "Service unavailable"))
+	e.clock.SetTime(first.Expiration.Add(-protocol.MinServeRemaining - time.Second))
+	if c := e.mustGet("prod"); c != first {
+		t.Fatalf("with 15 minutes and a second left: served %v, want the cached credentials", c)
+	}
+	e.clock.Advance(2 * time.Second)
+	wantOneLine(t, e.mustFail(protocol.CredentialsRequest{Profile: "prod"}), 7, "prod", "503 ServiceUnavailable")
+}
