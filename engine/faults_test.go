@@ -399,6 +399,11 @@ func TestSSORefreshTokenRevoked(t *testing.T) {
 	if got := proxy.Calls("CreateToken"); got != calls {
 		t.Errorf("CreateToken calls went from %d to %d: a refused refresh token is tried again", calls, got)
 	}
+	// A new login (a new refresh token) serves again at once.
+	e.seedToken(f, "corp", 8*time.Hour, true)
+	if c := e.mustGet("dev"); c == first || !strings.HasPrefix(c.AccessKeyID, "ASIA") {
+		t.Fatalf("after a new login served %v", c)
+	}
 }
 
 // TestSlowAnswers: an answer slower than usual but within the attempt

@@ -303,8 +303,8 @@ type FaultProxy struct {
 	addr   string
 	target *url.URL
 
-	mu  sync.Mutex
-	srv *http.Server
+	srvMu sync.Mutex
+	srv   *http.Server
 }
 
 // NewFaultProxy starts a proxy to upstream, which speaks wire. It closes
@@ -331,10 +331,10 @@ func NewFaultProxy(t testing.TB, upstream string, wire Wire) *FaultProxy {
 
 func (p *FaultProxy) serveOn(l net.Listener) {
 	rp := httputil.NewSingleHostReverseProxy(p.target)
-	srv := &http.Server{Handler: p.handler(rp), ErrorLog: nil}
-	p.mu.Lock()
+	srv := &http.Server{Handler: p.handler(rp)}
+	p.srvMu.Lock()
 	p.srv = srv
-	p.mu.Unlock()
+	p.srvMu.Unlock()
 	go srv.Serve(l)
 }
 
@@ -344,10 +344,10 @@ func (p *FaultProxy) URL() string { return "http://" + p.addr }
 // Down closes the proxy's listener and connections: every call is refused
 // until Up.
 func (p *FaultProxy) Down() {
-	p.mu.Lock()
+	p.srvMu.Lock()
 	srv := p.srv
 	p.srv = nil
-	p.mu.Unlock()
+	p.srvMu.Unlock()
 	if srv != nil {
 		srv.Close()
 	}
