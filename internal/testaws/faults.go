@@ -216,7 +216,7 @@ func (f *faults) serve(w http.ResponseWriter, r *http.Request, fault Fault, next
 		if err != nil {
 			panic(http.ErrAbortHandler)
 		}
-		buf.WriteString("HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: 4096\r\n\r\n<Assu")
+		buf.WriteString("HTTP/1.1 200 OK\r\nContent-Type: " + f.contentType() + "\r\nContent-Length: 4096\r\n\r\n" + f.answerStart())
 		buf.Flush()
 		if tc, ok := conn.(*net.TCPConn); ok {
 			tc.SetLinger(0) // close with RST, not FIN
@@ -232,11 +232,7 @@ func (f *faults) serve(w http.ResponseWriter, r *http.Request, fault Fault, next
 			next.ServeHTTP(w, r)
 		}
 	case FaultGarbage:
-		ct := "text/xml"
-		if f.wire == WireRestJSON {
-			ct = "application/json"
-		}
-		w.Header().Set("Content-Type", ct)
+		w.Header().Set("Content-Type", f.contentType())
 		w.WriteHeader(http.StatusOK)
 		w.Write([]byte("\x00\x17\xfe}{<<garbage>>\x7f not a document"))
 	case FaultTruncated:
@@ -257,6 +253,22 @@ func (f *faults) serve(w http.ResponseWriter, r *http.Request, fault Fault, next
 		w.WriteHeader(http.StatusOK)
 		w.Write([]byte("<!DOCTYPE html><html><head><title>Access denied</title></head><body><h1>Web filter</h1><p>This site is blocked.</p></body></html>"))
 	}
+}
+
+// contentType is the upstream's own.
+func (f *faults) contentType() string {
+	if f.wire == WireRestJSON {
+		return "application/json"
+	}
+	return "text/xml"
+}
+
+// answerStart is how an answer of the upstream begins.
+func (f *faults) answerStart() string {
+	if f.wire == WireRestJSON {
+		return `{"roleCredentials":{"acce`
+	}
+	return `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleRes`
 }
 
 // writeError answers as the upstream does: STS's XML ErrorResponse, or a
