@@ -23,11 +23,19 @@ type Policy struct {
 	// transient failures: BackoffBase, 2×, 4× … up to BackoffMax.
 	BackoffBase time.Duration
 	BackoffMax  time.Duration
+	// CallerBackoffMax caps how long, after a transient failure, callers
+	// that have nothing servable get that failure again instead of a new
+	// try (zero: the whole backoff). The background backoff grows to
+	// BackoffMax; a caller must not wait that long once AWS is back.
+	CallerBackoffMax time.Duration
 }
 
 // DefaultPolicy serves credentials with at least protocol.MinServeRemaining
 // left and refreshes when a third of the lifetime or 20 minutes is left,
-// whichever is earlier, up to 5 minutes sooner at random.
+// whichever is earlier, up to 5 minutes sooner at random. After transient
+// failures it retries in the background 5 s, 10 s, 20 s … up to 5 minutes
+// later (less up to a quarter at random), and lets a caller with nothing
+// servable try again 5 s after the last failure at most.
 func DefaultPolicy() Policy {
 	return Policy{
 		MinServe:        protocol.MinServeRemaining,
@@ -36,6 +44,8 @@ func DefaultPolicy() Policy {
 		MaxJitter:       5 * time.Minute,
 		BackoffBase:     5 * time.Second,
 		BackoffMax:      5 * time.Minute,
+
+		CallerBackoffMax: 5 * time.Second,
 	}
 }
 
@@ -121,4 +131,15 @@ func (p Policy) Backoff(failures int, rnd float64) time.Duration {
 		d = min(d, p.BackoffMax)
 	}
 	return d - time.Duration(min(max(rnd, 0), 1)*float64(d)/4)
+}
+
+// CallerBackoff is how long after the n-th consecutive transient failure a
+// caller with nothing servable still gets that failure: the backoff, capped
+// at CallerBackoffMax.
+func (p Policy) CallerBackoff(failures int, rnd float64) time.Duration {
+	d := p.Backoff(failures, rnd)
+	if p.CallerBackoffMax > 0 {
+		d = min(d, p.CallerBackoffMax)
+	}
+	return d
 }

@@ -105,4 +105,16 @@ func TestBackoff(t *testing.T) {
 	if got := p.Backoff(50, 0.5); got != 5*time.Minute-37500*time.Millisecond {
 		t.Errorf("Backoff(50, 0.5) = %v, want 4m22.5s", got)
 	}
+	// Callers with nothing servable are held 5s at most, jitter included.
+	for n, w := range []time.Duration{0, 5 * time.Second, 5 * time.Second, 5 * time.Second} {
+		if got := p.CallerBackoff(n, 0); got != w {
+			t.Errorf("CallerBackoff(%d, 0) = %v, want %v", n, got, w)
+		}
+	}
+	if got := p.CallerBackoff(1, 0.5); got != 4375*time.Millisecond {
+		t.Errorf("CallerBackoff(1, 0.5) = %v, want 4.375s", got)
+	}
+	if got := (Policy{BackoffBase: time.Second, BackoffMax: time.Minute}).CallerBackoff(3, 0); got != 4*time.Second {
+		t.Errorf("without CallerBackoffMax: CallerBackoff(3, 0) = %v, want the whole backoff, 4s", got)
+	}
 }

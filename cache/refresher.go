@@ -95,10 +95,11 @@ type servedProfile struct {
 	failures    int
 	// retryAt: after a failure, no background refresh before this. When the
 	// failure was transient (lastTransient), callers needing a fetch get the
-	// last error until then too; after any other failure (an MFA code
-	// needed, keys rejected) a caller may try at once, as the user may just
-	// have fixed it.
+	// last error until callerRetryAt (no later than retryAt, and soon: AWS
+	// may be back); after any other failure (an MFA code needed, keys
+	// rejected) a caller may try at once, as the user may just have fixed it.
 	retryAt       time.Time
+	callerRetryAt time.Time
 	lastTransient bool
 	flight        *flight
 }
@@ -242,7 +243,7 @@ func (r *Refresher) get(ctx context.Context, req Request) (Entry, error) {
 		r.mu.Unlock()
 		return r.wait(ctx, req, f)
 	}
-	if p.lastErr != nil && p.lastTransient && r.opts.Clock.Now().Before(p.retryAt) {
+	if p.lastErr != nil && p.lastTransient && r.opts.Clock.Now().Before(p.callerRetryAt) {
 		err := p.lastErr
 		r.mu.Unlock()
 		return Entry{}, err
@@ -365,13 +366,15 @@ func (r *Refresher) runFlight(ctx context.Context, p *servedProfile, f *flight) 
 		p.lastErr = err
 		p.failures++
 		p.lastTransient = r.opts.IsTransient(err)
-		p.retryAt = now.Add(r.opts.Policy.Backoff(p.failures, r.opts.Rand()))
+		rnd := r.opts.Rand()
+		p.retryAt = now.Add(r.opts.Policy.Backoff(p.failures, rnd))
+		p.callerRetryAt = now.Add(r.opts.Policy.CallerBackoff(p.failures, rnd))
 		failures, retryAt := p.failures, p.retryAt
 		r.mu.Unlock()
 		log.Warn("fetching credentials failed", "err", err, "failures", failures, "retry_at", retryAt)
 		return Entry{}, err
 	}
-	p.lastErr, p.failures, p.retryAt = nil, 0, time.Time{}
+	p.lastErr, p.failures, p.retryAt, p.callerRetryAt = nil, 0, time.Time{}, time.Time{}
 	unchanged := false
 	if current {
 		if c, ok := r.memory[slot{e.Kind, e.Profile}]; ok {
@@ -448,7 +451,7 @@ func (r *Refresher) PutAt(ctx context.Context, e Entry, gen uint64) error {
 	}
 	r.remember(e)
 	if p, ok := r.profiles[e.Profile]; ok {
-		p.lastErr, p.failures, p.retryAt = nil, 0, time.Time{}
+		p.lastErr, p.failures, p.retryAt, p.callerRetryAt = nil, 0, time.Time{}, time.Time{}
 	}
 	return nil
 }
@@ -493,7 +496,7 @@ func (r *Refresher) ResetBackoff() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, p := range r.profiles {
-		p.retryAt = time.Time{}
+		p.retryAt, p.callerRetryAt = time.Time{}, time.Time{}
 	}
 }
 

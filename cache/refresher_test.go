@@ -239,14 +239,27 @@ func TestGetBackoffOnTransientErrors(t *testing.T) {
 	if f.calls.Load() != 2 {
 		t.Fatalf("fetches after backoff = %d, want 2", f.calls.Load())
 	}
-	clock.Advance(9 * time.Second) // second backoff is 10s
-	r.Get(context.Background(), devReq)
-	if f.calls.Load() != 2 {
-		t.Fatalf("fetches inside second backoff = %d, want 2", f.calls.Load())
+	// The backoff grows (10s, 20s … 5 minutes), but a caller with nothing
+	// servable is held 5s at most: once AWS is back, it is served within
+	// seconds rather than minutes.
+	for i := range 8 {
+		clock.Advance(4 * time.Second)
+		r.Get(context.Background(), devReq)
+		if want := int32(2 + i); f.calls.Load() != want {
+			t.Fatalf("failure %d: fetches 4s after it = %d, want %d (callers held)", i+2, f.calls.Load(), want)
+		}
+		clock.Advance(time.Second)
+		r.Get(context.Background(), devReq)
+		if want := int32(3 + i); f.calls.Load() != want {
+			t.Fatalf("failure %d: fetches 5s after it = %d, want %d (callers held no more than 5s)", i+2, f.calls.Load(), want)
+		}
+	}
+	if st := r.States(); len(st) != 1 || st[0].Failures != 10 || st[0].NextRefresh.Sub(clock.Now()) != 5*time.Minute {
+		t.Fatalf("States = %+v, want 10 failures and the background retry 5 minutes away", st)
 	}
 	r.ResetBackoff()
 	f.failWith(nil)
-	if e := mustGet(t, r, devReq); e.Credentials.AccessKeyID != "ASIAEXAMPLE0000003" {
+	if e := mustGet(t, r, devReq); e.Credentials.AccessKeyID != "ASIAEXAMPLE0000011" {
 		t.Fatalf("after ResetBackoff got %s", e.Credentials)
 	}
 }

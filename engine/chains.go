@@ -87,7 +87,7 @@ func (eng *Engine) Credentials(ctx context.Context, req protocol.CredentialsRequ
 		}
 	}
 	for waits := 0; ; waits++ {
-		e, err := eng.chains.refresh.Get(ctx, eng.request(chain))
+		e, err := eng.getWithin(ctx, chain)
 		if err == nil {
 			return protocol.CredentialsResponse{Credentials: e.Credentials}, nil
 		}
@@ -131,6 +131,25 @@ func (eng *Engine) Credentials(ctx context.Context, req protocol.CredentialsRequ
 		}
 		timer.Stop()
 	}
+}
+
+// AnswerWithin bounds how long a caller waits for AWS: under credhelper's own
+// 50 s and the Go SDK's one minute for credential_process, so the caller
+// hears why rather than being killed. The fetch goes on for the next caller.
+const AnswerWithin = 45 * time.Second
+
+// getWithin asks the refresher for chain's credentials, waiting AnswerWithin
+// at most.
+func (eng *Engine) getWithin(ctx context.Context, chain *sources.Chain) (cache.Entry, error) {
+	wctx, cancel := context.WithTimeout(ctx, AnswerWithin)
+	defer cancel()
+	e, err := eng.chains.refresh.Get(wctx, eng.request(chain))
+	if err != nil && ctx.Err() == nil && wctx.Err() != nil {
+		name := chain.Requested().Name
+		return e, protocol.Errorf(protocol.CodeUnavailable, name,
+			"aws has not answered for profile %s within %v (credd keeps trying)", name, AnswerWithin)
+	}
+	return e, err
 }
 
 // forProfile names the requested profile in an error about another profile of

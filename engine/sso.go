@@ -65,6 +65,10 @@ type ssoSessions struct {
 
 	mu      sync.Mutex
 	configs map[string]*sources.SSOConfig // by cache key, as last resolved
+	// refused holds, by cache key, a digest of the refresh token SSO-OIDC
+	// last refused: it is not sent again (revoked stays revoked), so callers
+	// hear "log in" without a call each.
+	refused map[string][32]byte
 
 	// cliMu makes writes of the AWS CLI's cache and logout's removal of its
 	// files take turns: a write checks, under it, that the session was not
@@ -162,6 +166,9 @@ func (eng *Engine) fetchToken(ctx context.Context, key string) (cache.Entry, err
 		}
 		return cache.Entry{}, needsLogin(cfg, "", "has expired")
 	}
+	if eng.sso.wasRefused(key, cur) {
+		return cache.Entry{}, needsLogin(cfg, "", "has expired and its refresh token was refused")
+	}
 	client, err := eng.ssoClient(ctx, cfg)
 	if err != nil {
 		return cache.Entry{}, err
@@ -170,6 +177,7 @@ func (eng *Engine) fetchToken(ctx context.Context, key string) (cache.Entry, err
 	if err != nil {
 		var pe *protocol.Error
 		if errors.As(err, &pe) && pe.Code == protocol.CodeNeedsLogin {
+			eng.sso.refuse(key, cur)
 			return cache.Entry{}, needsLogin(cfg, "", "has expired and its refresh token was refused")
 		}
 		return cache.Entry{}, err
@@ -177,6 +185,24 @@ func (eng *Engine) fetchToken(ctx context.Context, key string) (cache.Entry, err
 	eng.log.Info("sso token refreshed", "session", key, "expires", tok.ExpiresAt)
 	eng.writeCLICache(cfg, tok, gen)
 	return tokenEntry(cfg, tok, now)
+}
+
+// refuse records that tok's refresh token was refused for the session key.
+func (s *ssoSessions) refuse(key string, tok *sources.SSOToken) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.refused == nil {
+		s.refused = map[string][32]byte{}
+	}
+	s.refused[key] = sha256.Sum256([]byte(tok.RefreshToken))
+}
+
+// wasRefused says whether tok's refresh token is the one last refused.
+func (s *ssoSessions) wasRefused(key string, tok *sources.SSOToken) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.refused[key]
+	return ok && d == sha256.Sum256([]byte(tok.RefreshToken))
 }
 
 // newestToken is the later-expiring of the token in the keyring and the one

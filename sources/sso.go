@@ -43,6 +43,9 @@ type SSOOptions struct {
 	Profile string
 	// Timeout bounds each call, retries included (default 30s).
 	Timeout time.Duration
+	// AttemptTimeout bounds each attempt of a call, so one that hangs is
+	// retried (default 10s).
+	AttemptTimeout time.Duration
 	// MaxAttempts is the SDK's attempt limit per call (default 3).
 	MaxAttempts int
 	// HTTPClient replaces the SDK's default client (tests). With
@@ -68,6 +71,9 @@ func newSSOClient(o SSOOptions, service, configured string) (ssoClient, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = 30 * time.Second
 	}
+	if o.AttemptTimeout <= 0 {
+		o.AttemptTimeout = DefaultAttemptTimeout
+	}
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 3
 	}
@@ -86,7 +92,8 @@ func newSSOClient(o SSOOptions, service, configured string) (ssoClient, error) {
 		return c, c.errorf(protocol.CodeBadConfig, "%v", err)
 	}
 	// No credentials: every SSO and SSO OIDC operation is unsigned.
-	c.cfg = aws.Config{Region: o.Region, RetryMaxAttempts: o.MaxAttempts, HTTPClient: hc}
+	c.cfg = aws.Config{Region: o.Region, RetryMaxAttempts: o.MaxAttempts, Retryer: retryer(o.MaxAttempts),
+		HTTPClient: withAttemptTimeout(hc, o.AttemptTimeout)}
 	c.endpoint = ssoEndpoint(service, configured)
 	return c, nil
 }
@@ -487,6 +494,8 @@ func (c *ssoClient) mapError(err error, service, op string, refused func(code st
 		cause = service + " did not answer " + what + " in time"
 	case errors.Is(err, context.Canceled):
 		cause = service + " " + what + " was cancelled"
+	case undecodable(err):
+		cause = service + "'s answer to " + what + " was unreadable (" + answerOf(respErr) + "): it was cut short, or a proxy or a captive portal answered instead"
 	case apiErr != nil && status != 0:
 		cause = fmt.Sprintf("%s failed %s (%d %s)", service, what, status, apiErr.ErrorCode())
 	case apiErr != nil:

@@ -37,6 +37,9 @@ type STS interface {
 type STSOptions struct {
 	// Timeout bounds each call, retries included (default 30s).
 	Timeout time.Duration
+	// AttemptTimeout bounds each attempt of a call, so one that hangs is
+	// retried (default 10s; STS answers in well under a second).
+	AttemptTimeout time.Duration
 	// MaxAttempts is the SDK's attempt limit per call (default 3).
 	MaxAttempts int
 	// HTTPClient replaces the SDK's default client (tests). With
@@ -63,6 +66,9 @@ type stsCacheKey struct {
 func NewSTSClients(opts STSOptions) *STSClients {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 30 * time.Second
+	}
+	if opts.AttemptTimeout <= 0 {
+		opts.AttemptTimeout = DefaultAttemptTimeout
 	}
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = 3
@@ -120,9 +126,10 @@ func (s *STSClients) load(def *Definition) (aws.Config, error) {
 	cfg := aws.Config{
 		Region:           region,
 		RetryMaxAttempts: s.opts.MaxAttempts,
+		Retryer:          retryer(s.opts.MaxAttempts),
 		// Each call gets its own credentials (see client).
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDPLACEHOLDER", "placeholder", ""),
-		HTTPClient:  client,
+		HTTPClient:  withAttemptTimeout(client, s.opts.AttemptTimeout),
 	}
 	return cfg, nil
 }
@@ -248,6 +255,12 @@ func (c *sdkSTS) mapError(err error, op string, def *Definition, mfa bool, secre
 			return protocol.Errorf(protocol.CodeUnavailable, profile, "sts %s failed (%s)", op, detail)
 		}
 		switch {
+		case code == "RequestExpired" || (code == "SignatureDoesNotMatch" && strings.Contains(apiErr.ErrorMessage(), "Signature expired")):
+			// The SDK corrects a skew it can measure and retries; what is
+			// left is a clock too far off, which no retry and no key fixes.
+			e := protocol.Errorf(protocol.CodeRejected, profile, "sts refused %s for profile %s as expired (%s): this computer's clock is more than 5 minutes off", op, profile, detail)
+			e.Remedy = "set the clock right (`credhelper doctor` compares it with sts)"
+			return e
 		case code == "InvalidClientTokenId" || code == "SignatureDoesNotMatch" || code == "UnrecognizedClientException":
 			return protocol.Errorf(protocol.CodeRejected, keysOf, "sts rejected the keys of profile %s (%s)", keysOf, detail)
 		case strings.HasPrefix(code, "ExpiredToken") || code == "InvalidToken":
@@ -264,6 +277,8 @@ func (c *sdkSTS) mapError(err error, op string, def *Definition, mfa bool, secre
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		cause = "sts did not answer " + what + " in time"
+	case undecodable(err):
+		cause = "sts's answer to " + what + " was unreadable (" + answerOf(respErr) + "): it was cut short, or a proxy or a captive portal answered instead"
 	case apiErr != nil:
 		cause = fmt.Sprintf("sts failed %s (%s)", what, redact(apiErr.ErrorCode(), secrets))
 		if status != 0 {
@@ -278,6 +293,18 @@ func (c *sdkSTS) mapError(err error, op string, def *Definition, mfa bool, secre
 		}
 	}
 	return protocol.Errorf(protocol.CodeUnavailable, profile, "%s", cause)
+}
+
+// answerOf describes an answer by its status and content type.
+func answerOf(respErr *smithyhttp.ResponseError) string {
+	if respErr == nil || respErr.Response == nil {
+		return "cut short"
+	}
+	desc := fmt.Sprintf("http %d", respErr.HTTPStatusCode())
+	if ct := respErr.Response.Header.Get("Content-Type"); ct != "" {
+		desc += ", " + clip(protocol.OneLine(ct), 60)
+	}
+	return desc
 }
 
 func isThrottle(code string) bool {

@@ -326,3 +326,15 @@ func TestSTSErrorEchoingTheRequestHoldsNoSecret(t *testing.T) {
 		}
 	}
 }
+
+// TestRetryerHasNoQuota: credd's SDK retryer keeps retrying however many
+// calls failed before (the SDK's default quota of 500 tokens, 5 a retry,
+// would stop retries after a long outage, until calls succeed again).
+func TestRetryerHasNoQuota(t *testing.T) {
+	r := retryer(3)()
+	for i := range 1000 {
+		if _, err := r.GetRetryToken(context.Background(), errors.New("503")); err != nil {
+			t.Fatalf("retry %d refused: %v", i, err)
+		}
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"encoding/xml"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -32,19 +31,11 @@ type Moto struct {
 	// Direct is moto's own URL, bypassing counting and faults.
 	Direct string
 
-	mu     sync.Mutex
-	calls  map[string]int
-	total  int
-	faults map[string][]fault
-	delay  time.Duration
-	last   map[string]url.Values
+	// The scripted faults (Next, Always, Heal) and counts (Calls) of the
+	// proxy, in STS's shapes.
+	*faults
 
 	cmd *exec.Cmd
-}
-
-type fault struct {
-	status        int
-	code, message string
 }
 
 var (
@@ -74,14 +65,6 @@ func StartMoto(t testing.TB) *Moto {
 	return m
 }
 
-// Calls is how many requests with this STS Action went through the proxy
-// (faulted ones included).
-func (m *Moto) Calls(action string) int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.calls[action]
-}
-
 // Total is how many requests went through the proxy.
 func (m *Moto) Total() int {
 	m.mu.Lock()
@@ -102,11 +85,7 @@ func (m *Moto) Reset() { m.clearProxy() }
 // FailNext makes the next n requests with this Action (or any action when
 // action is "") fail with an STS XML error of the given status and code.
 func (m *Moto) FailNext(action string, n, status int, code, message string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for range n {
-		m.faults[action] = append(m.faults[action], fault{status, code, message})
-	}
+	m.next(action, n, HTTPError(status, code, message))
 }
 
 // SetDelay holds every request for d before answering.
@@ -125,12 +104,7 @@ func (m *Moto) Last(action string) url.Values {
 	return m.last[action]
 }
 
-func (m *Moto) clearProxy() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.calls, m.total, m.last = map[string]int{}, 0, map[string]url.Values{}
-	m.faults, m.delay = map[string][]fault{}, 0
-}
+func (m *Moto) clearProxy() { m.clear() }
 
 func (m *Moto) reset() error {
 	m.clearProxy()
@@ -183,8 +157,7 @@ func start(bin string) (*Moto, error) {
 		killGroup(cmd)
 		return nil, fmt.Errorf("moto_server did not answer on %s: %w: %s", direct, err, logs.String())
 	}
-	m := &Moto{Direct: direct, cmd: cmd}
-	m.clearProxy()
+	m := &Moto{Direct: direct, cmd: cmd, faults: newFaults(WireQuery)}
 	target, _ := url.Parse(direct)
 	rp := httputil.NewSingleHostReverseProxy(target)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -203,49 +176,6 @@ func Shutdown() {
 	if shared != nil && shared.cmd != nil {
 		killGroup(shared.cmd)
 	}
-}
-
-func (m *Moto) handler(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		form, _ := url.ParseQuery(string(body))
-		for k, v := range r.URL.Query() {
-			form[k] = v
-		}
-		action := form.Get("Action")
-
-		m.mu.Lock()
-		m.calls[action]++
-		m.total++
-		m.last[action] = form
-		var f *fault
-		for _, key := range []string{action, ""} {
-			if q := m.faults[key]; len(q) > 0 {
-				f, m.faults[key] = &q[0], q[1:]
-				break
-			}
-		}
-		delay := m.delay
-		m.mu.Unlock()
-
-		if delay > 0 {
-			select {
-			case <-time.After(delay):
-			case <-r.Context().Done():
-				return
-			}
-		}
-		if f != nil {
-			writeSTSError(w, f.status, f.code, f.message)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 // writeSTSError answers like STS does (awsQuery protocol).
