@@ -65,8 +65,7 @@ func (c *Client) Do(ctx context.Context, path string, in, out any) error {
 		return c.connectError(ctx, err)
 	}
 	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
+	defer watch(ctx, conn)()
 
 	req := make([]byte, 0, 256+len(body))
 	req = fmt.Appendf(req, "%s %s HTTP/1.1\r\nHost: %s\r\n%s: %s\r\nConnection: close\r\n",
@@ -105,6 +104,17 @@ func (c *Client) Do(ctx context.Context, path string, in, out any) error {
 		return &protocol.Error{Code: protocol.CodeInternal, Message: "credd's answer is not valid JSON: " + err.Error()}
 	}
 	return nil
+}
+
+// watch ends conn's I/O when ctx ends, and returns what stops watching. A
+// Timeout context on unix gets no timer (see Timeout).
+func watch(ctx context.Context, conn conn) (stop func()) {
+	end := func() { conn.SetDeadline(time.Unix(1, 0)) }
+	if stop, ok := watchDeadline(ctx, conn, end); ok {
+		return stop
+	}
+	after := context.AfterFunc(ctx, end)
+	return func() { after() }
 }
 
 func (c *Client) connectError(ctx context.Context, err error) error {
