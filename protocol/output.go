@@ -96,7 +96,9 @@ var (
 	ErrMissingKey    = errors.New("AccessKeyId and SecretAccessKey are required")
 	ErrBadExpiration = errors.New("Expiration must be RFC 3339 with a time zone, like 2026-11-27T16:04:05Z")
 	ErrExpired       = errors.New("credentials have expired")
-	ErrExpiringSoon  = fmt.Errorf("credentials have less than %v left", MinServeRemaining)
+	// "15m0s" is MinServeRemaining as %v prints it (a test holds them
+	// together): fmt at init would cost every credhelper run its start-up.
+	ErrExpiringSoon  = errors.New("credentials have less than 15m0s left")
 	ErrTokenNoExpiry = errors.New("a SessionToken needs an Expiration")
 )
 
