@@ -45,7 +45,9 @@ func New(path string) *Client { return &Client{Socket: path} }
 // with nothing sent.
 func (c *Client) Do(ctx context.Context, path string, in, out any) error {
 	method, body := "GET", []byte(nil)
-	if in != nil {
+	if a, ok := in.(jsonAppender); ok {
+		method, body = "POST", a.AppendJSON(nil)
+	} else if in != nil {
 		b, err := jsonwire.Marshal(in)
 		if err != nil {
 			return err
@@ -120,6 +122,10 @@ func watch(ctx context.Context, conn conn) (stop func()) {
 	after := context.AfterFunc(ctx, end)
 	return func() { after() }
 }
+
+// jsonAppender is a request that writes its own JSON (as
+// protocol.CredentialsRequest does: the request of every process call).
+type jsonAppender interface{ AppendJSON([]byte) []byte }
 
 func (c *Client) connectError(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
