@@ -45,7 +45,7 @@ func New(path string) *Client { return &Client{Socket: path} }
 // with nothing sent.
 func (c *Client) Do(ctx context.Context, path string, in, out any) error {
 	method, body := "GET", []byte(nil)
-	if a, ok := in.(jsonAppender); ok {
+	if a, ok := in.(jsonAppender); ok && fastJSON {
 		method, body = "POST", a.AppendJSON(nil)
 	} else if in != nil {
 		b, err := jsonwire.Marshal(in)
@@ -106,6 +106,9 @@ func (c *Client) Do(ctx context.Context, path string, in, out any) error {
 	if out == nil {
 		return nil
 	}
+	if p, ok := out.(jsonParser); ok && fastJSON && p.ParseJSON(resp.body) {
+		return nil
+	}
 	if err := jsonwire.Unmarshal(resp.body, out); err != nil {
 		return &protocol.Error{Code: protocol.CodeInternal, Message: "credd's answer is not valid JSON: " + err.Error()}
 	}
@@ -122,6 +125,11 @@ func watch(ctx context.Context, conn conn) (stop func()) {
 	after := context.AfterFunc(ctx, end)
 	return func() { after() }
 }
+
+// jsonParser is an answer that reads credd's usual JSON for it itself (as
+// protocol.CredentialsResponse does), handing anything else back to the
+// general decoder.
+type jsonParser interface{ ParseJSON([]byte) bool }
 
 // jsonAppender is a request that writes its own JSON (as
 // protocol.CredentialsRequest does: the request of every process call).
