@@ -22,7 +22,9 @@ import (
 //
 //	go test -run '^$' -bench ProcessLatency -benchtime 1x ./e2e/
 //
-// BENCH_RUNS sets the runs per command (default 400).
+// BENCH_RUNS sets the runs per command (default 400). BENCH_BASELINE names
+// another credhelper binary (say, main's) to measure interleaved in the same
+// run, for a before/after on this noisy machine.
 func BenchmarkProcessLatency(b *testing.B) {
 	runs := 400
 	if v, err := strconv.Atoi(os.Getenv("BENCH_RUNS")); err == nil && v > 0 {
@@ -62,6 +64,12 @@ func BenchmarkProcessLatency(b *testing.B) {
 		{"empty Go program", []string{hello}},
 		{"credhelper process", []string{bins.credhelper, "process", "--profile", "dev-src"}},
 	}
+	if base := os.Getenv("BENCH_BASELINE"); base != "" {
+		cmds = append(cmds, struct {
+			name string
+			argv []string
+		}{"baseline process", []string{base, "process", "--profile", "dev-src"}})
+	}
 	times := make([][]time.Duration, len(cmds))
 	for range b.N {
 		for i := range runs {
@@ -81,11 +89,13 @@ func BenchmarkProcessLatency(b *testing.B) {
 		}
 	}
 	base := percentile(times[0], 50)
+	floor := percentile(times[2], 50)
 	fmt.Printf("\nwhole-process latency, %d runs each, interleaved (warm credd, role credentials from memory)\n", len(times[0]))
-	fmt.Printf("%-20s %10s %10s %14s\n", "command", "median", "p90", "median ratio")
+	fmt.Printf("%-20s %10s %10s %14s %14s\n", "command", "median", "p90", "median ratio", "to empty Go")
 	for i, c := range cmds {
 		med, p90 := percentile(times[i], 50), percentile(times[i], 90)
-		fmt.Printf("%-20s %10s %10s %13.2fx\n", c.name, med.Round(time.Microsecond), p90.Round(time.Microsecond), float64(med)/float64(base))
+		fmt.Printf("%-20s %10s %10s %13.2fx %13.2fx\n", c.name, med.Round(time.Microsecond), p90.Round(time.Microsecond),
+			float64(med)/float64(base), float64(med)/float64(floor))
 	}
 	med := percentile(times[3], 50)
 	b.ReportMetric(float64(med)/float64(base), "process/true-median-ratio")

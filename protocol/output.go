@@ -8,6 +8,7 @@ package protocol
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/credhelper/credhelper/internal/jsonwire"
@@ -96,7 +97,9 @@ var (
 	ErrMissingKey    = errors.New("AccessKeyId and SecretAccessKey are required")
 	ErrBadExpiration = errors.New("Expiration must be RFC 3339 with a time zone, like 2026-11-27T16:04:05Z")
 	ErrExpired       = errors.New("credentials have expired")
-	ErrExpiringSoon  = fmt.Errorf("credentials have less than %v left", MinServeRemaining)
+	// "15m0s" is MinServeRemaining as %v prints it (a test holds them
+	// together): fmt at init would cost every credhelper run its start-up.
+	ErrExpiringSoon  = errors.New("credentials have less than 15m0s left")
 	ErrTokenNoExpiry = errors.New("a SessionToken needs an Expiration")
 )
 
@@ -134,9 +137,26 @@ func (o ProcessOutput) Marshal(now time.Time) ([]byte, error) {
 	if err := o.Validate(now); err != nil {
 		return nil, err
 	}
-	b, err := jsonwire.Marshal(o)
-	if err != nil {
-		return nil, err
+	return append(o.appendJSON(make([]byte, 0, 256+len(o.SessionToken))), '\n'), nil
+}
+
+// appendJSON appends o as Marshal (and encoding/json) writes it, by hand:
+// credhelper prints it on every call, and reflection's first use costs a
+// short process more than the rest of the encoding (issue 15). A test holds
+// it to encoding/json byte for byte (TestProcessOutputJSONIsEncodingJSONs),
+// and a fuzz target does too.
+func (o ProcessOutput) appendJSON(b []byte) []byte {
+	b = strconv.AppendInt(append(b, `{"Version":`...), int64(o.Version), 10)
+	b = jsonwire.AppendString(append(b, `,"AccessKeyId":`...), o.AccessKeyID)
+	b = jsonwire.AppendString(append(b, `,"SecretAccessKey":`...), o.SecretAccessKey)
+	if o.SessionToken != "" {
+		b = jsonwire.AppendString(append(b, `,"SessionToken":`...), o.SessionToken)
 	}
-	return append(b, '\n'), nil
+	if o.Expiration != "" {
+		b = jsonwire.AppendString(append(b, `,"Expiration":`...), o.Expiration)
+	}
+	if o.AccountID != "" {
+		b = jsonwire.AppendString(append(b, `,"AccountId":`...), o.AccountID)
+	}
+	return append(b, '}')
 }

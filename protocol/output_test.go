@@ -134,3 +134,12 @@ func TestDefaultSocketPath(t *testing.T) {
 		t.Errorf("got %s", got)
 	}
 }
+
+// ErrExpiringSoon's text is a literal (no fmt at init, for credhelper's
+// start-up); it must still name MinServeRemaining.
+func TestErrExpiringSoonNamesMinServeRemaining(t *testing.T) {
+	want := fmt.Sprintf("credentials have less than %v left", MinServeRemaining)
+	if ErrExpiringSoon.Error() != want {
+		t.Errorf("ErrExpiringSoon = %q, want %q", ErrExpiringSoon, want)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/credhelper/credhelper/internal/prompt"
 	"github.com/credhelper/credhelper/internal/safetext"
 	"github.com/credhelper/credhelper/protocol"
+	"github.com/credhelper/credhelper/protocol/client"
 )
 
 // Time limits of one `process` run. The Go SDK kills credential_process after
@@ -37,7 +38,9 @@ func (e *env) process(args []string) error {
 	if interactive {
 		timeout = interactiveTimeout
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	// A deadline whose timer starts only when something waits on it: the
+	// request to credd is timed by its socket (see client.Timeout).
+	ctx, cancel := client.Timeout(timeout)
 	defer cancel()
 
 	creds, err := e.credentials(ctx, protocol.CredentialsRequest{Profile: *profile, Interactive: interactive})

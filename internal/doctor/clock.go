@@ -12,8 +12,6 @@ import (
 	"github.com/credhelper/credhelper/protocol/client"
 )
 
-func init() { Register(ClockChecks) }
-
 // creddSocket is protocol.DefaultSocketPath read through env.
 func creddSocket(env Env) string { return protocol.SocketPathFrom(env.Getenv, env.UID) }
 

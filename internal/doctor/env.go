@@ -8,8 +8,6 @@ import (
 	"github.com/credhelper/credhelper/protocol"
 )
 
-func init() { Register(EnvironmentChecks) }
-
 const unsetKeys = "unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN"
 
 // EnvironmentChecks checks the credential variables: the pair of keys, the

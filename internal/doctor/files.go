@@ -16,8 +16,6 @@ import (
 	"github.com/credhelper/credhelper/protocol"
 )
 
-func init() { Register(FileChecks) }
-
 // parsedFile is one shared file as the file checks read it.
 type parsedFile struct {
 	path     string // where the SDKs read it
@@ -396,15 +394,27 @@ var knownKeys = []string{
 	"s3_disable_multiregion_access_points", "mfa_process", "mfa_session_duration",
 }
 
-// keyAliases are wrong names people write for a setting, too far from it
-// for the edit distance to catch.
-var keyAliases = map[string]string{
-	"aws_secret_key": "aws_secret_access_key", "secret_access_key": "aws_secret_access_key",
-	"aws_secret_access_key_id": "aws_secret_access_key", "aws_access_key": "aws_access_key_id",
-	"access_key_id": "aws_access_key_id", "aws_access_key_secret": "aws_secret_access_key",
-	"session_token": "aws_session_token", "aws_token": "aws_session_token",
-	"default_region": "region", "aws_region": "region", "aws_default_region": "region",
-	"role": "role_arn", "source": "source_profile", "mfa_device": "mfa_serial",
+// keyAlias is the setting meant by a wrong name people write for it, too far
+// from it for the edit distance to catch. A switch, not a map: a map
+// literal is built at init, in every credhelper run.
+func keyAlias(name string) (string, bool) {
+	switch name {
+	case "aws_secret_key", "secret_access_key", "aws_secret_access_key_id", "aws_access_key_secret":
+		return "aws_secret_access_key", true
+	case "aws_access_key", "access_key_id":
+		return "aws_access_key_id", true
+	case "session_token", "aws_token":
+		return "aws_session_token", true
+	case "default_region", "aws_region", "aws_default_region":
+		return "region", true
+	case "role":
+		return "role_arn", true
+	case "source":
+		return "source_profile", true
+	case "mfa_device":
+		return "mfa_serial", true
+	}
+	return "", false
 }
 
 // nearMiss is the known key name was meant to be, or "".
@@ -412,7 +422,7 @@ func nearMiss(name string) string {
 	if slices.Contains(knownKeys, name) {
 		return ""
 	}
-	if k, ok := keyAliases[name]; ok {
+	if k, ok := keyAlias(name); ok {
 		return k
 	}
 	if len(name) < 5 {

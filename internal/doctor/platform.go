@@ -15,8 +15,6 @@ import (
 	"github.com/credhelper/credhelper/protocol/client"
 )
 
-func init() { Register(PlatformChecks) }
-
 // Probe timeouts: the SDKs give the metadata service one second.
 const (
 	creddTimeout = 3 * time.Second

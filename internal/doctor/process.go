@@ -22,8 +22,6 @@ import (
 // as a hang instead of blocking doctor.
 var processTimeout = 20 * time.Second
 
-func init() { Register(ProcessChecks) }
-
 // ProcessChecks finds the credential_process of env.Profile (or of every
 // profile), checks that its command exists, runs it with stdin closed and
 // judges its output as botocore, the Go SDK and the JS SDK would. Output is

@@ -11,13 +11,10 @@ import (
 // any network or process call inside one carries its own short timeout.
 type Group func(env Env) []Check
 
-// groups are the registered check groups, in registration order. Each
-// group's file registers it from its own init (package-level variables are
-// initialised before any init runs, so appending there is safe).
-var groups []Group
-
-// Register adds check groups to every Run. Call it from an init function.
-func Register(g ...Group) { groups = append(groups, g...) }
+// groups are the check groups every Run runs. A list, not registration from
+// each file's init: those inits ran (and faulted in their pages) at the
+// start of every credhelper run, process included.
+var groups = []Group{ClockChecks, EnvironmentChecks, FileChecks, PlatformChecks, ProcessChecks, SSOChecks}
 
 // Run runs every registered group and returns the checks sorted by section
 // (in report order), keeping each group's own order inside a section, with

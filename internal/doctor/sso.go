@@ -13,8 +13,6 @@ import (
 	"github.com/credhelper/credhelper/internal/jsonwire"
 )
 
-func init() { Register(SSOChecks) }
-
 // ssoRefreshWindow: botocore refreshes a token inside its last 15 minutes.
 const ssoRefreshWindow = 15 * time.Minute
 

@@ -83,12 +83,20 @@ const (
 
 var families = []string{FamilyBotocore, FamilyGo, FamilyJS}
 
-// What each family says, word for word, when its chain ends with nothing:
-// off EC2 the last link, instance metadata, times out.
-var noCredentials = map[string]string{
-	FamilyBotocore: "Unable to locate credentials",
-	FamilyGo:       "failed to refresh cached credentials, no EC2 IMDS role found",
-	FamilyJS:       "Could not load credentials from any providers",
+// noCredentials is what each family says, word for word, when its chain
+// ends with nothing: off EC2 the last link, instance metadata, times out.
+// (Switches, not maps, here: a map literal is built at init, in every
+// credhelper run.)
+func noCredentials(family string) string {
+	switch family {
+	case FamilyBotocore:
+		return "Unable to locate credentials"
+	case FamilyGo:
+		return "failed to refresh cached credentials, no EC2 IMDS role found"
+	case FamilyJS:
+		return "Could not load credentials from any providers"
+	}
+	return ""
 }
 
 // Sources a family can take credentials from (FamilyVerdict.Source).
@@ -104,10 +112,29 @@ const (
 	srcIMDS      = "instance-metadata"
 )
 
-var sourceNames = map[string]string{
-	srcEnv: "the environment's keys", srcAssume: "assume-role", srcWebID: "web identity", srcSSO: "IAM Identity Center (SSO)",
-	srcStatic: "static keys", srcLogin: "an `aws login` session", srcProcess: "credential_process",
-	srcContainer: "the container credentials endpoint", srcIMDS: "the instance metadata service",
+// sourceName is how the report names a source.
+func sourceName(src string) string {
+	switch src {
+	case srcEnv:
+		return "the environment's keys"
+	case srcAssume:
+		return "assume-role"
+	case srcWebID:
+		return "web identity"
+	case srcSSO:
+		return "IAM Identity Center (SSO)"
+	case srcStatic:
+		return "static keys"
+	case srcLogin:
+		return "an `aws login` session"
+	case srcProcess:
+		return "credential_process"
+	case srcContainer:
+		return "the container credentials endpoint"
+	case srcIMDS:
+		return "the instance metadata service"
+	}
+	return ""
 }
 
 // FamilyVerdict is what one SDK family does here: the profile it reads and
@@ -484,7 +511,7 @@ func failWords(family string, l link) string {
 	case FamilyBotocore + " " + srcAssume:
 		return `The source_profile "` + l.srcProf + `" referenced in the profile "` + l.profile + `" does not exist.`
 	}
-	return noCredentials[family]
+	return noCredentials(family)
 }
 
 // selection is the profile a family reads, and where it comes from.
@@ -640,11 +667,18 @@ func (w *chainWalk) pickProfile(fix string) string {
 	return fix + strings.Join(ok, ", ")
 }
 
-// Family names as the report writes them, and the verb each takes.
-var familyNames = map[string]string{
-	FamilyBotocore: "the AWS CLI and botocore",
-	FamilyGo:       "the Go SDK",
-	FamilyJS:       "the JS SDK",
+// familyName is a family's name as the report writes them (says gives the
+// verb each takes).
+func familyName(family string) string {
+	switch family {
+	case FamilyBotocore:
+		return "the AWS CLI and botocore"
+	case FamilyGo:
+		return "the Go SDK"
+	case FamilyJS:
+		return "the JS SDK"
+	}
+	return ""
 }
 
 func says(family string) string {
@@ -663,14 +697,14 @@ func verdictChecks(vs []FamilyVerdict) []Check {
 		if done[i] {
 			continue
 		}
-		who := []string{familyNames[v.Family]}
-		errs := []string{familyNames[v.Family] + says(v.Family) + `"` + v.Error + `"`}
+		who := []string{familyName(v.Family)}
+		errs := []string{familyName(v.Family) + says(v.Family) + `"` + v.Error + `"`}
 		for j := i + 1; j < len(vs); j++ {
 			u := vs[j]
 			if u.Profile == v.Profile && u.Found == v.Found && u.Source == v.Source && u.Where == v.Where && u.Cause == v.Cause {
 				done[j] = true
-				who = append(who, familyNames[u.Family])
-				errs = append(errs, familyNames[u.Family]+says(u.Family)+`"`+u.Error+`"`)
+				who = append(who, familyName(u.Family))
+				errs = append(errs, familyName(u.Family)+says(u.Family)+`"`+u.Error+`"`)
 			}
 		}
 		subject := strings.Join(who, ", ")
@@ -682,7 +716,7 @@ func verdictChecks(vs []FamilyVerdict) []Check {
 			profile = "profile " + v.Profile
 		}
 		if v.Found {
-			detail := fmt.Sprintf("%s: %s gets credentials from %s", subject, profile, sourceNames[v.Source])
+			detail := fmt.Sprintf("%s: %s gets credentials from %s", subject, profile, sourceName(v.Source))
 			if v.Source == srcEnv {
 				detail = fmt.Sprintf("%s: the environment's keys (%s), taken before %s", subject, v.Where, profile)
 			} else if v.Where != "" {
@@ -696,7 +730,7 @@ func verdictChecks(vs []FamilyVerdict) []Check {
 		}
 		detail := fmt.Sprintf("%s: no credentials for %s; %s. Cause: %s", subject, profile, strings.Join(errs, ", "), v.Cause)
 		if v.Source != "" {
-			detail = fmt.Sprintf("%s: %s takes %s (%s), which fails; %s. Cause: %s", subject, profile, sourceNames[v.Source], v.Where, strings.Join(errs, ", "), v.Cause)
+			detail = fmt.Sprintf("%s: %s takes %s (%s), which fails; %s. Cause: %s", subject, profile, sourceName(v.Source), v.Where, strings.Join(errs, ", "), v.Cause)
 		}
 		out = appendCheck(out, SectionVerdict, "verdict", Problem, detail, v.Fix)
 	}

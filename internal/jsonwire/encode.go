@@ -328,6 +328,12 @@ func appendFloat(b []byte, f float64, bits int) ([]byte, error) {
 
 const hexDigits = "0123456789abcdef"
 
+// AppendString appends s as a JSON string, escaped as Marshal and
+// encoding/json escape it: for a small fixed type written by hand (what
+// credhelper prints on every call), without the reflection Marshal costs a
+// short process at its first use of each type.
+func AppendString(b []byte, s string) []byte { return appendString(b, s) }
+
 // appendString writes s as a JSON string with encoding/json's default
 // escaping: quotes, backslashes and control characters, and also <, > and &
 // (HTML-safe) and U+2028, U+2029 (JavaScript line terminators). Bytes that

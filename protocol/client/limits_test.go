@@ -174,3 +174,12 @@ func TestAnswersWithinLimitsStillRead(t *testing.T) {
 		})
 	}
 }
+
+// errHeaderTooLarge's text is a literal (no fmt at init, for credhelper's
+// start-up); it must still name maxHeader.
+func TestErrHeaderTooLargeNamesTheLimit(t *testing.T) {
+	want := fmt.Sprintf("the answer's headers are over the limit of %d bytes", maxHeader)
+	if errHeaderTooLarge.Error() != want {
+		t.Errorf("errHeaderTooLarge = %q, want %q", errHeaderTooLarge, want)
+	}
+}
