@@ -30,8 +30,10 @@ source_profile = base
 duration_seconds = 43200
 `
 
-// faultTimeouts keep a hang short in tests: 3 attempts of 300 ms within 3 s.
-var faultTimeouts = sources.STSOptions{Timeout: 3 * time.Second, AttemptTimeout: 300 * time.Millisecond}
+// faultTimeouts keep a hang short in tests: 3 attempts of 1.5 s within 6 s.
+// Shorter ones made a healthy answer from moto count as a hang whenever the
+// machine was busy (an extra attempt, a throttled call out of time).
+var faultTimeouts = sources.STSOptions{Timeout: 6 * time.Second, AttemptTimeout: 1500 * time.Millisecond}
 
 // stsFaultEnv is an engine over config whose STS is moto behind the fault
 // proxy, through credd's own SDK clients, with base's keys in the store and
@@ -283,7 +285,7 @@ func ssoFaultEnv(t *testing.T, left time.Duration) (*engineEnv, *fakesso.Server,
 	e.clock.SetTime(time.Now())
 	e.engine.sso.client = func(ctx context.Context, cfg *sources.SSOConfig) (SSOClient, error) {
 		return sources.NewSSO(sources.SSOOptions{Region: cfg.Region, Session: cfg.Session, OIDCEndpoint: proxy.URL(), PortalEndpoint: proxy.URL(),
-			Timeout: 3 * time.Second, AttemptTimeout: 300 * time.Millisecond, HTTPClient: loopbackHTTP(), Now: e.clock.Now})
+			Timeout: faultTimeouts.Timeout, AttemptTimeout: faultTimeouts.AttemptTimeout, HTTPClient: loopbackHTTP(), Now: e.clock.Now})
 	}
 	sess := e.seedToken(f, "corp", left, true)
 	return e, f, proxy, sess
