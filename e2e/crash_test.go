@@ -1,0 +1,223 @@
+//go:build linux
+
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/credhelper/credhelper/internal/testenv"
+)
+
+// killCredd ends credd with SIGKILL, as a crash or the OOM killer would:
+// nothing of its shutdown runs.
+func (w *world) killCredd() {
+	w.t.Helper()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.credd == nil {
+		w.t.Fatal("killCredd: credd is not running")
+	}
+	w.credd.Process.Kill()
+	w.credd.Wait()
+	w.credd = nil
+}
+
+// taggedRoleConfig: long-term keys, and two roles reached through them, with
+// profile names of the test's own (shared keyrings outlive a test).
+func taggedRoleConfig(keys, dev, other string) string {
+	return `[profile ` + keys + `]
+[profile ` + dev + `]
+role_arn = arn:aws:iam::222222222222:role/Developer
+source_profile = ` + keys + `
+[profile ` + other + `]
+role_arn = arn:aws:iam::333333333333:role/Other
+source_profile = ` + keys + `
+`
+}
+
+// TestKillDuringFetch: credd killed with SIGKILL while AssumeRole is on the
+// wire. The caller gets one line and a non-zero exit, never half an answer;
+// after a restart every keyring item is readable, cached credentials serve
+// with no upstream call, and the interrupted profile fetches normally, once.
+func TestKillDuringFetch(t *testing.T) {
+	for _, b := range []keyringBackend{fileKeyring, keyctlKeyring, secretServiceKeyring, passKeyring} {
+		t.Run(b.name, func(t *testing.T) {
+			tag := fmt.Sprintf("k%d%d", os.Getpid(), time.Now().UnixNano()%1e9)
+			keys, dev, other := "keys-"+tag, "dev-"+tag, "other-"+tag
+			w := newWorld(t, taggedRoleConfig(keys, dev, other), "")
+			b.use(t, w)
+			t.Cleanup(func() { b.delete(t, w, tag) })
+			w.startCredd()
+			w.addKeys(keys, baseKeyID, baseSecret)
+			cached := w.process(other)
+
+			// Hold AssumeRole until credd is gone (the proxy lets go when
+			// the connection closes).
+			w.moto.SetDelay(10 * time.Minute)
+			call := w.start(bins.credhelper, "process", "--profile", dev)
+			if err := testenv.Poll(30*time.Second, func() bool { return w.moto.Calls("AssumeRole") == 2 }); err != nil {
+				t.Fatalf("the fetch of %s never reached STS: %v", dev, err)
+			}
+			w.killCredd()
+			r := call.wait(t)
+			if r.code == 0 || r.stdout != "" || strings.Count(strings.TrimSuffix(r.stderr, "\n"), "\n") != 0 {
+				t.Errorf("a call whose credd was killed: want one line on stderr, nothing on stdout and a non-zero exit, got %s", r)
+			}
+			w.moto.SetDelay(0)
+
+			w.startCredd()
+			before := w.moto.Total()
+			if again := w.process(other); again.AccessKeyID != cached.AccessKeyID {
+				t.Errorf("after the crash %s got %s, want the cached %s", other, again.AccessKeyID, cached.AccessKeyID)
+			}
+			if n := w.moto.Total() - before; n != 0 {
+				t.Errorf("serving cached %s after the crash made %d upstream calls, want 0", other, n)
+			}
+			fetched := w.process(dev)
+			if n := w.moto.Total() - before; n != 1 {
+				t.Errorf("fetching the interrupted %s made %d upstream calls, want 1", dev, n)
+			}
+			// Every item is readable: a second restart serves both from the
+			// keyring.
+			w.stopCredd()
+			w.startCredd()
+			before = w.moto.Total()
+			if again := w.process(dev); again.AccessKeyID != fetched.AccessKeyID {
+				t.Errorf("after a restart %s got %s, want the cached %s", dev, again.AccessKeyID, fetched.AccessKeyID)
+			}
+			w.process(other)
+			if n := w.moto.Total() - before; n != 0 {
+				t.Errorf("after a restart %d upstream calls, want 0", n)
+			}
+			if items := b.items(t, w, tag); countWith(items, dev) != 1 || countWith(items, other) != 1 {
+				t.Errorf("%s keyring items after the crash: %q, want one of each role", b.name, items)
+			}
+		})
+	}
+}
+
+// TestKillCredhelperMidCall: the SDK's credential_process killed (SIGKILL,
+// as the Go SDK does after its timeout) while credd fetches for it. credd
+// finishes the fetch and keeps it: the next call is served with no second
+// upstream call.
+func TestKillCredhelperMidCall(t *testing.T) {
+	w := newWorld(t, roleConfig, "")
+	w.startCredd()
+	w.addKeys("keys", baseKeyID, baseSecret)
+	w.moto.SetDelay(2 * time.Second) // long enough to kill the caller first
+
+	cmd := exec.Command(bins.credhelper, "process", "--profile", "dev-src")
+	cmd.Env, cmd.Dir = w.env, w.home.Dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := testenv.Poll(30*time.Second, func() bool { return w.moto.Calls("AssumeRole") == 1 }); err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("the fetch never reached STS: %v", err)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	w.waitLog("fetched credentials")
+	w.moto.SetDelay(0)
+
+	w.process("dev-src")
+	if n := w.moto.Calls("AssumeRole"); n != 1 {
+		t.Errorf("after the caller was killed mid-call: %d AssumeRole calls, want the one it started", n)
+	}
+}
+
+// TestDamagedItemsAfterCrash: what a crash during a keyring write leaves in
+// the file keyring (a newer item cut short beside the older one), a garbage
+// item and a garbage long-term key item. credd serves the older item with no
+// upstream call, fetches the garbage role again (once) and replaces it, and
+// for the keys says in one line which item is bad and what to run (exit 5),
+// while other profiles go on being served; `credhelper add` repairs it.
+func TestDamagedItemsAfterCrash(t *testing.T) {
+	w := newWorld(t, roleConfig+`
+[profile ops-src]
+role_arn = arn:aws:iam::333333333333:role/Ops
+source_profile = keys
+[profile audit-src]
+role_arn = arn:aws:iam::444444444444:role/Audit
+source_profile = keys
+`, "")
+	w.startCredd()
+	w.addKeys("keys", baseKeyID, baseSecret)
+	dev := w.process("dev-src")
+	w.process("ops-src")
+	w.stopCredd()
+
+	dir := w.getenv("CREDHELPER_KEYRING_DIR")
+	item := func(kind, profile string) string {
+		t.Helper()
+		m, _ := filepath.Glob(filepath.Join(dir, "credhelper.v1."+kind+".*."+profile))
+		if len(m) != 1 {
+			t.Fatalf("items of %s %s in the file keyring: %q, want one", kind, profile, m)
+		}
+		return m[0]
+	}
+	devItem := item("assume-role", "dev-src")
+	whole, err := os.ReadFile(devItem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The next refresh of dev-src, cut short by kill -9 mid-write.
+	cut := filepath.Join(dir, "credhelper.v1.assume-role.9999999999.x.dev-src")
+	os.WriteFile(cut, whole[:len(whole)/2], 0o600)
+	// ops-src's item overwritten with garbage.
+	opsItem := item("assume-role", "ops-src")
+	os.WriteFile(opsItem, []byte("garbage \x00\xff"), 0o600)
+
+	w.startCredd()
+	before := w.moto.Total()
+	if again := w.process("dev-src"); again.AccessKeyID != dev.AccessKeyID {
+		t.Errorf("dev-src beside a cut newer item got %s, want the cached %s", again.AccessKeyID, dev.AccessKeyID)
+	}
+	if n := w.moto.Total() - before; n != 0 {
+		t.Errorf("serving dev-src beside a cut item made %d upstream calls, want 0", n)
+	}
+	w.process("ops-src")
+	if n := w.moto.Total() - before; n != 1 {
+		t.Errorf("ops-src over its garbage item made %d upstream calls, want 1", n)
+	}
+	if b, err := os.ReadFile(opsItem); err == nil && strings.HasPrefix(string(b), "garbage") {
+		t.Errorf("ops-src's garbage item is still there after the fetch replaced it")
+	}
+	w.stopCredd()
+
+	// The long-term keys' item damaged: what needs them fails in one
+	// line naming the item and the command that repairs it; the rest is
+	// served.
+	keysItem := item("keys", "keys")
+	os.WriteFile(keysItem, []byte("eyJhbGciOiJQQkVTMi1IUzI1NitBMTI4S1ciLCJlbmMiOiJBMjU2R0NNIn0.cut"), 0o600)
+	w.startCredd()
+	r := w.credhelper("process", "--profile", "audit-src")
+	wantOneLineError(t, r, 5, "audit-src", filepath.Base(keysItem), "credhelper add keys")
+	before = w.moto.Total()
+	w.process("dev-src")
+	w.process("ops-src")
+	if n := w.moto.Total() - before; n != 0 {
+		t.Errorf("serving cached profiles beside a damaged keys item made %d upstream calls, want 0", n)
+	}
+	w.addKeys("keys", baseKeyID, baseSecret)
+	w.process("audit-src")
+
+	// Every item is readable after all this: a restart serves from the
+	// keyring.
+	w.stopCredd()
+	w.startCredd()
+	before = w.moto.Total()
+	w.process("audit-src")
+	if n := w.moto.Total() - before; n != 0 {
+		t.Errorf("after a restart %d upstream calls, want audit-src served from the keyring", n)
+	}
+}
