@@ -125,6 +125,9 @@ var (
 	ErrBadIterations   = fmt.Errorf("its key derivation asks for an iteration count outside %d..%d", fileKDFMinIterations, fileKDFMaxIterations)
 )
 
+// errBusLost: the Secret Service's D-Bus connection is gone.
+var errBusLost = errors.New("the D-Bus session bus went away")
+
 // KeyringError is a keyring failure: never a cache miss. Its text is one
 // lower-case line naming the backend, what failed and the fix, and never
 // contains a secret.
@@ -261,6 +264,11 @@ func OpenKeyring(ctx context.Context, cfg KeyringConfig) (*KeyringStore, error) 
 	var ring keyring.Keyring
 	err := s.call(ctx, "open the keyring", func() error {
 		var err error
+		if cfg.Backend == BackendSecretService {
+			// A connection of its own, dialed again when lost (see busSecrets).
+			ring, err = openBusSecrets(kc.LibSecretCollectionName)
+			return err
+		}
 		ring, err = keyring.Open(kc)
 		return err
 	})
@@ -319,6 +327,11 @@ func (s *KeyringStore) call(ctx context.Context, op string, fn func() error) err
 	case err := <-done:
 		return err
 	case <-ctx.Done():
+		// A backend that can give up the blocked call does, so the next
+		// call does not queue behind it (see busSecrets).
+		if a, ok := s.ring.(interface{ Abandon() }); ok {
+			a.Abandon()
+		}
 		return fail(s.ctxErr(ctx))
 	}
 }
@@ -347,6 +360,10 @@ func (s *KeyringStore) wrap(op string, err error) error {
 	var ke *KeyringError
 	if err == nil || errors.As(err, &ke) {
 		return err
+	}
+	if errors.Is(err, errBusLost) {
+		return &KeyringError{Backend: s.backend, Op: op, Err: err,
+			Fix: "start the desktop session's D-Bus and keyring again (DBUS_SESSION_BUS_ADDRESS); credd reconnects by itself"}
 	}
 	fix := "check " + EnvKeyringBackend + " and that the keyring is unlocked"
 	switch s.backend {

@@ -246,3 +246,35 @@ func TestSecretServiceBusDies(t *testing.T) {
 		t.Fatalf("after the bus came back, credd (not restarted) still fails: %s", r)
 	}
 }
+
+// TestPassWithoutGPGKey: the gpg home moved away under a running credd (a
+// lost or unmounted key). A call that needs the keyring fails in one line
+// saying to check pass and its gpg key (exit 5); credentials credd holds in
+// memory go on being served; once the key is back, credd reads again without
+// a restart.
+func TestPassWithoutGPGKey(t *testing.T) {
+	w := newWorld(t, taggedRoleConfig("keys", "dev-src", "other-src"), "")
+	passKeyring.use(t, w)
+	w.startCredd()
+	w.addKeys("keys", baseKeyID, baseSecret)
+	cached := w.process("other-src")
+
+	gnupg := w.getenv("GNUPGHOME")
+	kill := exec.Command("gpgconf", "--kill", "gpg-agent") // the agent would still hold the key
+	kill.Env = append(cleanEnv(), "GNUPGHOME="+gnupg, "PATH="+os.Getenv("PATH"))
+	kill.Run()
+	if err := os.Rename(gnupg, gnupg+".away"); err != nil {
+		t.Fatal(err)
+	}
+	r := w.credhelper("process", "--profile", "dev-src")
+	t.Logf("no gpg key: %s", r)
+	wantOneLineError(t, r, 5, "dev-src", "pass", "gpg")
+	if again := w.process("other-src"); again.AccessKeyID != cached.AccessKeyID {
+		t.Errorf("other-src got %s without the gpg key, want the %s credd holds", again.AccessKeyID, cached.AccessKeyID)
+	}
+
+	if err := os.Rename(gnupg+".away", gnupg); err != nil {
+		t.Fatal(err)
+	}
+	w.process("dev-src")
+}
