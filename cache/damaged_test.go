@@ -224,3 +224,44 @@ func TestGetRefetchesOverDamagedItem(t *testing.T) {
 		t.Fatalf("after restart: %d fetches, want the stored entry and none", f2.calls.Load())
 	}
 }
+
+// TestFileKeyringWritesWholeItems: saving an item again under the same name
+// (the long-term keys on `credhelper add`) replaces its file in one rename,
+// never truncating it in place, so a crash mid-write leaves the old item
+// whole; names that need escaping land where the backend reads them.
+func TestFileKeyringWritesWholeItems(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := OpenKeyring(ctx, KeyringConfig{Backend: BackendFile, FileDir: dir, Passphrase: testPassphrase, ServiceName: "svc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := Entry{Profile: "Team/Prod 100%", Kind: KindKeys, Credentials: tempEntry(t0, time.Hour).Credentials}
+	keys.Credentials.Expiration = time.Time{}
+	if err := s.Save(ctx, keys); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := os.ReadDir(dir)
+	if len(files) != 1 {
+		t.Fatalf("files after one Save: %v", files)
+	}
+	path := filepath.Join(dir, files[0].Name())
+	before, _ := os.Stat(path)
+	keys.Credentials.AccessKeyID = "AKIDEXAMPLE0000002"
+	if err := s.Save(ctx, keys); err != nil {
+		t.Fatal(err)
+	}
+	after, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if os.SameFile(before, after) {
+		t.Error("saving the keys again rewrote their file in place: a crash mid-write would lose them")
+	}
+	if files, _ := os.ReadDir(dir); len(files) != 1 {
+		t.Errorf("files after saving again: %v, want the one item", files)
+	}
+	if e, err := s.Load(ctx, KindKeys, keys.Profile); err != nil || e.Credentials.AccessKeyID != "AKIDEXAMPLE0000002" {
+		t.Fatalf("Load = %v, %v", e.Credentials.AccessKeyID, err)
+	}
+}

@@ -567,7 +567,11 @@ func (s *KeyringStore) Save(ctx context.Context, e Entry) error {
 	}
 	key := itemKey(s.service, e.Meta())
 	err = s.call(ctx, op, func() error {
-		return s.ring.Set(keyring.Item{Key: key, Data: data, Label: key, Description: "credhelper " + string(e.Kind) + " credentials"})
+		item := keyring.Item{Key: key, Data: data, Label: key, Description: "credhelper " + string(e.Kind) + " credentials"}
+		if s.backend == BackendFile {
+			return s.setFile(item)
+		}
+		return s.ring.Set(item)
 	})
 	if err != nil {
 		return s.wrap(op, err)
@@ -581,6 +585,36 @@ func (s *KeyringStore) Save(ctx context.Context, e Entry) error {
 	}
 	return nil
 }
+
+// setFile writes a file backend item whole or not at all. The backend
+// truncates and rewrites an item's file in place: a crash (or kill -9) in
+// between would lose an item saved again under the same name, such as the
+// long-term keys on `credhelper add`. So the item is written under a
+// partial name (a seventh key field: never listed, see parseItemKey),
+// synced, and renamed over the old one.
+func (s *KeyringStore) setFile(item keyring.Item) error {
+	final := item.Key
+	item.Key += ".partial"
+	if err := s.ring.Set(item); err != nil {
+		return err
+	}
+	tmp := filepath.Join(s.where, fileItemName(item.Key))
+	f, err := os.Open(tmp)
+	if err == nil {
+		err = errors.Join(f.Sync(), f.Close())
+	}
+	if err == nil {
+		err = os.Rename(tmp, filepath.Join(s.where, fileItemName(final)))
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
+}
+
+// fileItemName is the file backend's file name for key (its percent
+// encoding of '/' and '%'; item keys hold no '/').
+func fileItemName(key string) string { return strings.ReplaceAll(key, "%", "%25") }
 
 // checkPassphrase stops the file backend from mixing items encrypted with
 // two passphrases: before saving, it decrypts an existing item. Items that
