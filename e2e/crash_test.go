@@ -3,15 +3,23 @@
 package e2e
 
 import (
+	"bytes"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/credhelper/credhelper/internal/fakesso"
 	"github.com/credhelper/credhelper/internal/testenv"
 )
 
@@ -219,5 +227,83 @@ source_profile = keys
 	w.process("audit-src")
 	if n := w.moto.Total() - before; n != 0 {
 		t.Errorf("after a restart %d upstream calls, want audit-src served from the keyring", n)
+	}
+}
+
+// refreshHold is a reverse proxy in front of the SSO fake that holds every
+// refresh-token CreateToken while holding is on: the request never reaches
+// the fake, and ends when its client goes away.
+type refreshHold struct {
+	srv     *httptest.Server
+	holding atomic.Bool
+	held    atomic.Int32
+}
+
+func newRefreshHold(t *testing.T, target string) *refreshHold {
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &refreshHold{}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if r.URL.Path == "/token" && bytes.Contains(body, []byte(`"refresh_token"`)) && h.holding.Load() {
+			h.held.Add(1)
+			<-r.Context().Done()
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+// TestKillDuringSSORefresh: credd killed (SIGKILL) while it refreshes the
+// SSO access token. After a restart the token in the keyring is readable:
+// cached role credentials serve with no upstream call, the refresh runs
+// again when a new role needs the token, and no new login (registration,
+// browser) is needed.
+func TestKillDuringSSORefresh(t *testing.T) {
+	// A 90-second access token is due for refresh at once.
+	w, fake, browserRuns := ssoWorld(t, fakesso.Options{AccessTokenTTL: 90 * time.Second})
+	hold := newRefreshHold(t, fake.URL())
+	hold.holding.Store(true)
+	w.setenv("AWS_ENDPOINT_URL_SSO="+hold.srv.URL, "AWS_ENDPOINT_URL_SSO_OIDC="+hold.srv.URL)
+	// Another profile of the same permission set: credentials of its own.
+	f, err := os.OpenFile(w.home.ConfigFile, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprint(f, "\n[profile dev2-src]\nsso_session = corp\nsso_account_id = 111111111111\nsso_role_name = Developer\n")
+	f.Close()
+	w.startCredd()
+	if r := w.credhelper("login", "--sso-session", "corp"); r.code != 0 {
+		t.Fatalf("login: %s", r)
+	}
+	cached := w.process("dev-src")
+	if err := testenv.Poll(30*time.Second, func() bool { return hold.held.Load() > 0 }); err != nil {
+		t.Fatalf("credd never refreshed the access token: %v", err)
+	}
+	w.killCredd()
+	hold.holding.Store(false)
+
+	w.startCredd()
+	if again := w.process("dev-src"); again.AccessKeyID != cached.AccessKeyID {
+		t.Errorf("after the crash dev-src got %s, want the cached %s", again.AccessKeyID, cached.AccessKeyID)
+	}
+	if n := fake.Calls(fakesso.OpGetRoleCredentials); n != 1 {
+		t.Errorf("%d GetRoleCredentials calls, want 1: the cached role credentials serve after the crash", n)
+	}
+	// A new role needs the token: the interrupted refresh runs again (the
+	// refresher keeps fresh what is used, so it resumes on first use).
+	w.process("dev2-src")
+	if n := fake.CreateTokenCalls(fakesso.GrantRefreshToken); n < 1 {
+		t.Errorf("%d refresh-token calls after the crash, want the interrupted refresh to run again", n)
+	}
+	if fake.Calls(fakesso.OpRegisterClient) != 1 || fake.Calls(fakesso.OpAuthorize) != 1 || browserRuns() != 1 {
+		t.Errorf("%d registrations, %d authorizations, %d browser runs: want 1 each, the crash must not cost a new login",
+			fake.Calls(fakesso.OpRegisterClient), fake.Calls(fakesso.OpAuthorize), browserRuns())
 	}
 }
