@@ -523,7 +523,7 @@ func (s *KeyringStore) badItem(op, key string, kind Kind, profile string, err er
 	if s.where != "" {
 		where = s.where
 	}
-	fix := "credd fetches it again; to stop this message, remove the item"
+	fix := "credd fetches it again, and the new item replaces it"
 	switch {
 	case kind == KindKeys:
 		fix = "store the keys again with `credhelper add " + profile + "` (it replaces the item)"

@@ -307,3 +307,41 @@ func TestKillDuringSSORefresh(t *testing.T) {
 			fake.Calls(fakesso.OpRegisterClient), fake.Calls(fakesso.OpAuthorize), browserRuns())
 	}
 }
+
+// TestDamagedMFASession: an MFA session item that cannot be read (a crash
+// mid-write) is asked again, once, like a missing one, rather than failing
+// the chain until someone removes it.
+func TestDamagedMFASession(t *testing.T) {
+	script, runs := countingMFAProcess(t)
+	w := newWorld(t, mfaConfig(script), "")
+	w.startCredd()
+	w.addKeys("base", baseKeyID, baseSecret)
+	w.process("prod-src")
+	w.stopCredd()
+
+	dir := w.getenv("CREDHELPER_KEYRING_DIR")
+	for _, pattern := range []string{"credhelper.v1.mfa-session.*.base", "credhelper.v1.assume-role.*.prod-src"} {
+		m, _ := filepath.Glob(filepath.Join(dir, pattern))
+		if len(m) != 1 {
+			t.Fatalf("items %s: %q, want one", pattern, m)
+		}
+		if strings.Contains(pattern, "mfa-session") {
+			os.WriteFile(m[0], []byte("eyJhbGciOiJQQkVTMi1IUzI1NitBMTI4S1ciLCJlbmMiOiJBMjU2R0NNIn0..cut"), 0o600)
+		} else {
+			os.Remove(m[0]) // the role needs the MFA session again
+		}
+	}
+	w.startCredd()
+	w.process("prod-src")
+	if runs() != 2 || w.moto.Calls("GetSessionToken") != 2 {
+		t.Errorf("over a damaged MFA session: the code was asked %d times and GetSessionToken called %d times, want 2 each",
+			runs(), w.moto.Calls("GetSessionToken"))
+	}
+	w.stopCredd()
+	w.startCredd()
+	before := w.moto.Total()
+	w.process("prod-src")
+	if n := w.moto.Total() - before; n != 0 || runs() != 2 {
+		t.Errorf("after a restart: %d upstream calls and %d codes asked, want 0 and still 2: the new session replaced the damaged item", n, runs())
+	}
+}
