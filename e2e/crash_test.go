@@ -24,8 +24,10 @@ import (
 )
 
 // killCredd ends credd with SIGKILL, as a crash or the OOM killer would:
-// nothing of its shutdown runs.
-func (w *world) killCredd() {
+// nothing of its shutdown runs. Each of after runs once credd is dead, before
+// waiting for its output to end (children it left, such as a pass write, may
+// hold it open).
+func (w *world) killCredd(after ...func()) {
 	w.t.Helper()
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -33,6 +35,9 @@ func (w *world) killCredd() {
 		w.t.Fatal("killCredd: credd is not running")
 	}
 	w.credd.Process.Kill()
+	for _, f := range after {
+		f()
+	}
 	w.credd.Wait()
 	w.credd = nil
 }
@@ -343,5 +348,81 @@ func TestDamagedMFASession(t *testing.T) {
 	w.process("prod-src")
 	if n := w.moto.Total() - before; n != 0 || runs() != 2 {
 		t.Errorf("after a restart: %d upstream calls and %d codes asked, want 0 and still 2: the new session replaced the damaged item", n, runs())
+	}
+}
+
+// TestKillDuringPassWrite: credd killed (SIGKILL) while `pass insert` stores
+// fetched credentials (a pass wrapper stops itself there). Whether the
+// orphaned write then finishes or dies too, after a restart every item is
+// readable, cached credentials serve with no upstream call, and the
+// interrupted profile is served: from its item when the write finished,
+// else fetched once.
+func TestKillDuringPassWrite(t *testing.T) {
+	realPass, err := exec.LookPath("pass")
+	if err != nil {
+		testenv.Missing(t, "pass not on PATH (apt-get install -y pass gnupg)")
+	}
+	for _, finish := range []bool{false, true} {
+		t.Run(fmt.Sprintf("write finishes=%v", finish), func(t *testing.T) {
+			w := newWorld(t, taggedRoleConfig("keys", "dev-src", "other-src"), "")
+			passKeyring.use(t, w)
+			dir := t.TempDir()
+			hold, held := filepath.Join(dir, "hold"), filepath.Join(dir, "held")
+			wrapper := "#!/bin/sh\nif [ \"$1\" = insert ] && [ -e " + hold + " ]; then\n\trm -f " + hold +
+				"\n\techo $$ > " + held + ".tmp && mv " + held + ".tmp " + held + "\n\tkill -STOP $$\nfi\nexec " + realPass + " \"$@\"\n"
+			if err := os.WriteFile(filepath.Join(dir, "pass"), []byte(wrapper), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			w.setenv("PATH=" + dir + ":" + w.getenv("PATH"))
+			w.startCredd()
+			w.addKeys("keys", baseKeyID, baseSecret)
+			cached := w.process("other-src")
+
+			os.WriteFile(hold, nil, 0o600)
+			call := w.start(bins.credhelper, "process", "--profile", "dev-src")
+			var pid int
+			if err := testenv.Poll(30*time.Second, func() bool {
+				b, err := os.ReadFile(held)
+				return err == nil && func() bool { _, err := fmt.Sscan(string(b), &pid); return err == nil }()
+			}); err != nil {
+				t.Fatalf("credd never stored dev-src's credentials: %v", err)
+			}
+			w.killCredd(func() {
+				if !finish {
+					syscall.Kill(pid, syscall.SIGKILL)
+					return
+				}
+				syscall.Kill(pid, syscall.SIGCONT)
+				// The orphaned write goes on: wait until its item is there.
+				if err := testenv.Poll(30*time.Second, func() bool { return countWith(passKeyring.items(t, w, "dev-src"), "dev-src") == 1 }); err != nil {
+					t.Errorf("the orphaned pass write did not finish: %v", err)
+				}
+			})
+			if r := call.wait(t); r.code != 0 {
+				wantOneLineError(t, r, r.code)
+			}
+
+			w.startCredd()
+			before := w.moto.Total()
+			if again := w.process("other-src"); again.AccessKeyID != cached.AccessKeyID {
+				t.Errorf("after the crash other-src got %s, want the cached %s", again.AccessKeyID, cached.AccessKeyID)
+			}
+			w.process("dev-src")
+			want := 1
+			if finish {
+				want = 0
+			}
+			if n := w.moto.Total() - before; n != want {
+				t.Errorf("after the crash %d upstream calls, want %d", n, want)
+			}
+			w.stopCredd()
+			w.startCredd()
+			before = w.moto.Total()
+			w.process("dev-src")
+			w.process("other-src")
+			if n := w.moto.Total() - before; n != 0 {
+				t.Errorf("after a restart %d upstream calls, want 0: every item readable", n)
+			}
+		})
 	}
 }
