@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -371,6 +372,12 @@ func (s *KeyringStore) wrap(op string, err error) error {
 		fix = "check that " + s.where + " is readable and writable"
 	case BackendPass:
 		fix = "check that `pass` works for this user (gpg key, " + EnvKeyringPassDir + ")"
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			// pass and gpg wrote why on credd's stderr; "exit status 2"
+			// alone says nothing.
+			err = fmt.Errorf("`pass` failed (%w; its message is in credd's log)", err)
+		}
 	case BackendSecretService:
 		fix = s.timeoutFix()
 	}

@@ -268,7 +268,7 @@ func TestPassWithoutGPGKey(t *testing.T) {
 	}
 	r := w.credhelper("process", "--profile", "dev-src")
 	t.Logf("no gpg key: %s", r)
-	wantOneLineError(t, r, 5, "dev-src", "pass", "gpg")
+	wantOneLineError(t, r, 5, "dev-src", "`pass` failed", "gpg key", "credd's log")
 	if again := w.process("other-src"); again.AccessKeyID != cached.AccessKeyID {
 		t.Errorf("other-src got %s without the gpg key, want the %s credd holds", again.AccessKeyID, cached.AccessKeyID)
 	}
