@@ -143,20 +143,31 @@ func encodeItem(e Entry, limit int) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-var errBadItem = errors.New("item data is not a credhelper entry (corrupted?)")
+// ErrBadItem says one item cannot be read as a credhelper entry: corrupted
+// (a write cut short by a crash, a damaged file), another tool's data under
+// credhelper's name, or written by a newer credhelper. It concerns that item
+// alone: the rest of the keyring is fine, and a fetched item can be fetched
+// again.
+var ErrBadItem = errors.New("the item is corrupted or not a credhelper entry")
+
+// errNewerItem is an ErrBadItem written by a newer credhelper.
+var errNewerItem = fmt.Errorf("%w: a newer credhelper wrote it", ErrBadItem)
 
 // decodeItem parses item data. Its errors never quote the data.
 func decodeItem(data []byte) (Entry, error) {
 	if len(data) > 0 && data[0] == deflated {
 		raw, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(data[1:])), 1<<20))
 		if err != nil {
-			return Entry{}, errBadItem
+			return Entry{}, ErrBadItem
 		}
 		data = raw
 	}
 	var d itemData
-	if err := json.Unmarshal(data, &d); err != nil || d.Version != 1 {
-		return Entry{}, errBadItem
+	if err := json.Unmarshal(data, &d); err != nil || d.Version < 1 {
+		return Entry{}, ErrBadItem
+	}
+	if d.Version > 1 {
+		return Entry{}, errNewerItem
 	}
 	return Entry{
 		Profile: d.Profile, Kind: d.Kind, Fingerprint: d.Fingerprint, Obtained: d.Obtained,

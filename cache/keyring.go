@@ -2,11 +2,14 @@ package cache
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -122,6 +125,9 @@ var (
 	ErrWrongPassphrase = errors.New("wrong " + EnvKeyringPassphrase + "?")
 	ErrBadIterations   = fmt.Errorf("its key derivation asks for an iteration count outside %d..%d", fileKDFMinIterations, fileKDFMaxIterations)
 )
+
+// errBusLost: the Secret Service's D-Bus connection is gone.
+var errBusLost = errors.New("the D-Bus session bus went away")
 
 // KeyringError is a keyring failure: never a cache miss. Its text is one
 // lower-case line naming the backend, what failed and the fix, and never
@@ -259,6 +265,11 @@ func OpenKeyring(ctx context.Context, cfg KeyringConfig) (*KeyringStore, error) 
 	var ring keyring.Keyring
 	err := s.call(ctx, "open the keyring", func() error {
 		var err error
+		if cfg.Backend == BackendSecretService {
+			// A connection of its own, dialed again when lost (see busSecrets).
+			ring, err = openBusSecrets(kc.LibSecretCollectionName)
+			return err
+		}
 		ring, err = keyring.Open(kc)
 		return err
 	})
@@ -317,6 +328,11 @@ func (s *KeyringStore) call(ctx context.Context, op string, fn func() error) err
 	case err := <-done:
 		return err
 	case <-ctx.Done():
+		// A backend that can give up the blocked call does, so the next
+		// call does not queue behind it (see busSecrets).
+		if a, ok := s.ring.(interface{ Abandon() }); ok {
+			a.Abandon()
+		}
 		return fail(s.ctxErr(ctx))
 	}
 }
@@ -346,12 +362,22 @@ func (s *KeyringStore) wrap(op string, err error) error {
 	if err == nil || errors.As(err, &ke) {
 		return err
 	}
+	if errors.Is(err, errBusLost) {
+		return &KeyringError{Backend: s.backend, Op: op, Err: err,
+			Fix: "start the desktop session's D-Bus and keyring again (DBUS_SESSION_BUS_ADDRESS); credd reconnects by itself"}
+	}
 	fix := "check " + EnvKeyringBackend + " and that the keyring is unlocked"
 	switch s.backend {
 	case BackendFile:
 		fix = "check that " + s.where + " is readable and writable"
 	case BackendPass:
 		fix = "check that `pass` works for this user (gpg key, " + EnvKeyringPassDir + ")"
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			// pass and gpg wrote why on credd's stderr; "exit status 2"
+			// alone says nothing.
+			err = fmt.Errorf("`pass` failed (%w; its message is in credd's log)", err)
+		}
 	case BackendSecretService:
 		fix = s.timeoutFix()
 	}
@@ -409,7 +435,9 @@ func matching(keys map[string]Meta, kind Kind, profile string) []string {
 }
 
 // Load decrypts the item of (kind, profile). If an interrupted Save left two,
-// the one expiring last wins.
+// the one expiring last wins, unless it cannot be read (a write cut short by
+// a crash): then the older one is used. When no item of (kind, profile) can
+// be read, the error wraps ErrBadItem and names the item and the fix.
 func (s *KeyringStore) Load(ctx context.Context, kind Kind, profile string) (Entry, error) {
 	keys, err := s.keys(ctx)
 	if err != nil {
@@ -420,23 +448,96 @@ func (s *KeyringStore) Load(ctx context.Context, kind Kind, profile string) (Ent
 		return Entry{}, ErrNotFound
 	}
 	op := fmt.Sprintf("load the %s item of profile %s", kind, profile)
+	var firstErr error
+	for _, key := range found {
+		e, err := s.loadItem(ctx, op, key, kind, profile)
+		switch {
+		case err == nil:
+			return e, nil
+		case errors.Is(err, ErrNotFound): // removed between Keys and Get
+			continue
+		case firstErr == nil:
+			firstErr = err
+		}
+		if !itemLevel(err) {
+			return Entry{}, err
+		}
+	}
+	if firstErr == nil {
+		return Entry{}, ErrNotFound
+	}
+	return Entry{}, firstErr
+}
+
+// itemLevel says err concerns one item, so another item may still be read.
+func itemLevel(err error) bool {
+	return errors.Is(err, ErrBadItem) || errors.Is(err, ErrWrongPassphrase) || errors.Is(err, ErrBadIterations)
+}
+
+// loadItem reads and decodes the item named key.
+func (s *KeyringStore) loadItem(ctx context.Context, op, key string, kind Kind, profile string) (Entry, error) {
 	var item keyring.Item
-	err = s.call(ctx, op, func() error {
+	err := s.call(ctx, op, func() error {
 		var err error
-		item, err = s.ring.Get(found[0])
+		item, err = s.ring.Get(key)
 		return err
 	})
 	if errors.Is(err, keyring.ErrKeyNotFound) {
-		return Entry{}, ErrNotFound // removed between Keys and Get
+		return Entry{}, ErrNotFound
+	}
+	if err == nil {
+		_, err = decodeItem(item.Data)
+	} else if s.unreadableItem(err) {
+		err = ErrBadItem
+	}
+	if errors.Is(err, ErrBadItem) {
+		return Entry{}, s.badItem(op, key, kind, profile, err)
 	}
 	if err != nil {
 		return Entry{}, s.wrapGet(op, err)
 	}
-	e, err := decodeItem(item.Data)
-	if err != nil {
-		return Entry{}, s.wrap(op, err)
+	e, _ := decodeItem(item.Data)
+	if e.Kind != kind || e.Profile != profile {
+		// An item renamed, or copied under another item's name.
+		return Entry{}, s.badItem(op, key, kind, profile, ErrBadItem)
 	}
 	return e, nil
+}
+
+// unreadableItem says a backend's Get failed on the item's contents, not on
+// the keyring: the file backend's JWE or the pass backend's JSON is damaged.
+func (s *KeyringStore) unreadableItem(err error) bool {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &syntax) || errors.As(err, &typ) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return true
+	}
+	if s.backend != BackendFile {
+		return false
+	}
+	msg := err.Error()
+	var pathErr *fs.PathError
+	if errors.As(err, &pathErr) || strings.Contains(msg, "expected 'p2c'") || strings.Contains(msg, "integrity check failed") {
+		return false // the directory, or the passphrase (see wrapGet)
+	}
+	return true // jose2go: a token cut short, bad base64, bad parts
+}
+
+// badItem is the error for an item that cannot be read: it names the item,
+// where it is and what to do.
+func (s *KeyringStore) badItem(op, key string, kind Kind, profile string, err error) error {
+	where := s.backend + " keyring"
+	if s.where != "" {
+		where = s.where
+	}
+	fix := "credd fetches it again, and the new item replaces it"
+	switch {
+	case kind == KindKeys:
+		fix = "store the keys again with `credhelper add " + profile + "` (it replaces the item)"
+	case errors.Is(err, errNewerItem):
+		fix = "upgrade credhelper, or remove the item and credd fetches it again"
+	}
+	return &KeyringError{Backend: s.backend, Op: op, Err: fmt.Errorf("item %s in %s: %w", key, where, err), Fix: fix}
 }
 
 // wrapGet recognizes a wrong file passphrase: the file backend (jose2go) only
@@ -473,7 +574,11 @@ func (s *KeyringStore) Save(ctx context.Context, e Entry) error {
 	}
 	key := itemKey(s.service, e.Meta())
 	err = s.call(ctx, op, func() error {
-		return s.ring.Set(keyring.Item{Key: key, Data: data, Label: key, Description: "credhelper " + string(e.Kind) + " credentials"})
+		item := keyring.Item{Key: key, Data: data, Label: key, Description: "credhelper " + string(e.Kind) + " credentials"}
+		if s.backend == BackendFile {
+			return s.setFile(item)
+		}
+		return s.ring.Set(item)
 	})
 	if err != nil {
 		return s.wrap(op, err)
@@ -488,20 +593,72 @@ func (s *KeyringStore) Save(ctx context.Context, e Entry) error {
 	return nil
 }
 
+// setFile writes a file backend item whole or not at all. The backend
+// truncates and rewrites an item's file in place: a crash (or kill -9) in
+// between would lose an item saved again under the same name, such as the
+// long-term keys on `credhelper add`. So the item is written under a
+// partial name (a seventh key field: never listed, see parseItemKey),
+// synced, and renamed over the old one.
+func (s *KeyringStore) setFile(item keyring.Item) error {
+	final := item.Key
+	item.Key += ".partial"
+	if err := s.ring.Set(item); err != nil {
+		return err
+	}
+	tmp := filepath.Join(s.where, fileItemName(item.Key))
+	f, err := os.Open(tmp)
+	if err == nil {
+		err = errors.Join(f.Sync(), f.Close())
+	}
+	if err == nil {
+		err = os.Rename(tmp, filepath.Join(s.where, fileItemName(final)))
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
+}
+
+// fileItemName is the file backend's file name for key (its percent
+// encoding of '/' and '%'; item keys hold no '/').
+func fileItemName(key string) string { return strings.ReplaceAll(key, "%", "%25") }
+
 // checkPassphrase stops the file backend from mixing items encrypted with
-// two passphrases: before saving, it decrypts one existing item.
+// two passphrases: before saving, it decrypts an existing item. Items that
+// cannot be read at all (a write cut short by a crash) are skipped, so one
+// damaged item never blocks saving the others.
 func (s *KeyringStore) checkPassphrase(ctx context.Context, keys map[string]Meta) error {
 	if s.backend != BackendFile {
 		return nil
 	}
+	names := make([]string, 0, len(keys))
 	for k := range keys {
-		err := s.call(ctx, "check the passphrase", func() error { _, err := s.ring.Get(k); return err })
-		if err != nil && !errors.Is(err, keyring.ErrKeyNotFound) {
-			return s.wrapGet("check the passphrase", err)
-		}
-		return nil
+		names = append(names, k)
 	}
-	return nil
+	sort.Strings(names)
+	var wrong error
+	tries := 0
+	for _, k := range names {
+		err := s.call(ctx, "check the passphrase", func() error { _, err := s.ring.Get(k); return err })
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, keyring.ErrKeyNotFound) || s.unreadableItem(err):
+			continue
+		}
+		err = s.wrapGet("check the passphrase", err)
+		if !itemLevel(err) {
+			return err
+		}
+		// Each try derives a key: a few agreeing items settle it.
+		if wrong == nil {
+			wrong = err
+		}
+		if tries++; tries == 3 {
+			break
+		}
+	}
+	return wrong
 }
 
 func (s *KeyringStore) remove(ctx context.Context, key, op string) error {

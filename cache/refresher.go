@@ -190,7 +190,8 @@ type Request struct {
 // Get returns servable credentials for req: from memory, else from the store,
 // else from one upstream flight shared by all concurrent callers. Entries due
 // for refresh are served while a background refresh runs. A store error other
-// than ErrNotFound is returned, never treated as a miss.
+// than ErrNotFound or ErrBadItem (one unreadable item) is returned, never
+// treated as a miss.
 func (r *Refresher) Get(ctx context.Context, req Request) (Entry, error) {
 	// A flight the profile's Forget overtook leaves nothing: ask again, for
 	// credentials made after it.
@@ -212,6 +213,10 @@ func (r *Refresher) get(ctx context.Context, req Request) (Entry, error) {
 	stored, err := r.store.Load(ctx, req.Kind, req.Profile)
 	switch {
 	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, ErrBadItem):
+		// A damaged item (a crash mid-write, another tool's data) is
+		// fetched again; the Save of the fetched entry replaces it.
+		r.opts.Logger.Warn("fetching again over an unreadable cached item", "profile", req.Profile, "err", err)
 	case err != nil:
 		return Entry{}, fmt.Errorf("reading cached credentials of profile %s: %w", req.Profile, err)
 	case stored.Fingerprint == req.Fingerprint && r.opts.Policy.Servable(stored, r.opts.Clock.Now()):

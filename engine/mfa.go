@@ -192,6 +192,10 @@ func (eng *Engine) mfaSession(ctx context.Context, chain *sources.Chain, margin 
 	e, err := eng.store.Load(ctx, cache.KindMFASession, root.Name)
 	switch {
 	case errors.Is(err, cache.ErrNotFound):
+	case errors.Is(err, cache.ErrBadItem):
+		// Unreadable (a crash mid-write): ask for a new session, whose
+		// Save replaces the item.
+		eng.log.Warn("asking for a new mfa session over an unreadable one", "profile", root.Name, "err", err)
 	case err != nil:
 		return cache.Entry{}, err
 	case e.Fingerprint == mfaFingerprint(chain) && e.Credentials.Remaining(eng.clock.Now()) >= margin:
