@@ -343,7 +343,7 @@ type soakFigures struct {
 	span                 time.Duration
 	passes, outages      int
 	upstream, failed     int
-	maxCallsPerProfileHr float64
+	callsPerHour         map[time.Duration]float64 // per profile, by lifetime
 	tooMany              []string
 	errorsOutside        int
 	checker              answerChecker
@@ -368,7 +368,7 @@ func runSoak(tb testing.TB, profiles int, span time.Duration) soakFigures {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	rnd := rand.New(rand.NewPCG(12, 2026))
-	f := soakFigures{profiles: profiles, span: span}
+	f := soakFigures{profiles: profiles, span: span, callsPerHour: map[time.Duration]float64{}}
 	const (
 		outageEvery = 5 * time.Hour
 		outageFor   = 10 * time.Minute
@@ -416,7 +416,7 @@ func runSoak(tb testing.TB, profiles int, span time.Duration) soakFigures {
 			f.tooMany = append(f.tooMany, fmt.Sprintf("%s (credentials of %v) called upstream %d times in %v, want at most %d",
 				loadProfile(i), lifetime, len(times), span, most))
 		}
-		f.maxCallsPerProfileHr = max(f.maxCallsPerProfileHr, float64(len(times))/span.Hours())
+		f.callsPerHour[lifetime] = max(f.callsPerHour[lifetime], float64(len(times))/span.Hours())
 	}
 	return f
 }
@@ -491,8 +491,12 @@ func BenchmarkLoad(b *testing.B) {
 		}
 
 		soak := runSoak(b, s.Soak, s.SoakFor)
-		b.Logf("soak: %d profiles (lifetimes %v) over %v = %d keep-fresh passes, %d STS outages (%d failed calls): %d upstream calls, at most %.1f per profile-hour; %d answers: %d expired, %d under 15 min, %d errors (%d outside outages and backoff)",
-			soak.profiles, soakLifetimes, soak.span, soak.passes, soak.outages, soak.failed, soak.upstream, soak.maxCallsPerProfileHr,
+		var perLifetime []string
+		for _, l := range soakLifetimes {
+			perLifetime = append(perLifetime, fmt.Sprintf("%v: %.1f", l, soak.callsPerHour[l]))
+		}
+		b.Logf("soak: %d profiles over %v = %d keep-fresh passes, %d STS outages (%d failed calls): %d upstream calls; most per profile-hour by lifetime {%s}; %d answers: %d expired, %d under 15 min, %d errors (%d outside outages and backoff)",
+			soak.profiles, soak.span, soak.passes, soak.outages, soak.failed, soak.upstream, strings.Join(perLifetime, ", "),
 			soak.checker.answers, soak.checker.expired, soak.checker.underMin, soak.checker.errors, soak.errorsOutside)
 		if soak.checker.expired+soak.checker.underMin+soak.errorsOutside+len(soak.tooMany) != 0 {
 			b.Errorf("soak: want nothing stale served, no errors outside outages, one call per credential; first: %s %s", soak.checker.firstBad, first(soak.tooMany))
