@@ -339,14 +339,14 @@ func runKeepFresh(tb testing.TB, profiles int, span time.Duration) freshFigures 
 
 // soakFigures is what the soak measured.
 type soakFigures struct {
-	profiles             int
-	span                 time.Duration
-	passes, outages      int
-	upstream, failed     int
-	callsPerHour         map[time.Duration]float64 // per profile, by lifetime
-	tooMany              []string
-	errorsOutside        int
-	checker              answerChecker
+	profiles         int
+	span             time.Duration
+	passes, outages  int
+	upstream, failed int
+	callsPerHour     map[time.Duration]float64 // per profile, by lifetime
+	tooMany          []string
+	errorsOutside    int
+	checker          answerChecker
 }
 
 // soakLifetimes are the credential lifetimes of the soak's roles, short ones
