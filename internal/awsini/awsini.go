@@ -454,25 +454,30 @@ func cutInlineComment(v string) (string, string) {
 // ShellSplit splits s as Python's shlex.split (POSIX mode) does, which is
 // how botocore reads credential_process: whitespace separates words, quotes
 // group them, a backslash escapes the next character outside single quotes.
+// Whitespace is shlex's: space, tab, CR and LF (not Unicode's, nor \v or
+// \f, which sh does not split on either). It works on bytes, so a path that
+// is not UTF-8 comes out as it went in.
 func ShellSplit(s string) ([]string, bool) {
 	var words []string
 	var cur strings.Builder
 	inWord, escaped := false, false
-	var quote rune
-	for _, r := range s {
+	var quote byte
+	for i := 0; i < len(s); i++ {
+		r := s[i]
 		switch {
 		case escaped:
-			// Inside double quotes a backslash escapes only these.
-			if quote == '"' && !strings.ContainsRune("\\\"$`", r) {
-				cur.WriteRune('\\')
+			// Inside double quotes a backslash escapes only these (shlex's
+			// escapedquotes and escape: not sh's $ and `).
+			if quote == '"' && r != '"' && r != '\\' {
+				cur.WriteByte('\\')
 			}
-			cur.WriteRune(r)
+			cur.WriteByte(r)
 			escaped = false
 		case quote == '\'':
 			if r == '\'' {
 				quote = 0
 			} else {
-				cur.WriteRune(r)
+				cur.WriteByte(r)
 			}
 		case quote == '"':
 			switch r {
@@ -481,20 +486,20 @@ func ShellSplit(s string) ([]string, bool) {
 			case '\\':
 				escaped = true
 			default:
-				cur.WriteRune(r)
+				cur.WriteByte(r)
 			}
 		case r == '\\':
 			escaped, inWord = true, true
 		case r == '\'' || r == '"':
 			quote, inWord = r, true
-		case unicode.IsSpace(r):
+		case r == ' ' || r == '\t' || r == '\r' || r == '\n':
 			if inWord {
 				words = append(words, cur.String())
 				cur.Reset()
 				inWord = false
 			}
 		default:
-			cur.WriteRune(r)
+			cur.WriteByte(r)
 			inWord = true
 		}
 	}
