@@ -459,25 +459,23 @@ func cutInlineComment(v string) (string, string) {
 // is not UTF-8 comes out as it went in.
 func ShellSplit(s string) ([]string, bool) {
 	var words []string
-	var cur strings.Builder
+	var cur []byte // not a strings.Builder: each inlined WriteByte costs credhelper's size
 	inWord, escaped := false, false
 	var quote byte
 	for i := 0; i < len(s); i++ {
-		r := s[i]
+		r, keep := s[i], false
 		switch {
 		case escaped:
 			// Inside double quotes a backslash escapes only these (shlex's
 			// escapedquotes and escape: not sh's $ and `).
 			if quote == '"' && r != '"' && r != '\\' {
-				cur.WriteByte('\\')
+				cur = append(cur, '\\')
 			}
-			cur.WriteByte(r)
-			escaped = false
+			keep, escaped = true, false
 		case quote == '\'':
-			if r == '\'' {
+			keep = r != '\''
+			if !keep {
 				quote = 0
-			} else {
-				cur.WriteByte(r)
 			}
 		case quote == '"':
 			switch r {
@@ -486,7 +484,7 @@ func ShellSplit(s string) ([]string, bool) {
 			case '\\':
 				escaped = true
 			default:
-				cur.WriteByte(r)
+				keep = true
 			}
 		case r == '\\':
 			escaped, inWord = true, true
@@ -494,20 +492,22 @@ func ShellSplit(s string) ([]string, bool) {
 			quote, inWord = r, true
 		case r == ' ' || r == '\t' || r == '\r' || r == '\n':
 			if inWord {
-				words = append(words, cur.String())
-				cur.Reset()
+				words = append(words, string(cur))
+				cur = cur[:0]
 				inWord = false
 			}
 		default:
-			cur.WriteByte(r)
-			inWord = true
+			keep, inWord = true, true
+		}
+		if keep {
+			cur = append(cur, r)
 		}
 	}
 	if quote != 0 || escaped {
 		return nil, false
 	}
 	if inWord {
-		words = append(words, cur.String())
+		words = append(words, string(cur))
 	}
 	return words, true
 }
