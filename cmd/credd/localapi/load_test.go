@@ -10,12 +10,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/credhelper/credhelper/cache"
 	"github.com/credhelper/credhelper/engine"
 	"github.com/credhelper/credhelper/engine/enginetest"
+	"github.com/credhelper/credhelper/internal/testenv"
 	"github.com/credhelper/credhelper/protocol"
 	"github.com/credhelper/credhelper/protocol/client"
 	"github.com/credhelper/credhelper/sources"
@@ -55,7 +57,8 @@ func runSocketBurst(tb testing.TB, callers, profiles int) socketBurst {
 	clock := enginetest.NewClock()
 	sts := enginetest.NewSTS(clock)
 	log := slog.New(slog.DiscardHandler)
-	eng := engine.New(engine.Options{Config: sources.NewLoader(files), Store: store, Clock: clock, Log: log,
+	loader := &countingLoader{ConfigLoader: sources.NewLoader(files)}
+	eng := engine.New(engine.Options{Config: loader, Store: store, Clock: clock, Log: log,
 		STS: func(context.Context, *sources.Chain) (sources.STS, error) { return sts, nil }})
 	socket := filepath.Join(dir, "s", "credd.sock")
 	l, release, err := Listen(socket, log)
@@ -89,7 +92,15 @@ func runSocketBurst(tb testing.TB, callers, profiles int) socketBurst {
 			answers <- answer{profile, creds, err}
 		}()
 	}
+	// Every AssumeRole waits until each caller's request has reached the
+	// engine (read the config) and each profile's flight has too: callers
+	// join flights, not memory, and each extra flight is an extra call.
+	letGo := sts.HoldAssumeRole()
 	close(start)
+	testenv.Eventually(tb, time.Minute, fmt.Sprintf("%d requests and %d flights reaching the engine", callers, profiles), func() bool {
+		return loader.loads.Load() >= int64(callers+profiles)
+	})
+	letGo()
 	b := socketBurst{callers: callers, profiles: profiles}
 	got := map[string]protocol.Credentials{}
 	for range callers {
@@ -109,6 +120,18 @@ func runSocketBurst(tb testing.TB, callers, profiles int) socketBurst {
 	gst, ar := sts.Calls()
 	b.upstream = gst + ar
 	return b
+}
+
+// countingLoader counts the engine's reads of the config: one per request,
+// one per flight.
+type countingLoader struct {
+	engine.ConfigLoader
+	loads atomic.Int64
+}
+
+func (l *countingLoader) Load() (*sources.Config, error) {
+	l.loads.Add(1)
+	return l.ConfigLoader.Load()
 }
 
 // TestLoadBurstOverTheSocket: callers at once over the real socket get
