@@ -19,16 +19,16 @@ type Policy struct {
 	// so profiles fetched together are not refreshed together. The jitter is
 	// also never more than a tenth of the lifetime.
 	MaxJitter time.Duration
-	// BackoffBase and BackoffMax shape the capped exponential backoff after
-	// transient failures: BackoffBase, 2×, 4× … up to BackoffMax.
-	BackoffBase time.Duration
-	BackoffMax  time.Duration
 	// SpreadShort: entries' Obtained is when upstream issued them, so a short
 	// lifetime is real, and RefreshAt places the refresh of short credentials
 	// inside the window they may be served in (see RefreshAt) rather than at
 	// once. Leave it off where Obtained is only when credd came by an entry
 	// (an SSO token read from the AWS CLI's cache may be much older).
 	SpreadShort bool
+	// BackoffBase and BackoffMax shape the capped exponential backoff after
+	// transient failures: BackoffBase, 2×, 4× … up to BackoffMax.
+	BackoffBase time.Duration
+	BackoffMax  time.Duration
 }
 
 // DefaultPolicy serves credentials with at least protocol.MinServeRemaining
@@ -40,9 +40,9 @@ func DefaultPolicy() Policy {
 		RefreshFloor:    20 * time.Minute,
 		RefreshFraction: 1.0 / 3,
 		MaxJitter:       5 * time.Minute,
+		SpreadShort:     true,
 		BackoffBase:     5 * time.Second,
 		BackoffMax:      5 * time.Minute,
-		SpreadShort:     true,
 	}
 }
 
