@@ -45,8 +45,8 @@ func fixtureItem(f *testing.F) (key string, data []byte) {
 }
 
 // FuzzDecodeItem: whatever bytes an item holds (another tool's, a corrupt
-// one, one from a future schema), decodeItem returns an entry or
-// errBadItem, never a panic or an error quoting the data; and what it
+// one, one from a future schema), decodeItem returns an entry or the error
+// of an unreadable item, never a panic or an error quoting the data; and what it
 // accepts is encoded and decoded again to the same entry, within the
 // Windows Credential Manager limit or with errItemTooLarge.
 func FuzzDecodeItem(f *testing.F) {
@@ -64,11 +64,18 @@ func FuzzDecodeItem(f *testing.F) {
 	}
 	f.Add([]byte{deflated})
 	f.Add([]byte(`{"v":2,"p":"x","k":"keys","a":"A","s":"S"}`))
+	_, badItem := decodeItem([]byte("not an item")) // the error of an unreadable item
+	if badItem == nil {
+		f.Fatal("decodeItem accepted garbage")
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got, err := decodeItem(data)
 		if err != nil {
-			if err != errBadItem {
-				t.Fatalf("decodeItem: %v, want errBadItem", err)
+			if !errors.Is(err, badItem) {
+				t.Fatalf("decodeItem: %v, want %v", err, badItem)
+			}
+			if len(data) >= 8 && strings.Contains(err.Error(), string(data)) {
+				t.Fatalf("decodeItem's error quotes the item: %v", err)
 			}
 			return
 		}
