@@ -19,6 +19,12 @@ type Policy struct {
 	// so profiles fetched together are not refreshed together. The jitter is
 	// also never more than a tenth of the lifetime.
 	MaxJitter time.Duration
+	// SpreadShort: entries' Obtained is when upstream issued them, so a short
+	// lifetime is real, and RefreshAt places the refresh of short credentials
+	// inside the window they may be served in (see RefreshAt) rather than at
+	// once. Leave it off where Obtained is only when credd came by an entry
+	// (an SSO token read from the AWS CLI's cache may be much older).
+	SpreadShort bool
 	// BackoffBase and BackoffMax shape the capped exponential backoff after
 	// transient failures: BackoffBase, 2×, 4× … up to BackoffMax.
 	BackoffBase time.Duration
@@ -42,6 +48,7 @@ func DefaultPolicy() Policy {
 		RefreshFloor:    20 * time.Minute,
 		RefreshFraction: 1.0 / 3,
 		MaxJitter:       5 * time.Minute,
+		SpreadShort:     true,
 		BackoffBase:     5 * time.Second,
 		BackoffMax:      5 * time.Minute,
 
@@ -79,8 +86,16 @@ func (p Policy) Servable(e Entry, now time.Time) bool {
 }
 
 // RefreshAt is when e should be refreshed: expiry − max(lifetime×fraction,
-// floor) − jitter, where jitter is rnd (in [0, 1)) times the jitter range.
+// floor) − jitter, where jitter is rnd (in [0, 1)) times the jitter range,
+// min(MaxJitter, lifetime/10).
 // Long-term entries (no expiry) are never refreshed: it returns the zero time.
+//
+// With SpreadShort, short credentials (under 25 minutes with the defaults),
+// which the floor alone makes due at once, and then refreshed on every
+// keep-fresh pass and every request (one upstream call every 15 seconds per
+// profile), are refreshed no earlier than the middle of the window they may
+// be served in (lifetime − MinServe), less a quarter of it at most for
+// jitter: each is replaced once, inside that window.
 func (p Policy) RefreshAt(e Entry, rnd float64) time.Time {
 	exp := e.Credentials.Expiration
 	if exp.IsZero() {
@@ -91,12 +106,16 @@ func (p Policy) RefreshAt(e Entry, rnd float64) time.Time {
 		lifetime = 0 // unknown: only the floor applies
 	}
 	lead := max(time.Duration(float64(lifetime)*p.RefreshFraction), p.RefreshFloor)
-	return exp.Add(-lead - p.Jitter(lifetime, rnd))
+	span := min(p.MaxJitter, lifetime/10)
+	if window := lifetime - p.MinServe; p.SpreadShort && window > 0 {
+		lead = min(lead, p.MinServe+window/2)
+		span = min(span, window/4)
+	}
+	return exp.Add(-lead - jitter(span, rnd))
 }
 
-// Jitter scales rnd (in [0, 1)) to [0, min(MaxJitter, lifetime/10)).
-func (p Policy) Jitter(lifetime time.Duration, rnd float64) time.Duration {
-	span := min(p.MaxJitter, lifetime/10)
+// jitter scales rnd (in [0, 1)) to [0, span).
+func jitter(span time.Duration, rnd float64) time.Duration {
 	if span <= 0 || rnd <= 0 {
 		return 0
 	}

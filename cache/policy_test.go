@@ -32,6 +32,10 @@ func TestRefreshAt(t *testing.T) {
 		{"1h half jitter", time.Hour, 0.5, 37*time.Minute + 30*time.Second},
 		{"12h no jitter: a third (4h) wins", 12 * time.Hour, 0, 8 * time.Hour},
 		{"12h max jitter", 12 * time.Hour, 0.999999999, 8*time.Hour - 5*time.Minute},
+		{"20m no jitter: the middle of the 5m it may be served in, not at once by the floor", 20 * time.Minute, 0, 150 * time.Second},
+		{"20m max jitter is a quarter of that window", 20 * time.Minute, 0.999999999, 150*time.Second - 75*time.Second},
+		{"16m max jitter: still after it was obtained", 16 * time.Minute, 0.999999999, 15 * time.Second},
+		{"25m no jitter: the floor fits the window", 25 * time.Minute, 0, 5 * time.Minute},
 		{"15m no jitter: due at once", 15 * time.Minute, 0, -5 * time.Minute},
 		{"15m max jitter is a tenth of the lifetime", 15 * time.Minute, 0.999999999, -5*time.Minute - 90*time.Second},
 	}

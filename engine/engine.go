@@ -134,6 +134,10 @@ func New(o Options) *Engine {
 	tokenOpts := opts
 	tokenOpts.Policy = cmp.Or(o.Policy, cache.DefaultPolicy())
 	tokenOpts.Policy.MinServe = time.Minute
+	// A token's Obtained is when credd came by it: one read from the AWS
+	// CLI's cache with 10 minutes left may be hours old, and is refreshed at
+	// once, by the floor.
+	tokenOpts.Policy.SpreadShort = false
 	if o.SSOCacheDir == "" {
 		o.SSOCacheDir = sources.SSOCacheDir()
 	}

@@ -215,7 +215,7 @@ func (e *engineEnv) waitIdle(profile string) {
 	})
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	testenv.Eventually(t, 10*time.Second, what, cond)
 }

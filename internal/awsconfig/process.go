@@ -87,7 +87,8 @@ func splitWindows(s string) ([]string, bool) {
 		cur.WriteString(strings.Repeat(`\`, backslashes))
 		backslashes = 0
 	}
-	for _, r := range s {
+	for i := 0; i < len(s); i++ { // bytes: a path that is not UTF-8 comes out as it went in
+		r := s[i]
 		switch {
 		case r == '\\':
 			backslashes++
@@ -111,7 +112,7 @@ func splitWindows(s string) ([]string, bool) {
 			}
 		default:
 			flush()
-			cur.WriteRune(r)
+			cur.WriteByte(r)
 			inWord = true
 		}
 	}

@@ -454,25 +454,28 @@ func cutInlineComment(v string) (string, string) {
 // ShellSplit splits s as Python's shlex.split (POSIX mode) does, which is
 // how botocore reads credential_process: whitespace separates words, quotes
 // group them, a backslash escapes the next character outside single quotes.
+// Whitespace is shlex's: space, tab, CR and LF (not Unicode's, nor \v or
+// \f, which sh does not split on either). It works on bytes, so a path that
+// is not UTF-8 comes out as it went in.
 func ShellSplit(s string) ([]string, bool) {
 	var words []string
-	var cur strings.Builder
+	var cur []byte // not a strings.Builder: each inlined WriteByte costs credhelper's size
 	inWord, escaped := false, false
-	var quote rune
-	for _, r := range s {
+	var quote byte
+	for i := 0; i < len(s); i++ {
+		r, keep := s[i], false
 		switch {
 		case escaped:
-			// Inside double quotes a backslash escapes only these.
-			if quote == '"' && !strings.ContainsRune("\\\"$`", r) {
-				cur.WriteRune('\\')
+			// Inside double quotes a backslash escapes only these (shlex's
+			// escapedquotes and escape: not sh's $ and `).
+			if quote == '"' && r != '"' && r != '\\' {
+				cur = append(cur, '\\')
 			}
-			cur.WriteRune(r)
-			escaped = false
+			keep, escaped = true, false
 		case quote == '\'':
-			if r == '\'' {
+			keep = r != '\''
+			if !keep {
 				quote = 0
-			} else {
-				cur.WriteRune(r)
 			}
 		case quote == '"':
 			switch r {
@@ -481,28 +484,30 @@ func ShellSplit(s string) ([]string, bool) {
 			case '\\':
 				escaped = true
 			default:
-				cur.WriteRune(r)
+				keep = true
 			}
 		case r == '\\':
 			escaped, inWord = true, true
 		case r == '\'' || r == '"':
 			quote, inWord = r, true
-		case unicode.IsSpace(r):
+		case r == ' ' || r == '\t' || r == '\r' || r == '\n':
 			if inWord {
-				words = append(words, cur.String())
-				cur.Reset()
+				words = append(words, string(cur))
+				cur = cur[:0]
 				inWord = false
 			}
 		default:
-			cur.WriteRune(r)
-			inWord = true
+			keep, inWord = true, true
+		}
+		if keep {
+			cur = append(cur, r)
 		}
 	}
 	if quote != 0 || escaped {
 		return nil, false
 	}
 	if inWord {
-		words = append(words, cur.String())
+		words = append(words, string(cur))
 	}
 	return words, true
 }
