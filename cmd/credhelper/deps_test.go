@@ -30,6 +30,7 @@ func TestStdlibOnly(t *testing.T) {
 		"github.com/credhelper/credhelper/internal/proc",
 		"github.com/credhelper/credhelper/internal/safetext",
 		"github.com/credhelper/credhelper/internal/jsonwire",
+		"github.com/credhelper/credhelper/internal/stringsort",
 		"github.com/credhelper/credhelper/cmd/credhelper",
 	}
 	for _, pkg := range strings.Fields(string(out)) {

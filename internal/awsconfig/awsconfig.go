@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/credhelper/credhelper/internal/awsini"
+	"github.com/credhelper/credhelper/internal/stringsort"
 )
 
 // Files names the shared config and credentials files.
@@ -152,7 +153,7 @@ func SSOSessionNames(config *awsini.File) []string {
 }
 
 func sortedOnce(names []string) []string {
-	awsini.SortStrings(names) // not slices.Sort: see SortStrings
+	stringsort.Sort(names)
 	return slices.Compact(names)
 }
 

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/credhelper/credhelper/internal/stringsort"
 )
 
 // Marshaler is a type that writes its own JSON (encoding/json's
@@ -240,7 +242,7 @@ func (e *encoder) mapping(b []byte, v reflect.Value) ([]byte, error) {
 	for it := v.MapRange(); it.Next(); {
 		keys = append(keys, it.Key().String())
 	}
-	sortStrings(keys)
+	stringsort.Sort(keys) // by bytes, as encoding/json orders map keys
 	kv := reflect.New(t.Key()).Elem()
 	b = append(b, '{')
 	for i, k := range keys {
@@ -256,34 +258,6 @@ func (e *encoder) mapping(b []byte, v reflect.Value) ([]byte, error) {
 		}
 	}
 	return append(b, '}'), nil
-}
-
-// sortStrings sorts by bytes, as encoding/json orders map keys (a heap sort:
-// credhelper links neither sort nor slices.Sort's generic instances).
-func sortStrings(s []string) {
-	down := func(root, end int) {
-		for {
-			child := 2*root + 1
-			if child >= end {
-				return
-			}
-			if child+1 < end && s[child] < s[child+1] {
-				child++
-			}
-			if s[root] >= s[child] {
-				return
-			}
-			s[root], s[child] = s[child], s[root]
-			root = child
-		}
-	}
-	for i := len(s)/2 - 1; i >= 0; i-- {
-		down(i, len(s))
-	}
-	for end := len(s) - 1; end > 0; end-- {
-		s[0], s[end] = s[end], s[0]
-		down(0, end)
-	}
 }
 
 func (e *encoder) array(b []byte, v reflect.Value) ([]byte, error) {
