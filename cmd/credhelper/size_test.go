@@ -12,12 +12,6 @@ import (
 // SDK call starts: its stripped binary may not be larger on any platform.
 const maxStrippedSize = 3_000_000
 
-// overBudget holds the platforms that are over the budget today, each with
-// the size it may not grow past: a ratchet, lowered as bytes are won and
-// removed once the platform is under (issue 15). Any other platform must be
-// under the budget.
-var overBudget = map[string]int64{}
-
 // releasePlatforms are the platforms credhelper is released for.
 var releasePlatforms = []string{
 	"linux/amd64", "linux/arm64",
@@ -64,18 +58,6 @@ func TestStrippedSize(t *testing.T) {
 			fi, err := os.Stat(bin)
 			if err != nil {
 				t.Fatal(err)
-			}
-			if limit, ok := overBudget[platform]; ok {
-				switch {
-				case fi.Size() > limit:
-					t.Errorf("stripped credhelper for %s is %d bytes: it grew past %d, its size when it was last measured (and it is %d over the %d-byte budget)",
-						platform, fi.Size(), limit, fi.Size()-maxStrippedSize, maxStrippedSize)
-				case fi.Size() <= maxStrippedSize:
-					t.Errorf("stripped credhelper for %s is %d bytes, under the budget: remove it from overBudget", platform, fi.Size())
-				default:
-					t.Logf("stripped credhelper for %s is %d bytes, %d over the %d-byte budget (known: overBudget, issue 15)", platform, fi.Size(), fi.Size()-maxStrippedSize, maxStrippedSize)
-				}
-				return
 			}
 			if fi.Size() > maxStrippedSize {
 				t.Errorf("stripped credhelper for %s is %d bytes, %d over the %d-byte budget (DESIGN.md)",
