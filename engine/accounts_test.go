@@ -15,6 +15,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 
 	"github.com/credhelper/credhelper/cache"
+	"github.com/credhelper/credhelper/engine/enginetest"
 	"github.com/credhelper/credhelper/internal/fakesso"
 	"github.com/credhelper/credhelper/protocol"
 	"github.com/credhelper/credhelper/sources"
@@ -98,7 +99,7 @@ func (e *engineEnv) seedToken(f *fakesso.Server, name string, left time.Duration
 		e.t.Fatal(err)
 	}
 	e.t.Cleanup(func() {
-		assertNoSecrets(e.t, "the log", e.log.String(), sess.AccessToken, sess.RefreshToken, sess.ClientSecret)
+		enginetest.AssertNoSecrets(e.t, "the log", e.log.String(), sess.AccessToken, sess.RefreshToken, sess.ClientSecret)
 	})
 	return sess
 }
@@ -118,7 +119,7 @@ func (e *engineEnv) failAccounts(session string, secrets ...string) *protocol.Er
 	if !errors.As(err, &pe) {
 		e.t.Fatalf("SSOAccounts(%s) = %+v, %v (%T); want a *protocol.Error", session, resp, err, err)
 	}
-	assertNoSecrets(e.t, "an error", pe.Error(), secrets...)
+	enginetest.AssertNoSecrets(e.t, "an error", pe.Error(), secrets...)
 	return pe
 }
 
@@ -165,7 +166,7 @@ func TestSSOAccountsListsEveryPage(t *testing.T) {
 	if !strings.Contains(e.log.String(), "sso accounts listed") {
 		t.Errorf("the log does not tell of the listing:\n%s", e.log.String())
 	}
-	assertNoSecrets(t, "the answer", fmt.Sprint(resp), sess.AccessToken)
+	enginetest.AssertNoSecrets(t, "the answer", fmt.Sprint(resp), sess.AccessToken)
 }
 
 // An expired token is refreshed first with its refresh token, and the new

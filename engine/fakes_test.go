@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -34,11 +32,6 @@ type (
 	manualClock = enginetest.Clock
 	fakeSTS     = enginetest.STS
 )
-
-func newTestLogger() (*slog.Logger, *testenv.Buffer) {
-	buf := &testenv.Buffer{}
-	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
-}
 
 // engineEnv is a engine over a temp config, a memory store, a manual clock
 // and a fake STS.
@@ -76,7 +69,7 @@ func newEngineEnvOver(t *testing.T, config string, wrap func(cache.Store) cache.
 	}
 	e.sts = enginetest.NewSTS(e.clock)
 	e.writeConfig(config)
-	logger, buf := newTestLogger()
+	logger, buf := enginetest.NewLogger()
 	e.log, e.logger = buf, logger
 	var store cache.Store = e.store
 	if wrap != nil {
@@ -92,43 +85,28 @@ func newEngineEnvOver(t *testing.T, config string, wrap func(cache.Store) cache.
 		Log:    logger,
 		Policy: cache.DefaultPolicy(),
 	})
-	t.Cleanup(func() { assertNoSecrets(t, "the log", buf.String(), e.sts.Secrets()...) })
+	t.Cleanup(func() { enginetest.AssertNoSecrets(t, "the log", buf.String(), e.sts.Secrets()...) })
 	return e
 }
 
-// writeConfig (re)writes the config file and moves its mtime on, so the
-// loader sees an edit even within the file system's timestamp granularity.
+// writeConfig (re)writes the config file as an edit the loader sees.
 func (e *engineEnv) writeConfig(config string) {
 	e.t.Helper()
-	if err := os.WriteFile(e.files.Config, []byte(config), 0o600); err != nil {
-		e.t.Fatal(err)
-	}
-	st, err := os.Stat(e.files.Config)
-	if err != nil {
-		e.t.Fatal(err)
-	}
 	e.edits++
-	mt := st.ModTime().Add(time.Duration(e.edits) * time.Hour)
-	if err := os.Chtimes(e.files.Config, mt, mt); err != nil {
-		e.t.Fatal(err)
-	}
+	enginetest.WriteConfig(e.t, e.files.Config, config, e.edits)
 }
 
 // addKeys stores long-term keys for profile the way `credhelper add` does.
 func (e *engineEnv) addKeys(profile, id, secret string) {
 	e.t.Helper()
-	err := e.store.Save(context.Background(), cache.Entry{Profile: profile, Kind: cache.KindKeys, Obtained: t0,
-		Credentials: protocol.Credentials{AccessKeyID: id, SecretAccessKey: secret}})
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	enginetest.StoreKeys(e.t, e.store, profile, id, secret)
 }
 
 func (e *engineEnv) get(ctx context.Context, req protocol.CredentialsRequest) (protocol.Credentials, error) {
 	resp, err := e.engine.Credentials(ctx, req)
 	if err != nil {
-		assertNoSecrets(e.t, "an error", err.Error(), e.sts.Secrets()...)
-		assertNoSecrets(e.t, "an error", err.Error(), baseSecret, rotatedSecret, goodCode, wrongCode)
+		enginetest.AssertNoSecrets(e.t, "an error", err.Error(), e.sts.Secrets()...)
+		enginetest.AssertNoSecrets(e.t, "an error", err.Error(), baseSecret, rotatedSecret, goodCode, wrongCode)
 	}
 	return resp.Credentials, err
 }
@@ -218,15 +196,6 @@ func (e *engineEnv) waitIdle(profile string) {
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	testenv.Eventually(t, 10*time.Second, what, cond)
-}
-
-func assertNoSecrets(t *testing.T, where, text string, secrets ...string) {
-	t.Helper()
-	for _, s := range secrets {
-		if s != "" && strings.Contains(text, s) {
-			t.Errorf("%s contains the secret %q:\n%s", where, s, text)
-		}
-	}
 }
 
 func wantCode(t *testing.T, pe *protocol.Error, code protocol.Code) {

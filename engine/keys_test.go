@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/credhelper/credhelper/cache"
+	"github.com/credhelper/credhelper/engine/enginetest"
 	"github.com/credhelper/credhelper/protocol"
 )
 
@@ -44,7 +45,7 @@ func (e *engineEnv) failRename(from, to string) *protocol.Error {
 	if !errors.As(err, &pe) {
 		e.t.Fatalf("RenameKeys(%s, %s) = %v (%T), want a *protocol.Error", from, to, err, err)
 	}
-	assertNoSecrets(e.t, "an error", pe.Error(), baseSecret, rotatedSecret)
+	enginetest.AssertNoSecrets(e.t, "an error", pe.Error(), baseSecret, rotatedSecret)
 	return pe
 }
 
@@ -95,7 +96,7 @@ func TestRenameKeysMovesThem(t *testing.T) {
 	if !strings.Contains(logs, "long-term keys moved") || !strings.Contains(logs, "from=old") || !strings.Contains(logs, "to=base") {
 		t.Errorf("the log does not tell of the move:\n%s", logs)
 	}
-	assertNoSecrets(t, "the log", logs, baseSecret)
+	enginetest.AssertNoSecrets(t, "the log", logs, baseSecret)
 }
 
 // Credentials made with From's keys go with them: prod, assumed with old's

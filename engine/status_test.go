@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/credhelper/credhelper/cache"
+	"github.com/credhelper/credhelper/engine/enginetest"
 	"github.com/credhelper/credhelper/protocol"
 	"github.com/credhelper/credhelper/sources"
 )
@@ -292,8 +293,8 @@ func getState(t *testing.T, e *engineEnv) protocol.StateResponse {
 		t.Fatal(err)
 	}
 	body := string(b)
-	assertNoSecrets(t, "the state answer", body, e.sts.Secrets()...)
-	assertNoSecrets(t, "the state answer", body, baseSecret, goodCode, ssoAccessToken, ssoRefreshToken, ssoClientSecret, ssoRoleSecret, ssoRoleToken)
+	enginetest.AssertNoSecrets(t, "the state answer", body, e.sts.Secrets()...)
+	enginetest.AssertNoSecrets(t, "the state answer", body, baseSecret, goodCode, ssoAccessToken, ssoRefreshToken, ssoClientSecret, ssoRoleSecret, ssoRoleToken)
 	for _, prefix := range []string{baseKeyID, "ASIA"} {
 		if strings.Contains(body, prefix) {
 			t.Errorf("the state answer names an access key (%s):\n%s", prefix, body)

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -19,7 +18,6 @@ import (
 	"github.com/credhelper/credhelper/engine/enginetest"
 	"github.com/credhelper/credhelper/internal/fakesso"
 	"github.com/credhelper/credhelper/internal/testenv"
-	"github.com/credhelper/credhelper/protocol"
 	"github.com/credhelper/credhelper/sources"
 )
 
@@ -86,7 +84,7 @@ func newEngineEnvWith(t *testing.T, config string, edit func(*engine.Options)) *
 		ssoDir: filepath.Join(dir, "sso-cache")}
 	e.sts = enginetest.NewSTS(e.clock)
 	e.writeConfig(config)
-	e.logger, e.log = newTestLogger()
+	e.logger, e.log = enginetest.NewLogger()
 	o := engine.Options{
 		Config:      sources.NewLoader(e.files),
 		Store:       e.store,
@@ -104,32 +102,17 @@ func newEngineEnvWith(t *testing.T, config string, edit func(*engine.Options)) *
 	return e
 }
 
-// writeConfig (re)writes the config file and moves its mtime on, so the
-// loader sees an edit even within the file system's timestamp granularity.
+// writeConfig (re)writes the config file as an edit the loader sees.
 func (e *engineEnv) writeConfig(config string) {
 	e.t.Helper()
-	if err := os.WriteFile(e.files.Config, []byte(config), 0o600); err != nil {
-		e.t.Fatal(err)
-	}
-	st, err := os.Stat(e.files.Config)
-	if err != nil {
-		e.t.Fatal(err)
-	}
 	e.edits++
-	mt := st.ModTime().Add(time.Duration(e.edits) * time.Hour)
-	if err := os.Chtimes(e.files.Config, mt, mt); err != nil {
-		e.t.Fatal(err)
-	}
+	enginetest.WriteConfig(e.t, e.files.Config, config, e.edits)
 }
 
 // addKeys stores long-term keys for profile the way `credhelper add` does.
 func (e *engineEnv) addKeys(profile, id, secret string) {
 	e.t.Helper()
-	err := e.store.Save(context.Background(), cache.Entry{Profile: profile, Kind: cache.KindKeys, Obtained: enginetest.T0,
-		Credentials: protocol.Credentials{AccessKeyID: id, SecretAccessKey: secret}})
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	enginetest.StoreKeys(e.t, e.store, profile, id, secret)
 }
 
 // storedKeyID is the access key ID stored for profile, "" when none.
@@ -186,9 +169,4 @@ func (e *engineEnv) loginAsTheAWSCLI(f *fakesso.Server, name, startURL, region s
 	e.t.Cleanup(func() {
 		enginetest.AssertNoSecrets(e.t, "the log", e.log.String(), sess.AccessToken, sess.RefreshToken, sess.ClientSecret)
 	})
-}
-
-func newTestLogger() (*slog.Logger, *testenv.Buffer) {
-	buf := &testenv.Buffer{}
-	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
 }

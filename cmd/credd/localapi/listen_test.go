@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/credhelper/credhelper/engine/enginetest"
 	"github.com/credhelper/credhelper/internal/testenv"
 )
 
@@ -18,7 +19,7 @@ import (
 // an error containing every one of want.
 func listenFails(t *testing.T, path string, want ...string) {
 	t.Helper()
-	logger, _ := newTestLogger()
+	logger, _ := enginetest.NewLogger()
 	l, release, err := Listen(path, logger)
 	if err == nil {
 		release()

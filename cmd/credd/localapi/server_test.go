@@ -250,7 +250,7 @@ func TestListenPermissions(t *testing.T) {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	logger, _ := newTestLogger()
+	logger, _ := enginetest.NewLogger()
 	l, release, err := Listen(filepath.Join(dir, "credd.sock"), logger)
 	if err != nil {
 		t.Fatal(err)
@@ -289,7 +289,7 @@ func TestListenRefusesADirectoryOfAnotherUser(t *testing.T) {
 	if err := os.Chown(dir, 65534, 65534); err != nil {
 		t.Fatal(err)
 	}
-	logger, _ := newTestLogger()
+	logger, _ := enginetest.NewLogger()
 	l, release, err := Listen(filepath.Join(dir, "credd.sock"), logger)
 	if err == nil {
 		release()
@@ -327,7 +327,7 @@ func TestListenLiveSocketWithoutLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	logger, _ := newTestLogger()
+	logger, _ := enginetest.NewLogger()
 	l, release, err := Listen(path, logger)
 	if err == nil {
 		release()
@@ -357,7 +357,7 @@ func TestListenReplacesAStaleSocket(t *testing.T) {
 		t.Fatalf("no stale socket to test with: %v", err)
 	}
 
-	logger, logs := newTestLogger()
+	logger, logs := enginetest.NewLogger()
 	l, release, err := Listen(path, logger)
 	if err != nil {
 		t.Fatalf("Listen with a stale socket: %v", err)
