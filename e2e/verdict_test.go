@@ -5,7 +5,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,31 +46,7 @@ func fixtureWorld(t *testing.T, name string) *world {
 	}
 	w.env = env
 	src := filepath.Join("..", "internal", "doctor", "testdata", "homes", name)
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		dst := filepath.Join(w.home.Dir, rel)
-		switch {
-		case d.IsDir():
-			return os.MkdirAll(dst, 0o700)
-		case rel == "env" || d.Name() == ".keep":
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		mode := os.FileMode(0o600)
-		if strings.HasPrefix(rel, "bin"+string(filepath.Separator)) {
-			mode = 0o755
-		}
-		return os.WriteFile(dst, b, mode)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	testenv.CopyHome(t, src, w.home.Dir)
 	if b, err := os.ReadFile(filepath.Join(src, "env")); err == nil {
 		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
 			k, v, _ := strings.Cut(line, "=")

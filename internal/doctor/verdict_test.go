@@ -2,13 +2,14 @@ package doctor
 
 import (
 	"bytes"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/credhelper/credhelper/internal/testenv"
 )
 
 // sources is each family's verdict: the source, "!source" for one that
@@ -147,31 +148,7 @@ func homeFixture(t *testing.T, name string) Env {
 	}
 	src := filepath.Join("testdata", "homes", name)
 	home := t.TempDir()
-	err = filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		dst := filepath.Join(home, rel)
-		switch {
-		case d.IsDir():
-			return os.MkdirAll(dst, 0o700)
-		case rel == "env" || d.Name() == ".keep":
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		mode := os.FileMode(0o600)
-		if strings.HasPrefix(rel, "bin"+string(filepath.Separator)) {
-			mode = 0o755
-		}
-		return os.WriteFile(dst, b, mode)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	testenv.CopyHome(t, src, home)
 	for _, k := range []string{"AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
 		"AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_EC2_METADATA_DISABLED",
 		"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "XDG_RUNTIME_DIR", "CREDHELPER_KEYRING_PASSPHRASE"} {
