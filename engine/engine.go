@@ -29,6 +29,7 @@ type ConfigLoader interface {
 //   - mfa: MFA sessions and the leases of their prompt (mfa.go);
 //   - sso and logins: SSO sessions — tokens and their refresh (sso.go),
 //     login flows and client registrations (ssologin.go);
+//   - grants: the container endpoint's grants and their tokens (grants.go);
 //   - the status model is derived from them all (status.go).
 //
 // One lifecycle drives them: every fetch, refresh and login flow derives
@@ -44,6 +45,7 @@ type Engine struct {
 	mfa    mfaSessions
 	sso    ssoSessions
 	logins loginFlows
+	grants containerGrants
 
 	// root is credd's root context as the engine sees it: every fetch,
 	// refresh and login flow derives from it. Run cancels it (stop) when
@@ -125,7 +127,8 @@ func New(o Options) *Engine {
 	eng := &Engine{config: o.Config, store: o.Store, clock: o.Clock, log: o.Log,
 		keys:   longTermKeys{store: o.Store},
 		mfa:    mfaSessions{clock: o.Clock, leases: map[string]*mfaLease{}, locks: map[string]*sync.Mutex{}},
-		logins: loginFlows{flows: map[flowKey]*loginFlow{}, byID: map[string]*loginFlow{}, regs: map[string]*sources.SSOToken{}}}
+		logins: loginFlows{flows: map[flowKey]*loginFlow{}, byID: map[string]*loginFlow{}, regs: map[string]*sources.SSOToken{}},
+		grants: containerGrants{byID: map[string]*grant{}}}
 	eng.root, eng.stop = context.WithCancel(context.Background())
 	opts := cache.Options{Clock: o.Clock, Policy: o.Policy, KeepFreshFor: o.KeepFreshFor, Logger: o.Log, Context: eng.root}
 	eng.chains = roleChains{sts: o.STS, refresh: cache.NewRefresher(o.Store, eng.fetch, opts), notes: map[string]bool{}}
@@ -158,6 +161,7 @@ func (eng *Engine) Run(ctx context.Context) {
 	eng.workMu.Lock()
 	eng.stop() // from here on, begin refuses new work
 	eng.workMu.Unlock()
+	eng.grants.endAll()
 	loops.Wait()
 	eng.work.Wait()
 	eng.chains.refresh.Wait()

@@ -134,6 +134,9 @@ func (eng *Engine) State(ctx context.Context) (protocol.StateResponse, error) {
 		resp.MFASessions = append(resp.MFASessions, s)
 	}
 	sort.Slice(resp.MFASessions, func(i, j int) bool { return resp.MFASessions[i].Name < resp.MFASessions[j].Name })
+	if gs := eng.Grants(); len(gs) > 0 {
+		resp.Grants = gs
+	}
 	return resp, nil
 }
 

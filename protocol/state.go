@@ -22,6 +22,8 @@ type StateResponse struct {
 	Profiles    []ProfileState `json:"profiles"`
 	SSOSessions []SessionState `json:"ssoSessions"`
 	MFASessions []SessionState `json:"mfaSessions"`
+	// Grants are the container endpoint's live grants (`credhelper exec`).
+	Grants []GrantState `json:"grants,omitempty"`
 }
 
 // CredentialState is where a profile's credentials stand.
