@@ -6,9 +6,9 @@ import "time"
 // asks credd for one over the local API, hands CMD the endpoint's URL and
 // the grant's token, holds the grant while CMD runs and ends it after.
 const (
-	PathGrants     = "/v1/grants"      // POST GrantRequest → GrantResponse
-	PathGrantHold  = "/v1/grants/hold" // POST GrantIDRequest: answered when the grant ends
-	PathGrantEnd   = "/v1/grants/end"  // POST GrantIDRequest → OKResponse
+	PathGrants    = "/v1/grants"      // POST GrantRequest → GrantResponse
+	PathGrantHold = "/v1/grants/hold" // POST GrantIDRequest: answered when the grant ends
+	PathGrantEnd  = "/v1/grants/end"  // POST GrantIDRequest → OKResponse
 
 	// ContainerPathPrefix is where the container endpoint serves a grant:
 	// ContainerPathPrefix + grant ID.
@@ -79,11 +79,4 @@ type ContainerCredentials struct {
 	Token           string `json:"Token"`
 	Expiration      string `json:"Expiration"`
 	AccountID       string `json:"AccountId,omitempty"`
-}
-
-// ContainerError is the container endpoint's error body: the Go SDK shows
-// "code: message" from it, botocore and the JS SDK the body.
-type ContainerError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -28,6 +29,8 @@ const usage = `credd — keeps AWS credentials fresh for credhelper
 
 usage:
   credd run [--socket PATH] [--log-file FILE] [--log-level debug|info|warn] [--log-format text|json]
+            [--container-addr 127.0.0.1:PORT,...]   where to serve the container credentials endpoint
+                                   of ` + "`credhelper exec`" + ` (default 127.0.0.1 on a port the system picks)
             [--passphrase-stdin]   read the file keyring's passphrase from stdin (to its end, less a final
                                    newline) instead of CREDHELPER_KEYRING_PASSPHRASE
   credd install [--system] [--no-start]   run credd as a service (systemd user unit, launchd agent, Windows service)
@@ -43,6 +46,7 @@ environment:
                                   reads it once and removes it from its environment
   CREDHELPER_MFA_SESSION_DURATION default MFA session length (e.g. 12h)
   CREDHELPER_SSO_CACHE=aws-cli    also write refreshed SSO tokens to ~/.aws/sso/cache for plain SDK profiles
+  CREDHELPER_CONTAINER_ADDR       the container endpoint's addresses, as --container-addr
   AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_STS
 `
 
@@ -113,6 +117,8 @@ func runDaemon(args []string, passphrase string, stdin io.Reader, stderr io.Writ
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	format := fs.String("log-format", "text", "text or json")
 	passStdin := fs.Bool("passphrase-stdin", false, "read the file keyring's passphrase from stdin")
+	containerAddrs = fs.String("container-addr", cmp.Or(os.Getenv(localapi.EnvContainerAddr), localapi.DefaultContainerAddr),
+		"comma-separated host:port list the container credentials endpoint listens on")
 	if err := fs.Parse(args); err != nil {
 		return protocol.ExitUsage
 	}
@@ -200,6 +206,10 @@ func redactCredentials(_ []string, a slog.Attr) slog.Attr {
 	return a
 }
 
+// containerAddrs is --container-addr: where the container credentials
+// endpoint listens.
+var containerAddrs = new(string)
+
 // serve runs the daemon until SIGINT or SIGTERM.
 func serve(socket string, kcfg cache.KeyringConfig, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -262,17 +272,31 @@ func serveOn(ctx context.Context, socket string, kcfg cache.KeyringConfig, l net
 		Policy:        cache.DefaultPolicy(),
 	})
 	started := time.Now()
-	srv := &localapi.Server{Engine: eng, Log: log, Status: func() protocol.StatusResponse {
+	container := &localapi.Container{Engine: eng, Log: log}
+	if err := container.Listen(splitAddrs(*containerAddrs)); err != nil {
+		// credential_process goes on working; `credhelper exec` says why not.
+		log.Error("container credentials endpoint unavailable: credhelper exec will fail until credd is restarted with it fixed", "err", err)
+	}
+	srv := &localapi.Server{Engine: eng, Log: log, Container: container, Status: func() protocol.StatusResponse {
 		return protocol.StatusResponse{Version: buildinfo.String(), PID: os.Getpid(), Started: started, Socket: socket,
 			KeyringBackend: backend, ConfigFile: files.Config, CredsFile: files.Credentials}
 	}}
+	containerCtx, stopContainer := context.WithCancel(ctx)
+	containerDone := make(chan struct{})
+	go func() {
+		defer close(containerDone)
+		if err := container.Serve(containerCtx); err != nil {
+			log.Error("container credentials endpoint stopped", "err", err)
+		}
+	}()
+	defer func() { stopContainer(); <-containerDone }()
 	engineDone := make(chan struct{})
 	go func() {
 		defer close(engineDone)
 		eng.Run(ctx)
 	}()
 	log.Info("credd started", "version", buildinfo.String(), "pid", os.Getpid(), "socket", socket,
-		"keyring", backend, "config", files.Config, "credentials", files.Credentials)
+		"keyring", backend, "config", files.Config, "credentials", files.Credentials, "container_endpoint", strings.Join(container.Addrs(), ","))
 	err = srv.Serve(ctx, l)
 	log.Info("credd stopping")
 	// The engine ends its fetches and logins and finishes its keyring writes
@@ -283,6 +307,17 @@ func serveOn(ctx context.Context, socket string, kcfg cache.KeyringConfig, l net
 		log.Warn("credd stopped before its keyring writes finished", "waited", shutdownWait)
 	}
 	return err
+}
+
+// splitAddrs reads a comma-separated address list.
+func splitAddrs(s string) []string {
+	var out []string
+	for _, a := range strings.Split(s, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // shutdownWait bounds how long credd waits at shutdown, once the API has

@@ -27,6 +27,9 @@ type Server struct {
 	Log    *slog.Logger
 	// Status fills GET /v1/status.
 	Status func() protocol.StatusResponse
+	// Container is the container credentials endpoint grants are served
+	// on; nil when credd serves none.
+	Container *Container
 	// BodyTimeout bounds the reading of a request's body; 0 is
 	// DefaultBodyTimeout.
 	BodyTimeout time.Duration
@@ -64,6 +67,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST "+protocol.PathSSOAccounts, handle(s, s.Engine.SSOAccounts))
 	mux.HandleFunc("POST "+protocol.PathProbeClock, handle(s, s.Engine.ProbeClock))
 	mux.HandleFunc("POST "+protocol.PathProbeKeyring, handle(s, s.Engine.ProbeKeyring))
+	mux.HandleFunc("POST "+protocol.PathGrants, handle(s, s.createGrant))
+	mux.HandleFunc("POST "+protocol.PathGrantHold, handle(s, s.Engine.HoldGrant))
+	mux.HandleFunc("POST "+protocol.PathGrantEnd, handle(s, s.Engine.EndGrant))
 	return s.guard(mux)
 }
 
