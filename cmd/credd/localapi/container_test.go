@@ -6,7 +6,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-		"io"
+	"io"
 	"net"
 	"net/http"
 	"os"
