@@ -291,7 +291,7 @@ func (w *world) runInto(d time.Duration, stdout, stderr *testenv.Buffer, name st
 	ours := name == bins.credhelper || name == bins.credd
 	w.mu.Lock()
 	w.ran = append(w.ran, ranCommand{what: filepath.Base(name) + " " + strings.Join(args, " "), r: r,
-		credentialsOnStdout: !ours || name == bins.credhelper && len(args) > 0 && args[0] == "process"})
+		credentialsOnStdout: !ours || name == bins.credhelper && len(args) > 0 && (args[0] == "process" || args[0] == "exec")})
 	w.mu.Unlock()
 	return r, nil
 }

@@ -25,6 +25,9 @@ usage:
                    [--device-code] [--no-browser]   the browser opens once; credd keeps the token fresh)
                    [--cancel]         end the login in progress instead
   credhelper logout --sso-session S  forget the session's token (or --profile P)
+  credhelper exec P [--] CMD [ARGS...]
+                                     run CMD with P's credentials served by credd's container
+                                     endpoint, refreshed however long it runs (no keys in its env)
   credhelper status [--profile P]    every served profile at a glance (or P in detail)
                    [--json] [--check]   JSON for scripts; --check exits 4 when one needs you
   credhelper doctor [--profile P]    diagnose the whole credential chain, with the fix for each
@@ -83,6 +86,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = e.completion(rest)
 	case "__profiles", "__sso-sessions":
 		err = e.completeNames(cmd == "__sso-sessions")
+	case "exec":
+		return e.exec(rest)
 	case "status":
 		return e.status(rest)
 	case "doctor":
