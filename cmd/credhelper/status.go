@@ -207,6 +207,7 @@ func renderStatus(w io.Writer, st protocol.StateResponse, now time.Time, color b
 	fmt.Fprintln(w)
 	if len(st.Profiles) == 0 {
 		fmt.Fprintln(w, "no served profiles: add `credential_process = credhelper process --profile DEFINITION` to a profile in ~/.aws/config")
+		renderGrants(w, st.Grants, now)
 		return
 	}
 	rows := [][]string{{"PROFILE", "DEFINITION", "KIND", "STATE", "LEFT", "NEXT REFRESH", "LAST ERROR"}}
@@ -217,6 +218,7 @@ func renderStatus(w io.Writer, st protocol.StateResponse, now time.Time, color b
 		states = append(states, p.State)
 	}
 	writeTable(w, rows, 3, states, color)
+	renderGrants(w, st.Grants, now)
 	var fixes [][]string
 	for _, p := range st.Profiles {
 		if p.State.NeedsUser() && p.Remedy != "" {

@@ -137,7 +137,8 @@ func TestHumanDuration(t *testing.T) {
 // carry a secret.
 func TestStateJSONFieldsAreStable(t *testing.T) {
 	want := map[reflect.Type][]string{
-		reflect.TypeFor[protocol.StateResponse](): {"schemaVersion", "daemon", "profiles", "ssoSessions", "mfaSessions"},
+		reflect.TypeFor[protocol.StateResponse](): {"schemaVersion", "daemon", "profiles", "ssoSessions", "mfaSessions", "grants"},
+		reflect.TypeFor[protocol.GrantState]():    {"id", "profile", "definition", "command", "since", "held"},
 		reflect.TypeFor[protocol.ProfileState](): {"served", "definition", "kind", "state", "expiration", "nextRefresh", "lastServed",
 			"lastError", "failures", "remedy", "ssoSession", "mfaSerial"},
 		reflect.TypeFor[protocol.SessionState]():   {"name", "expiration", "refreshable", "startUrl", "mfaSerial", "lastError"},
