@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
+
 	"github.com/credhelper/credhelper/engine/enginetest"
 	"github.com/credhelper/credhelper/internal/testenv"
 	"github.com/credhelper/credhelper/protocol"
@@ -280,5 +282,39 @@ func TestContainerListenRefusesOtherInterfaces(t *testing.T) {
 		if err := c.Listen([]string{a}); err == nil {
 			t.Errorf("Listen(%q) accepted", a)
 		}
+	}
+}
+
+// A long-running child keeps getting valid credentials across many
+// refreshes: the Go SDK's own container provider (endpointcreds, the real
+// client of this wire format) asks every 20 minutes of credd's clock for
+// six hours; each answer has 15 minutes or more left, and the role is
+// renewed as it runs out.
+func TestContainerServesAcrossRefreshes(t *testing.T) {
+	e := startContainer(t)
+	g := e.grant("served")
+	ctx, leave := context.WithCancel(context.Background())
+	held := make(chan error, 1)
+	go func() {
+		held <- e.client.Do(ctx, protocol.PathGrantHold, protocol.GrantIDRequest{ID: g.ID}, &protocol.OKResponse{})
+	}()
+	defer func() { leave(); <-held }()
+	testenv.Eventually(t, 10*time.Second, "the grant to be held", func() bool { gs := e.engine.Grants(); return len(gs) == 1 && gs[0].Held })
+	provider := endpointcreds.New(g.URL, func(o *endpointcreds.Options) { o.AuthorizationToken = g.Token })
+	keys := map[string]bool{}
+	for step := range 18 {
+		creds, err := provider.Retrieve(clientCtx(t))
+		if err != nil {
+			t.Fatalf("after %v: %v", time.Duration(step)*20*time.Minute, err)
+		}
+		if left := creds.Expires.Sub(e.clock.Now()); !creds.CanExpire || left < protocol.MinServeRemaining {
+			t.Fatalf("after %v: served credentials with %v left", time.Duration(step)*20*time.Minute, left)
+		}
+		keys[creds.AccessKeyID] = true
+		e.clock.Advance(20 * time.Minute)
+	}
+	_, ar := e.sts.Calls()
+	if len(keys) < 6 || ar != len(keys) {
+		t.Errorf("%d distinct credentials from %d AssumeRole calls in six hours of one-hour roles, want one call per credential and at least 6", len(keys), ar)
 	}
 }
