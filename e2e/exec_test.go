@@ -58,7 +58,7 @@ func execWorld(t *testing.T) *world {
 func childEnviron(t *testing.T, w *world, profile string) map[string]string {
 	t.Helper()
 	r := w.credhelper("exec", profile, "--", "env")
-	if r.code != 0 {
+	if r.code != 0 || r.stderr != "" {
 		t.Fatalf("credhelper exec %s -- env: %s", profile, r)
 	}
 	env := map[string]string{}
@@ -420,5 +420,24 @@ func TestExecSurvivesCreddRestart(t *testing.T) {
 	}
 	if strings.Contains(h.out.String(), "no more credentials") {
 		t.Errorf("exec said the child lost its credentials:\n%s", h.out)
+	}
+}
+
+// A [default] profile with credentials of its own wins over the endpoint in
+// every SDK of the child (it names no profile): exec says so, and botocore
+// shows that it would.
+func TestExecWarnsOfACredentialedDefault(t *testing.T) {
+	w := newWorld(t, execConfig+"\n[default]\nrole_arn = arn:aws:iam::333333333333:role/Other\nsource_profile = keys\n", "")
+	w.startCredd()
+	w.addKeys("keys", baseKeyID, baseSecret)
+	r := w.credhelper("exec", "dev", "--", "python3", "-c", "import boto3; print(boto3.Session().get_credentials().method)")
+	first, _, _ := strings.Cut(r.stderr, "\n")
+	if !strings.HasPrefix(first, "credhelper: exec: warning: [default] in ") || !strings.Contains(first, "has role_arn") {
+		t.Errorf("exec with a credentialed [default]: %s", r)
+	}
+	// botocore went for [default]'s role (whose source has no keys in the
+	// credentials file), not for the endpoint.
+	if strings.Contains(r.stdout, "container-role") || !strings.Contains(r.stderr, `source profile "keys"`) {
+		t.Errorf("botocore under exec: %s", r)
 	}
 }

@@ -74,6 +74,10 @@ func (e *env) exec(args []string) int {
 		return report(e.stderr, err)
 	}
 
+	if key, file := defaultShadows(); key != "" {
+		fmt.Fprintf(e.stderr, "credhelper: exec: warning: [default] in %s has %s: SDKs in %s that name no profile take the default profile's credentials before the endpoint's; move them to a named profile to use exec\n",
+			shownPath(file), key, argv[0])
+	}
 	req.ID, req.Token, req.URL = g.ID, g.Token, g.URL
 	stopHold := e.holdGrant(req)
 	code, err := runChild(path, argv, childEnv(os.Environ(), profile, g))
