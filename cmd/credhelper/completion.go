@@ -16,7 +16,7 @@ _credhelper() {
 	prev="${COMP_WORDS[COMP_CWORD-1]}"
 	cmd="${COMP_WORDS[1]}"
 	if [ "$COMP_CWORD" -eq 1 ]; then
-		COMPREPLY=($(compgen -W "process add remove mfa login logout status doctor setup completion version help" -- "$cur"))
+		COMPREPLY=($(compgen -W "process add remove mfa login logout exec status doctor setup completion version help" -- "$cur"))
 		return
 	fi
 	case "$prev" in
@@ -37,12 +37,16 @@ _credhelper() {
 	completion) COMPREPLY=($(compgen -W "bash zsh fish" -- "$cur")); return ;;
 	esac
 	case "$cmd" in
-	add|remove|mfa|setup)
+	add|remove|mfa|setup|exec)
 		if [ "$COMP_CWORD" -eq 2 ] && [[ "$cur" != -* ]]; then
 			COMPREPLY=($(compgen -W "$(credhelper __profiles 2>/dev/null)" -- "$cur"))
 			return
 		fi ;;
 	esac
+	if [ "$cmd" = exec ]; then
+		COMPREPLY=($(compgen -c -- "$cur"))
+		return
+	fi
 	COMPREPLY=($(compgen -W "$flags" -- "$cur"))
 }
 complete -F _credhelper credhelper
@@ -54,12 +58,12 @@ autoload -U +X bashcompinit && bashcompinit
 ` + bashCompletion
 
 const fishCompletion = `# credhelper completion for fish: credhelper completion fish | source
-set -l cmds process add remove mfa login logout status doctor setup completion version help
+set -l cmds process add remove mfa login logout exec status doctor setup completion version help
 complete -c credhelper -f
 complete -c credhelper -n "not __fish_seen_subcommand_from $cmds" -a "$cmds"
 complete -c credhelper -n "__fish_seen_subcommand_from process status doctor login logout" -l profile -x -a "(credhelper __profiles 2>/dev/null)"
 complete -c credhelper -n "__fish_seen_subcommand_from login logout setup" -l sso-session -x -a "(credhelper __sso-sessions 2>/dev/null)"
-complete -c credhelper -n "__fish_seen_subcommand_from add remove mfa setup" -a "(credhelper __profiles 2>/dev/null)"
+complete -c credhelper -n "__fish_seen_subcommand_from add remove mfa setup exec" -a "(credhelper __profiles 2>/dev/null)"
 complete -c credhelper -n "__fish_seen_subcommand_from add" -l env -l from-credentials-file
 complete -c credhelper -n "__fish_seen_subcommand_from mfa" -l code -x
 complete -c credhelper -n "__fish_seen_subcommand_from login" -l device-code -l no-browser -l cancel

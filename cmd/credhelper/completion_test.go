@@ -70,6 +70,8 @@ func TestBashCompletion(t *testing.T) {
 		{[]string{"credhelper", "setup", "pr"}, "prod prod-src"},
 		{[]string{"credhelper", "setup", "--sso-session", ""}, "corp"},
 		{[]string{"credhelper", "setup", "prod", "--u"}, "--undo"},
+		{[]string{"credhelper", "exe"}, "exec"},
+		{[]string{"credhelper", "exec", "pr"}, "prod prod-src"},
 	}
 	for _, tc := range tests {
 		got := strings.Join(completeWith(t, bin, env, tc.words...), " ")
