@@ -261,15 +261,11 @@ func (c *Container) answer(w http.ResponseWriter, r *http.Request, id string, re
 }
 
 // writeContainerError writes the error body every SDK shows something of:
-// the Go SDK reads code and message (as "code: message"), the JS SDK Code and
-// Message, botocore prints the body.
+// the JS SDK reads Code and Message, the Go SDK the same keys (encoding/json
+// matches its "code" and "message" without regard to case) and shows
+// "Code: Message", botocore prints the body.
 func writeContainerError(w http.ResponseWriter, status int, code, message string) {
-	b, _ := json.Marshal(struct {
-		Code     string `json:"code"`
-		Message  string `json:"message"`
-		CodeJS   string `json:"Code"`
-		MessageJ string `json:"Message"`
-	}{code, message, code, message})
+	b, _ := json.Marshal(struct{ Code, Message string }{code, message})
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(b)))

@@ -10,11 +10,13 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
 
 	"github.com/credhelper/credhelper/engine/enginetest"
@@ -200,7 +202,7 @@ func TestContainerRefusals(t *testing.T) {
 		}
 		// Every refusal says the same: nothing tells a wrong token from an
 		// ended grant or another grant's path.
-		if status == 403 && tc.status == 403 && body != `{"code":"AccessDenied","message":"Forbidden","Code":"AccessDenied","Message":"Forbidden"}` {
+		if status == 403 && tc.status == 403 && body != `{"Code":"AccessDenied","Message":"Forbidden"}` {
 			t.Errorf("%s: body %s", tc.name, body)
 		}
 	}
@@ -317,4 +319,38 @@ func TestContainerServesAcrossRefreshes(t *testing.T) {
 	if len(keys) < 6 || ar != len(keys) {
 		t.Errorf("%d distinct credentials from %d AssumeRole calls in six hours of one-hour roles, want one call per credential and at least 6", len(keys), ar)
 	}
+}
+
+// What the SDKs show when the profile needs the user: process's one line,
+// inside their own wording (botocore's and the Go SDK's, the real clients).
+func TestContainerErrorsAsTheSDKsShowThem(t *testing.T) {
+	e := startContainer(t)
+	g := e.grant("needsmfa")
+	const line = "run `credhelper mfa needsmfa`"
+
+	_, err := endpointcreds.New(g.URL, func(o *endpointcreds.Options) {
+		o.AuthorizationToken = g.Token
+		o.Retryer = aws.NopRetryer{}
+	}).Retrieve(clientCtx(t))
+	if err == nil || !strings.Contains(err.Error(), "needs_mfa: credhelper: profile needsmfa needs an MFA code") || !strings.Contains(err.Error(), line) {
+		t.Errorf("the Go SDK shows: %v", err)
+	}
+	t.Logf("Go SDK: %v", err)
+
+	python, lerr := exec.LookPath("python3")
+	if lerr != nil {
+		testenv.Missing(t, "python3 is not on PATH")
+	}
+	cmd := exec.Command(python, "-c", `import botocore.session
+try:
+    botocore.session.Session().get_credentials()
+except Exception as e:
+    print(e)`)
+	cmd.Env = []string{"HOME=" + e.dir, "AWS_CONFIG_FILE=" + filepath.Join(e.dir, "none"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(e.dir, "none"),
+		"AWS_EC2_METADATA_DISABLED=true", "AWS_CONTAINER_CREDENTIALS_FULL_URI=" + g.URL, "AWS_CONTAINER_AUTHORIZATION_TOKEN=" + g.Token}
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Error when retrieving credentials from container-role") || !strings.Contains(string(out), line) {
+		t.Errorf("botocore shows: %v %s", err, out)
+	}
+	t.Logf("botocore: %s", out)
 }
