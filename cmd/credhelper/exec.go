@@ -63,23 +63,25 @@ func (e *env) exec(args []string) int {
 	ctx, cancel := client.Timeout(timeout)
 	req := protocol.GrantRequest{Profile: profile, Command: argv}
 	g, err := e.grant(ctx, req)
-	if err == nil {
-		_, err = e.credentials(ctx, protocol.CredentialsRequest{Profile: g.Definition, Interactive: interactive})
-		if err != nil {
-			e.endGrant(g.ID)
-		}
-	}
-	cancel()
 	if err != nil {
+		cancel()
 		return report(e.stderr, err)
 	}
-
+	// Held from now on: an MFA prompt may outlast the 30 s credd gives an
+	// unheld grant.
+	req.ID, req.Token, req.URL = g.ID, g.Token, g.URL
+	stopHold := e.holdGrant(req)
+	_, err = e.credentials(ctx, protocol.CredentialsRequest{Profile: g.Definition, Interactive: interactive})
+	cancel()
+	if err != nil {
+		stopHold()
+		e.endGrant(g.ID)
+		return report(e.stderr, err)
+	}
 	if key, file := defaultShadows(); key != "" {
 		fmt.Fprintf(e.stderr, "credhelper: exec: warning: [default] in %s has %s: SDKs in %s that name no profile take the default profile's credentials before the endpoint's; move them to a named profile to use exec\n",
 			shownPath(file), key, argv[0])
 	}
-	req.ID, req.Token, req.URL = g.ID, g.Token, g.URL
-	stopHold := e.holdGrant(req)
 	code, err := runChild(path, argv, childEnv(os.Environ(), profile, g))
 	stopHold()
 	e.endGrant(g.ID)
