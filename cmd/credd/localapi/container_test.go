@@ -316,7 +316,9 @@ func TestContainerServesAcrossRefreshes(t *testing.T) {
 		e.clock.Advance(20 * time.Minute)
 	}
 	_, ar := e.sts.Calls()
-	if len(keys) < 6 || ar != len(keys) {
+	// A refresh ahead of expiry may still be in flight at the end: its
+	// credentials were not asked for yet.
+	if len(keys) < 6 || ar < len(keys) || ar > len(keys)+1 {
 		t.Errorf("%d distinct credentials from %d AssumeRole calls in six hours of one-hour roles, want one call per credential and at least 6", len(keys), ar)
 	}
 }
