@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/credhelper/credhelper/cache"
+	"github.com/credhelper/credhelper/cmd/credd/localapi"
 	"github.com/credhelper/credhelper/engine"
 	"github.com/credhelper/credhelper/install"
 	"github.com/credhelper/credhelper/internal/testenv"
@@ -213,7 +214,7 @@ func autostarts(t *testing.T, c *client.Client, marker string) {
 func TestCapturedEnvIsWhatCreddReads(t *testing.T) {
 	for _, k := range []string{
 		protocol.EnvSocket, cache.EnvKeyringBackend, cache.EnvKeyringDir, cache.EnvKeyringCollection,
-		cache.EnvKeyringPassDir, sources.EnvMFASessionDuration, engine.EnvSSOCache,
+		cache.EnvKeyringPassDir, sources.EnvMFASessionDuration, engine.EnvSSOCache, localapi.EnvContainerAddr,
 		"AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "DBUS_SESSION_BUS_ADDRESS",
 	} {
 		if !slices.Contains(install.CapturedEnv, k) {
