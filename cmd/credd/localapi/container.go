@@ -40,7 +40,16 @@ type Container struct {
 	hosts     map[string]bool // the Host values a request may carry
 	serving   sync.WaitGroup
 	errc      chan error
+
+	// Refusals are logged at most refusalsLogged a minute: every local
+	// user can send requests, and must not be able to fill credd's log.
+	logMu      sync.Mutex
+	logWindow  time.Time
+	logged     int
+	suppressed int
 }
+
+const refusalsLogged = 20
 
 // Limits of the container endpoint: SDKs send a GET of a few hundred bytes.
 const (
@@ -206,7 +215,7 @@ func (c *Container) Handler() http.Handler {
 		c.mu.Unlock()
 		refuse := func(status int, why string) {
 			// The log says why; the answer says nothing an attacker could use.
-			c.Log.Warn("container endpoint refused a request", "why", why, "remote", r.RemoteAddr, "path", r.URL.Path)
+			c.logRefusal(why, r)
 			writeContainerError(w, status, "AccessDenied", http.StatusText(status))
 		}
 		id, underPrefix := strings.CutPrefix(r.URL.Path, protocol.ContainerPathPrefix)
@@ -230,6 +239,26 @@ func (c *Container) Handler() http.Handler {
 			c.answer(w, r, id, refuse)
 		}
 	})
+}
+
+// logRefusal logs a refused request, up to refusalsLogged a minute, then
+// how many more were refused in that minute.
+func (c *Container) logRefusal(why string, r *http.Request) {
+	c.logMu.Lock()
+	defer c.logMu.Unlock()
+	now := time.Now()
+	if now.Sub(c.logWindow) >= time.Minute {
+		if c.suppressed > 0 {
+			c.Log.Warn("container endpoint refused more requests than it logged", "unlogged", c.suppressed, "since", c.logWindow)
+		}
+		c.logWindow, c.logged, c.suppressed = now, 0, 0
+	}
+	if c.logged >= refusalsLogged {
+		c.suppressed++
+		return
+	}
+	c.logged++
+	c.Log.Warn("container endpoint refused a request", "why", why, "remote", r.RemoteAddr, "path", r.URL.Path)
 }
 
 func (c *Container) answer(w http.ResponseWriter, r *http.Request, id string, refuse func(int, string)) {

@@ -356,3 +356,16 @@ except Exception as e:
 	}
 	t.Logf("botocore: %s", out)
 }
+
+// Any local user can send requests: a flood of them does not flood the log.
+func TestContainerRefusalsLogBounded(t *testing.T) {
+	e := startContainer(t)
+	for range 3 * refusalsLogged {
+		if status, _ := e.get(protocol.ContainerPathPrefix+"0123456789abcdef", "", "Authorization: x\r\n"); status != 403 {
+			t.Fatalf("status %d", status)
+		}
+	}
+	if n := strings.Count(e.log.String(), "container endpoint refused a request"); n != refusalsLogged {
+		t.Errorf("%d refusals logged for %d requests, want %d", n, 3*refusalsLogged, refusalsLogged)
+	}
+}
