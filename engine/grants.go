@@ -171,7 +171,7 @@ func commandLine(argv []string) string {
 		}
 		b.WriteString(safetext.Clean(a))
 		if b.Len() > 200 {
-			return b.String()[:200] + "…"
+			return strings.ToValidUTF8(b.String()[:200], "") + "…"
 		}
 	}
 	return b.String()
