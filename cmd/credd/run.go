@@ -33,6 +33,7 @@ usage:
   credd install [--system] [--no-start]   run credd as a service (systemd user unit, launchd agent, Windows service)
   credd uninstall|start|stop|restart|status [--system]
   credd completion bash|zsh|fish   print a shell completion script
+  credd container-network install|remove|status   169.254.170.2 on lo for containers on bridge networks (root)
   credd version
 
 environment:
@@ -61,6 +62,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runService(args[0], args[1:], passphrase != "", stdout, stderr)
 	case "completion":
 		return completion(args[1:], stdout, stderr)
+	case "container-network":
+		return runContainerNetwork(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "credd", buildinfo.String())
 		return protocol.ExitOK
