@@ -34,17 +34,32 @@ type Setup struct {
 
 // DefaultSetup finds ip and, when systemd runs this machine, systemctl.
 func DefaultSetup() (*Setup, error) {
-	ip, err := exec.LookPath("ip")
+	ip, err := lookSbin("ip")
 	if err != nil {
 		return nil, errors.New("ip(8) is not installed: install iproute2 (apt-get install iproute2)")
 	}
 	s := &Setup{IP: []string{ip}, UnitDir: "/etc/systemd/system"}
 	if fi, err := os.Stat("/run/systemd/system"); err == nil && fi.IsDir() {
-		if p, err := exec.LookPath("systemctl"); err == nil {
+		if p, err := lookSbin("systemctl"); err == nil {
 			s.Systemctl = p
 		}
 	}
 	return s, nil
+}
+
+// lookSbin finds name on PATH, else in the sbin and bin directories, which
+// the PATH of a user who is not root often lacks.
+func lookSbin(name string) (string, error) {
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p, nil
+	}
+	for _, dir := range []string{"/usr/sbin", "/sbin", "/usr/bin", "/bin"} {
+		if fi, serr := os.Stat(filepath.Join(dir, name)); serr == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
+			return filepath.Join(dir, name), nil
+		}
+	}
+	return "", err
 }
 
 // State is what Setup finds on the machine.
