@@ -42,10 +42,16 @@ const (
 
 func startFakeEndpoint(t *testing.T, l net.Listener) *fakeEndpoint {
 	t.Helper()
+	return startFakeEndpointFor(t, l, time.Hour)
+}
+
+// startFakeEndpointFor serves credentials that expire left from now.
+func startFakeEndpointFor(t *testing.T, l net.Listener, left time.Duration) *fakeEndpoint {
+	t.Helper()
 	e := &fakeEndpoint{
 		url:     "http://" + l.Addr().String() + "/v1/container-credentials/prod",
 		token:   "bearer-EXAMPLE-0123456789abcdef",
-		expires: time.Now().Add(time.Hour).UTC().Truncate(time.Second),
+		expires: time.Now().Add(left).UTC().Truncate(time.Second),
 	}
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
