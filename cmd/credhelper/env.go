@@ -23,9 +23,7 @@ func (e *env) printEnv(args []string) error {
 	if err != nil {
 		return err
 	}
-	switch *format {
-	case "sh", "fish", "powershell", "dotenv", "json":
-	default:
+	if _, ok := shellOf(*format); !ok && *format != "json" {
 		return usageError{fmt.Sprintf("env: unknown --format %q: use sh, fish, powershell, dotenv or json", *format)}
 	}
 	name := pos[0]
@@ -95,53 +93,60 @@ func envVars(c protocol.Credentials, region string) []envVar {
 	return v
 }
 
+// shellSyntax is how one shell sets and unsets a variable: set is
+// setPre NAME setMid QUOTED, unset is unsetPre NAME unsetPost.
+type shellSyntax struct {
+	setPre, setMid, unsetPre, unsetPost string
+	quote                               func(string) string
+}
+
+// shellOf is format's syntax.
+func shellOf(format string) (shellSyntax, bool) {
+	switch format {
+	case "sh":
+		return shellSyntax{"export ", "=", "unset ", "", shQuote}, true
+	case "fish":
+		// set -e of a variable that is not set fails silently; the last
+		// line is a set, so `| source` ends with status 0.
+		return shellSyntax{"set -gx ", " ", "set -e ", "", fishQuote}, true
+	case "powershell":
+		// Assigning $null to an Env: variable removes it, and never fails.
+		return shellSyntax{"$Env:", " = ", "$Env:", " = $null", psQuote}, true
+	case "dotenv":
+		// A dotenv file cannot unset: those lines are left out.
+		return shellSyntax{"", "=", "", "", nil}, true
+	}
+	return shellSyntax{}, false
+}
+
 // renderEnv writes the credentials in format. json is the SDKs' Version-1
-// object, as `process` prints it; dotenv holds only what is set (a dotenv
-// file cannot unset).
+// object, as `process` prints it.
 func renderEnv(format string, c protocol.Credentials, region string, now time.Time) ([]byte, error) {
 	if format == "json" {
 		return protocol.NewProcessOutput(c).Marshal(now)
 	}
-	var b strings.Builder
+	sh, ok := shellOf(format)
+	if !ok {
+		return nil, errors.New("unknown format " + format)
+	}
+	var b []byte
 	for _, v := range envVars(c, region) {
 		if strings.IndexByte(v.value, 0) >= 0 {
-			return nil, fmt.Errorf("the value of %s holds a NUL byte, which no environment can carry", v.name)
+			return nil, errors.New("the value of " + v.name + " holds a NUL byte, which no environment can carry")
 		}
-		switch format {
-		case "sh":
-			if v.unset {
-				b.WriteString("unset " + v.name + "\n")
-			} else {
-				b.WriteString("export " + v.name + "=" + shQuote(v.value) + "\n")
-			}
-		case "fish":
-			// set -e of a variable that is not set fails silently; the
-			// last line is a set, so `| source` ends with status 0.
-			if v.unset {
-				b.WriteString("set -e " + v.name + "\n")
-			} else {
-				b.WriteString("set -gx " + v.name + " " + fishQuote(v.value) + "\n")
-			}
-		case "powershell":
-			// Assigning $null to an Env: variable removes it, and never fails.
-			if v.unset {
-				b.WriteString("$Env:" + v.name + " = $null\n")
-			} else {
-				b.WriteString("$Env:" + v.name + " = " + psQuote(v.value) + "\n")
-			}
-		case "dotenv":
-			if v.unset {
-				continue
-			}
-			if !dotenvSafe(v.value) {
-				return nil, fmt.Errorf("the value of %s has characters a dotenv file cannot carry the same way for every reader", v.name)
-			}
-			b.WriteString(v.name + "=" + v.value + "\n")
+		switch {
+		case v.unset && sh.quote == nil:
+		case v.unset:
+			b = append(append(append(append(b, sh.unsetPre...), v.name...), sh.unsetPost...), '\n')
+		case sh.quote == nil && !dotenvSafe(v.value):
+			return nil, errors.New("the value of " + v.name + " has characters a dotenv file cannot carry the same way for every reader")
+		case sh.quote == nil:
+			b = append(append(append(append(append(b, sh.setPre...), v.name...), sh.setMid...), v.value...), '\n')
 		default:
-			return nil, errors.New("unknown format " + format)
+			b = append(append(append(append(append(b, sh.setPre...), v.name...), sh.setMid...), sh.quote(v.value)...), '\n')
 		}
 	}
-	return []byte(b.String()), nil
+	return b, nil
 }
 
 // shQuote quotes s for sh, bash and zsh: inside single quotes nothing is

@@ -235,3 +235,18 @@ func TestEnvUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestParseDuration: --duration's units, and what it refuses.
+func TestParseDuration(t *testing.T) {
+	for s, want := range map[string]time.Duration{"2h": 2 * time.Hour, "90m": 90 * time.Minute, "1h30m": 90 * time.Minute,
+		"900s": 15 * time.Minute, "3600": time.Hour, "36h": 36 * time.Hour} {
+		if got, ok := parseDuration(s); !ok || got != want {
+			t.Errorf("parseDuration(%q) = %v, %v; want %v", s, got, ok, want)
+		}
+	}
+	for _, s := range []string{"", "0", "0h", "h", "1h30", "1.5h", "-1h", "2d", "1 h", "99999999999h"} {
+		if got, ok := parseDuration(s); ok {
+			t.Errorf("parseDuration(%q) = %v, want a refusal", s, got)
+		}
+	}
+}
