@@ -61,7 +61,7 @@ func (e *env) console(args []string) error {
 	session := time.Duration(resp.SessionSeconds) * time.Second
 	what := "role session"
 	if resp.Federated {
-		what = "federated user (GetFederationToken: no mfa in the session, no iam calls)"
+		what = "federated user (its session carries no mfa)"
 	}
 	if *print {
 		if _, err := safetext.Unwrap(e.stdout).Write([]byte(resp.URL + "\n")); err != nil {
