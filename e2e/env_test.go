@@ -171,7 +171,7 @@ func TestEnvTellsHowLongOnATerminal(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("env on a terminal: %s", r)
 	}
-	for _, s := range []string{"profile dev last until", "credhelper exec dev -- COMMAND"} {
+	for _, s := range []string{"these last until", "do not refresh", "credhelper exec dev -- COMMAND"} {
 		if !strings.Contains(r.stdout, s) {
 			t.Errorf("the terminal does not show %q:\n%s", s, r.stdout)
 		}

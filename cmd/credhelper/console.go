@@ -7,7 +7,6 @@ import (
 	"github.com/credhelper/credhelper/internal/prompt"
 	"github.com/credhelper/credhelper/internal/safetext"
 	"github.com/credhelper/credhelper/protocol"
-	"github.com/credhelper/credhelper/protocol/client"
 )
 
 // console is `credhelper console P`: an AWS console sign-in URL for P, made
@@ -37,17 +36,12 @@ func (e *env) console(args []string) error {
 		return usageError{"console: no browser can be opened here (over ssh or without a display): run `credhelper console " + name + " --print` and open the url where you are"}
 	}
 	definition, region := resolveTarget(name)
-	interactive := prompt.Available()
-	timeout := processTimeout
-	if interactive {
-		timeout = interactiveTimeout
-	}
-	ctx, cancel := client.Timeout(timeout)
+	ctx, cancel := processContext()
 	defer cancel()
 	// The profile's credentials first, as process gets them (credd
 	// started, an MFA code or a login asked on the terminal): credd then
 	// finds the session it signs in with ready.
-	if _, err := e.credentials(ctx, protocol.CredentialsRequest{Profile: definition, Interactive: interactive}); err != nil {
+	if _, err := e.credentials(ctx, protocol.CredentialsRequest{Profile: definition, Interactive: prompt.Available()}); err != nil {
 		return err
 	}
 	var resp protocol.ConsoleResponse
@@ -68,7 +62,7 @@ func (e *env) console(args []string) error {
 			return err
 		}
 		if isTerminal(e.stderr) {
-			fmt.Fprintf(e.stderr, "credhelper: the url signs in whoever opens it, until %s: as profile %s's %s, for %v\n",
+			fmt.Fprintf(e.stderr, "credhelper: until %s the url signs in whoever opens it as profile %s's %s, for %v\n",
 				resp.ExpiresAt.Local().Format("15:04 MST"), name, what, session)
 		}
 		return nil

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -28,14 +29,9 @@ func (e *env) printEnv(args []string) error {
 	}
 	name := pos[0]
 	definition, region := resolveTarget(name)
-	interactive := prompt.Available()
-	timeout := processTimeout
-	if interactive {
-		timeout = interactiveTimeout
-	}
-	ctx, cancel := client.Timeout(timeout)
+	ctx, cancel := processContext()
 	defer cancel()
-	creds, err := e.credentials(ctx, protocol.CredentialsRequest{Profile: definition, Interactive: interactive})
+	creds, err := e.credentials(ctx, protocol.CredentialsRequest{Profile: definition, Interactive: prompt.Available()})
 	if err != nil {
 		return err
 	}
@@ -49,14 +45,22 @@ func (e *env) printEnv(args []string) error {
 	}
 	if isTerminal(e.stderr) {
 		if creds.Temporary() {
-			left := creds.Expiration.Sub(now).Truncate(time.Minute)
-			fmt.Fprintf(e.stderr, "credhelper: these credentials of profile %s last until %s (%v); nothing refreshes them in this shell: `credhelper exec %s -- COMMAND` keeps a command's credentials fresh however long it runs\n",
-				name, creds.Expiration.Local().Format("15:04 MST"), left, name)
+			fmt.Fprintf(e.stderr, "credhelper: these last until %s (%v) and do not refresh; `credhelper exec %s -- COMMAND` keeps a command's fresh\n",
+				creds.Expiration.Local().Format("15:04 MST"), creds.Expiration.Sub(now).Truncate(time.Minute), name)
 		} else {
-			fmt.Fprintf(e.stderr, "credhelper: these are the long-term keys of profile %s: they do not expire, and every program this shell starts can read them; `credhelper exec %s -- COMMAND` hands a command only what it needs\n", name, name)
+			fmt.Fprintf(e.stderr, "credhelper: these are profile %s's long-term keys: they never expire, and every program this shell starts sees them\n", name)
 		}
 	}
 	return nil
+}
+
+// processContext bounds a command that gets credentials as process does,
+// with its time limits (longer when a person may be asked for a code).
+func processContext() (context.Context, context.CancelFunc) {
+	if prompt.Available() {
+		return client.Timeout(interactiveTimeout)
+	}
+	return client.Timeout(processTimeout)
 }
 
 // envVar is one line of env's output: a variable set to value, or unset.
@@ -137,16 +141,23 @@ func renderEnv(format string, c protocol.Credentials, region string, now time.Ti
 		switch {
 		case v.unset && sh.quote == nil:
 		case v.unset:
-			b = append(append(append(append(b, sh.unsetPre...), v.name...), sh.unsetPost...), '\n')
+			b = appendLine(b, sh.unsetPre, v.name, sh.unsetPost)
 		case sh.quote == nil && !dotenvSafe(v.value):
 			return nil, errors.New("the value of " + v.name + " has characters a dotenv file cannot carry the same way for every reader")
 		case sh.quote == nil:
-			b = append(append(append(append(append(b, sh.setPre...), v.name...), sh.setMid...), v.value...), '\n')
+			b = appendLine(b, sh.setPre, v.name, sh.setMid, v.value)
 		default:
-			b = append(append(append(append(append(b, sh.setPre...), v.name...), sh.setMid...), sh.quote(v.value)...), '\n')
+			b = appendLine(b, sh.setPre, v.name, sh.setMid, sh.quote(v.value))
 		}
 	}
 	return b, nil
+}
+
+func appendLine(b []byte, parts ...string) []byte {
+	for _, p := range parts {
+		b = append(b, p...)
+	}
+	return append(b, '\n')
 }
 
 // shQuote quotes s for sh, bash and zsh: inside single quotes nothing is
