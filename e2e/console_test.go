@@ -69,7 +69,7 @@ func TestConsolePrint(t *testing.T) {
 	if len(s) != 1 || s[0].SessionID != want.AccessKeyID || s[0].SessionKey != want.SecretAccessKey || s[0].SessionToken != want.SessionToken || s[0].Duration != 2*time.Hour {
 		t.Fatalf("the endpoint got %d sessions; want dev's role session (%s) for 2h", len(s), protocol.MaskKeyID(want.AccessKeyID))
 	}
-	// The URL works, once, within its 15 minutes.
+	// The URL works: following it lands on the destination.
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.Get(strings.TrimSpace(r.stdout))
 	if err != nil {
