@@ -178,3 +178,35 @@ func TestConsoleFailsOnOneLine(t *testing.T) {
 	fake.Close()
 	check(w.credhelper("console", "dev", "--print"), protocol.ExitUnavailable, "dev-src", "sign-in")
 }
+
+// TestEnvAndConsoleGetTheMFACodeAsProcessDoes: a profile whose chain needs
+// an MFA code gets it from its mfa_process for env and for console as for
+// credential_process: asked once, one GetSessionToken; console on the
+// MFA-session profile itself then signs in through GetFederationToken.
+func TestEnvAndConsoleGetTheMFACodeAsProcessDoes(t *testing.T) {
+	script, runs := countingMFAProcess(t)
+	w, fake := consoleWorld(t, mfaConfig(script))
+	w.startCredd()
+	w.addKeys("base", baseKeyID, baseSecret)
+	r := w.credhelper("env", "prod")
+	if r.code != 0 || !strings.Contains(r.stdout, "export AWS_SESSION_TOKEN=") {
+		t.Fatalf("env prod: %s", r)
+	}
+	if r := w.credhelper("console", "prod", "--print"); r.code != 0 {
+		t.Fatalf("console prod: %s", r)
+	} else {
+		loginURL(t, w, fake, r.stdout)
+	}
+	if r := w.credhelper("console", "base", "--print"); r.code != 0 {
+		t.Fatalf("console base: %s", r)
+	} else {
+		loginURL(t, w, fake, r.stdout)
+	}
+	if runs() != 1 || w.moto.Calls("GetSessionToken") != 1 || w.moto.Calls("GetFederationToken") != 1 {
+		t.Errorf("mfa_process ran %d times, GetSessionToken %d, GetFederationToken %d; want 1 each",
+			runs(), w.moto.Calls("GetSessionToken"), w.moto.Calls("GetFederationToken"))
+	}
+	if got := w.moto.Last("GetSessionToken").Get("TokenCode"); got != "123456" {
+		t.Errorf("GetSessionToken had TokenCode %q", got)
+	}
+}
