@@ -180,3 +180,48 @@ func TestEnvTellsHowLongOnATerminal(t *testing.T) {
 		t.Errorf("env wrote to a stderr that is no terminal: %q", r.stderr)
 	}
 }
+
+// TestEnvWinsOverAChosenProfileInTheJSSDK: why env unsets AWS_PROFILE. In a
+// shell where AWS_PROFILE names another profile, the JS SDK's default chain
+// skips the environment's keys (it takes the profile) unless env's lines
+// unset it; after `eval "$(credhelper env dev)"` it answers from the
+// environment's keys.
+func TestEnvWinsOverAChosenProfileInTheJSSDK(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		testenv.Missing(t, "node is not on PATH (apt-get install -y nodejs)")
+	}
+	if _, err := os.Stat("js/node_modules/@aws-sdk/credential-providers"); err != nil {
+		testenv.Missing(t, "the JS SDK is not installed: npm ci --prefix e2e/js")
+	}
+	chain, err := filepath.Abs("js/chain.mjs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newWorld(t, envConfig+"\n[profile other]\nregion = us-east-1\n", "")
+	w.startCredd()
+	w.addKeys("keys", baseKeyID, baseSecret)
+	r := w.credhelper("env", "dev")
+	if r.code != 0 {
+		t.Fatalf("env dev: %s", r)
+	}
+	writeFile(t, filepath.Join(w.home.Dir, "creds"), r.stdout)
+	// Only the exports (what env would print without its unset lines).
+	var exports []string
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if strings.HasPrefix(line, "export ") {
+			exports = append(exports, line)
+		}
+	}
+	writeFile(t, filepath.Join(w.home.Dir, "exports"), strings.Join(exports, "\n")+"\n")
+	w.setenv("AWS_PROFILE=other", "NODE_BIN="+node, "CHAIN="+chain)
+
+	without := w.run("bash", "-c", `. ./exports && "$NODE_BIN" "$CHAIN"`)
+	with := w.run("bash", "-c", `eval "$(cat ./creds)" && "$NODE_BIN" "$CHAIN"`)
+	if strings.Contains(without.stdout, "CREDENTIALS_ENV_VARS") {
+		t.Errorf("with AWS_PROFILE set, the JS SDK took the environment's keys anyway: %s (the unset would be needless)", without)
+	}
+	if !strings.Contains(with.stdout, `"found":true`) || !strings.Contains(with.stdout, "CREDENTIALS_ENV_VARS") {
+		t.Errorf("after env's lines the JS SDK did not answer from the environment: %s", with)
+	}
+}
