@@ -19,7 +19,7 @@ import (
 // first and written once: a failure prints nothing on stdout.
 func (e *env) printEnv(args []string) error {
 	fs := newFlagSet("env")
-	format := fs.String("format", "sh", "`sh|fish|powershell|dotenv|json`: the syntax of the output")
+	format := fs.String("format", "sh", "the output's `FORMAT`: sh (also bash, zsh), fish, powershell, dotenv or json")
 	pos, err := parse(fs, args, e.stderr, 1, "env PROFILE [--format sh|fish|powershell|dotenv|json]")
 	if err != nil {
 		return err
