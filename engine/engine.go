@@ -44,6 +44,8 @@ type Engine struct {
 	mfa    mfaSessions
 	sso    ssoSessions
 	logins loginFlows
+	// console makes console sign-in URLs (console.go).
+	console ConsoleSigner
 
 	// root is credd's root context as the engine sees it: every fetch,
 	// refresh and login flow derives from it. Run cancels it (stop) when
@@ -111,6 +113,9 @@ type Options struct {
 	// WriteSSOCache writes refreshed tokens back to it.
 	SSOCacheDir   string
 	WriteSSOCache bool
+	// Console makes console sign-in URLs; nil is the AWS sign-in federation
+	// endpoint (AWS_ENDPOINT_URL_SIGNIN moves it).
+	Console ConsoleSigner
 }
 
 // New wires an engine and its components. Call Run to keep credentials fresh
@@ -126,6 +131,10 @@ func New(o Options) *Engine {
 		keys:   longTermKeys{store: o.Store},
 		mfa:    mfaSessions{clock: o.Clock, leases: map[string]*mfaLease{}, locks: map[string]*sync.Mutex{}},
 		logins: loginFlows{flows: map[flowKey]*loginFlow{}, byID: map[string]*loginFlow{}, regs: map[string]*sources.SSOToken{}}}
+	eng.console = o.Console
+	if eng.console == nil {
+		eng.console = &sources.Federation{}
+	}
 	eng.root, eng.stop = context.WithCancel(context.Background())
 	opts := cache.Options{Clock: o.Clock, Policy: o.Policy, KeepFreshFor: o.KeepFreshFor, Logger: o.Log, Context: eng.root}
 	eng.chains = roleChains{sts: o.STS, refresh: cache.NewRefresher(o.Store, eng.fetch, opts), notes: map[string]bool{}}

@@ -70,6 +70,10 @@ func TestBashCompletion(t *testing.T) {
 		{[]string{"credhelper", "setup", "pr"}, "prod prod-src"},
 		{[]string{"credhelper", "setup", "--sso-session", ""}, "corp"},
 		{[]string{"credhelper", "setup", "prod", "--u"}, "--undo"},
+		{[]string{"credhelper", "en"}, "env"},
+		{[]string{"credhelper", "env", "pr"}, "prod prod-src"},
+		{[]string{"credhelper", "env", "prod", "--format", "p"}, "powershell"},
+		{[]string{"credhelper", "console", "prod", "--d"}, "--destination --duration"},
 	}
 	for _, tc := range tests {
 		got := strings.Join(completeWith(t, bin, env, tc.words...), " ")
