@@ -69,6 +69,8 @@ func (eng *Engine) request(chain *sources.Chain) cache.Request {
 		req.Kind, req.Fingerprint = cache.KindMFASession, mfaFingerprint(chain)
 	case sources.KindSSO:
 		req.Kind = cache.KindSSO
+	case sources.KindProcess:
+		req.Kind = cache.KindProcess
 	default:
 		req.Kind = cache.KindLongTerm
 	}
@@ -187,7 +189,12 @@ func (eng *Engine) fetch(ctx context.Context, profile string) (cache.Entry, erro
 // session when the chain uses a device, then one AssumeRole per role.
 func (eng *Engine) chainCredentials(ctx context.Context, chain *sources.Chain) (protocol.Credentials, error) {
 	var creds protocol.Credentials
-	if root := chain.Root(); root.Kind == sources.KindSSO {
+	if c, handled, err := eng.selfSignedRoot(ctx, chain); handled {
+		if err != nil {
+			return creds, err
+		}
+		creds = c
+	} else if root := chain.Root(); root.Kind == sources.KindSSO {
 		c, err := eng.ssoCredentials(ctx, root, chain.Requested().Name)
 		if err != nil {
 			return creds, err

@@ -44,6 +44,7 @@ type Engine struct {
 	mfa    mfaSessions
 	sso    ssoSessions
 	logins loginFlows
+	sourceOptions
 
 	// root is credd's root context as the engine sees it: every fetch,
 	// refresh and login flow derives from it. Run cancels it (stop) when
@@ -111,6 +112,10 @@ type Options struct {
 	// WriteSSOCache writes refreshed tokens back to it.
 	SSOCacheDir   string
 	WriteSSOCache bool
+	// Getenv reads the environment a credential_source names (default
+	// os.Getenv): its keys, or where the instance metadata service and the
+	// container endpoint are.
+	Getenv func(string) string
 }
 
 // New wires an engine and its components. Call Run to keep credentials fresh
@@ -126,6 +131,7 @@ func New(o Options) *Engine {
 		keys:   longTermKeys{store: o.Store},
 		mfa:    mfaSessions{clock: o.Clock, leases: map[string]*mfaLease{}, locks: map[string]*sync.Mutex{}},
 		logins: loginFlows{flows: map[flowKey]*loginFlow{}, byID: map[string]*loginFlow{}, regs: map[string]*sources.SSOToken{}}}
+	eng.sourceOptions = sourceOptions{getenv: o.Getenv}
 	eng.root, eng.stop = context.WithCancel(context.Background())
 	opts := cache.Options{Clock: o.Clock, Policy: o.Policy, KeepFreshFor: o.KeepFreshFor, Logger: o.Log, Context: eng.root}
 	eng.chains = roleChains{sts: o.STS, refresh: cache.NewRefresher(o.Store, eng.fetch, opts), notes: map[string]bool{}}
