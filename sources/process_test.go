@@ -214,7 +214,7 @@ echo '`+good+`'
 
 	failures := []struct {
 		name, body, want string
-		code              protocol.Code
+		code             protocol.Code
 	}{
 		{"exit with stderr", "echo 'starting' >&2\necho 'Error: your SAML session expired; run saml2aws login \x1b[31m' >&2\nexit 3\n",
 			`failed (exit status 3): Error: your SAML session expired; run saml2aws login \x1b[31m`, protocol.CodeRejected},
@@ -292,17 +292,17 @@ echo '`+good+`'
 
 func TestNeedsShell(t *testing.T) {
 	for line, want := range map[string]bool{
-		"saml2aws login --credential-process":       false,
-		`tool --arg "two words" 'x'`:                false,
-		"/usr/bin/tool -p=prod":                     false,
-		"tool | jq .":                               true,
-		"tool $PROFILE":                             true,
-		"~/bin/tool":                                true,
-		"FOO=bar tool":                              true,
-		"tool > /tmp/log":                           true,
-		"tool; other":                               true,
-		"cat ~/creds/*.json":                        true,
-		"tool --url https://x.example/?a=1":         true,
+		"saml2aws login --credential-process":      false,
+		`tool --arg "two words" 'x'`:               false,
+		"/usr/bin/tool -p=prod":                    false,
+		"tool | jq .":                              true,
+		"tool $PROFILE":                            true,
+		"~/bin/tool":                               true,
+		"FOO=bar tool":                             true,
+		"tool > /tmp/log":                          true,
+		"tool; other":                              true,
+		"cat ~/creds/*.json":                       true,
+		"tool --url https://x.example/?a=1":        true,
 		fmt.Sprintf("tool %s", "--flag=value x=y"): false,
 	} {
 		words, _ := awsconfig.Command(line)
