@@ -534,9 +534,10 @@ func (r *Refresher) RefreshDue(ctx context.Context) {
 }
 
 // refreshable says whether credentials of a kind can be renewed without the
-// user: an MFA session needs a new code, so it is renewed only when a caller
-// needs it and can be asked.
-func refreshable(k Kind) bool { return k != KindMFASession }
+// user: an MFA session needs a new code, and an interactive
+// credential_process the user at a terminal, so they are renewed only when
+// a caller needs them and can ask.
+func refreshable(k Kind) bool { return k != KindMFASession && k != KindProcessInteractive }
 
 // Run calls RefreshDue every RefreshInterval until ctx is done.
 func (r *Refresher) Run(ctx context.Context) {

@@ -330,3 +330,75 @@ func TestOtherToolsProcessFailures(t *testing.T) {
 		t.Errorf("status does not show the tool's profile as fresh process credentials refreshed ahead:\n%s", text.stdout)
 	}
 }
+
+// TestInteractiveToolOnTerminal: a tool that prompts
+// (credential_process_interactive = true) is never run by credd: without a
+// terminal the caller hears what to run; on a terminal (a pty made by
+// script(1)) `credhelper process` runs it there, from the user's config,
+// the user answers its prompt, and credd keeps what it printed: later
+// callers without a terminal, roles on top and a restarted credd are served
+// without running it again.
+func TestInteractiveToolOnTerminal(t *testing.T) {
+	scriptBin, err := exec.LookPath("script")
+	if err != nil {
+		testenv.Missing(t, "script(1) from util-linux is needed for a pty")
+	}
+	dir := t.TempDir()
+	tool := filepath.Join(dir, "prompting-sso")
+	body := `#!/bin/sh
+echo run >> "$(dirname "$0")/runs"
+printf 'prompting-sso password: ' >&2
+read pw
+[ "$pw" = "s3cret-answer" ] || { echo "prompting-sso: wrong password" >&2; exit 1; }
+printf '{"Version": 1, "AccessKeyId": "%s", "SecretAccessKey": "%s", "SessionToken": "%s", "Expiration": "%s"}\n' \
+	` + toolKeyID + ` ` + toolSecret + ` ` + toolToken + ` "$(date -u -d '+60 min' +%Y-%m-%dT%H:%M:%SZ)"
+`
+	if err := os.WriteFile(tool, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	runs := func() int { b, _ := os.ReadFile(filepath.Join(dir, "runs")); return strings.Count(string(b), "\n") }
+	config := strings.Replace(toolConfig(tool), "region = us-east-1\n", "region = us-east-1\ncredential_process_interactive = true\n", 1)
+	w := newWorld(t, config, "")
+	w.noteSecret(toolSecret, toolToken)
+	w.startCredd()
+
+	r := w.credhelper("process", "--profile", "admin-src")
+	wantOneLineError(t, r, protocol.ExitNeedsUser, "profile admin-src: profile tool-src gets its credentials from an interactive credential_process ("+w.home.ConfigFile+":2), which runs on a terminal",
+		"run `credhelper process --profile tool-src >/dev/null` in a terminal")
+	if n := runs(); n != 0 {
+		t.Fatalf("credd ran the interactive tool %d times without a terminal", n)
+	}
+
+	cmd := exec.Command(scriptBin, "-qec", bins.credhelper+" process --profile admin-src", "/dev/null")
+	cmd.Env = w.env
+	cmd.Stdin = strings.NewReader("s3cret-answer\n")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	text := string(out)
+	if !strings.Contains(text, "credhelper: profile tool-src: running its credential_process here") || !strings.Contains(text, "prompting-sso password: ") {
+		t.Errorf("the tool did not run on the terminal:\n%s", text)
+	}
+	i := strings.Index(text, "{")
+	if i < 0 {
+		t.Fatalf("no JSON after the prompt:\n%s", text)
+	}
+	role := w.parseOutput(strings.TrimSpace(text[i:]))
+	if role.AccessKeyID == toolKeyID || w.moto.Last("AssumeRole").Get(testaws.SignedWith) != toolKeyID {
+		t.Errorf("admin-src got %s, AssumeRole signed with %q: want the role, signed with the tool's key", role.AccessKeyID, w.moto.Last("AssumeRole").Get(testaws.SignedWith))
+	}
+
+	// Kept: served without a terminal, and after a restart.
+	if got := w.process("tool-src"); got.AccessKeyID != toolKeyID {
+		t.Errorf("tool-src: %+v", got)
+	}
+	w.stopCredd()
+	w.startCredd()
+	if got := w.process("tool-src"); got.AccessKeyID != toolKeyID {
+		t.Errorf("tool-src after a restart: %+v", got)
+	}
+	if n := runs(); n != 1 {
+		t.Errorf("the tool ran %d times, want 1", n)
+	}
+}

@@ -70,7 +70,7 @@ func (eng *Engine) request(chain *sources.Chain) cache.Request {
 	case sources.KindSSO:
 		req.Kind = cache.KindSSO
 	case sources.KindProcess:
-		req.Kind = cache.KindProcess
+		req.Kind = processKind(def)
 	default:
 		req.Kind = cache.KindLongTerm
 	}
@@ -88,10 +88,21 @@ func (eng *Engine) Credentials(ctx context.Context, req protocol.CredentialsRequ
 			return protocol.CredentialsResponse{}, forProfile(req.Profile, err)
 		}
 	}
+	if req.ProcessOutput != "" {
+		if err := eng.acceptProcessOutput(ctx, chain, req.ProcessOutput); err != nil {
+			return protocol.CredentialsResponse{}, forProfile(req.Profile, err)
+		}
+	}
 	for waits := 0; ; waits++ {
 		e, err := eng.getWithin(ctx, chain)
 		if err == nil {
 			return protocol.CredentialsResponse{Credentials: e.Credentials}, nil
+		}
+		if root := interactiveRoot(chain); root != nil && errors.Is(err, errNeedsTerminal) {
+			if err := eng.processPrompt(ctx, req, root, waits); err != nil {
+				return protocol.CredentialsResponse{}, forProfile(req.Profile, err)
+			}
+			continue
 		}
 		var nm *needsMFAError
 		if !errors.As(err, &nm) {

@@ -106,6 +106,9 @@ func (eng *Engine) State(ctx context.Context) (protocol.StateResponse, error) {
 				in.needsLogin = s.needsLogin
 				p.Remedy = loginRemedy(sso, ref.definition)
 			}
+			if root := interactiveRoot(chain); root != nil {
+				in.needsLogin, p.Remedy = eng.processNeedsUser(stored, root, now), processRemedy(root.Name)
+			}
 		}
 		p.State = deriveState(in, now)
 		ps := in.refresher

@@ -80,6 +80,12 @@ func (e *env) credentials(ctx context.Context, req protocol.CredentialsRequest) 
 			if err := e.loginFromProcess(ctx, req.Profile); err != nil {
 				return creds, err
 			}
+		case pe.Code == protocol.CodeProcessPrompt && attempt < 4:
+			out, err := runTerminalProcess(ctx, req.Profile)
+			if err != nil {
+				return creds, err
+			}
+			req.ProcessOutput = out
 		case pe.Code == protocol.CodeMFAPrompt && attempt < 4:
 			code, err := mfaCode(ctx, pe, req.Profile, mfaProcessFor(req.Profile))
 			if err != nil {
