@@ -568,6 +568,9 @@ type ProfileState struct {
 	Failures    int   // consecutive failed fetches
 	Refreshing  bool
 	Waiting     int // callers waiting for the refresh running now
+	// Held: credentials are in memory (with Expiration zero: long-term
+	// ones, such as another tool's credential_process printed).
+	Held bool
 }
 
 // States describes every profile asked for since start, sorted by name.
@@ -592,6 +595,7 @@ func (r *Refresher) States() []ProfileState {
 		if c, ok := r.memory[slot{p.kind, p.name}]; ok {
 			s.Expiration = c.entry.Credentials.Expiration
 			s.NextRefresh = c.refreshAt
+			s.Held = true
 		}
 		if p.retryAt.After(s.NextRefresh) {
 			s.NextRefresh = p.retryAt

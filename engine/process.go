@@ -170,3 +170,10 @@ func (eng *Engine) processNeedsUser(stored map[storedKey]cache.Meta, root *sourc
 	m, ok := stored[storedKey{req.Kind, root.Name}]
 	return !ok || m.Fingerprint != req.Fingerprint || !m.Expiration.IsZero() && m.Expiration.Sub(now) < protocol.MinServeRemaining
 }
+
+// heldLongTerm reports whether the refresher holds long-term keys that a
+// credential_process printed (no Expiration): status shows them as fresh,
+// like keys from the keyring, not as idle.
+func heldLongTerm(kind cache.Kind, ps cache.ProfileState) bool {
+	return (kind == cache.KindProcess || kind == cache.KindProcessInteractive) && ps.Held && ps.Expiration.IsZero()
+}
