@@ -159,6 +159,9 @@ func (eng *Engine) getWithin(ctx context.Context, chain *sources.Chain) (cache.E
 	e, err := eng.chains.refresh.Get(wctx, eng.request(chain))
 	if err != nil && ctx.Err() == nil && wctx.Err() != nil {
 		name := chain.Requested().Name
+		if r := chain.Root(); r.Kind == sources.KindProcess {
+			return e, slowProcess(name, r)
+		}
 		return e, protocol.Errorf(protocol.CodeUnavailable, name,
 			"aws has not answered for profile %s within %v (credd keeps trying)", name, AnswerWithin)
 	}

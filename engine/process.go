@@ -177,3 +177,12 @@ func (eng *Engine) processNeedsUser(stored map[storedKey]cache.Meta, root *sourc
 func heldLongTerm(kind cache.Kind, ps cache.ProfileState) bool {
 	return (kind == cache.KindProcess || kind == cache.KindProcessInteractive) && ps.Held && ps.Expiration.IsZero()
 }
+
+// slowProcess is the answer to a caller that waited AnswerWithin for a
+// credential_process still running: it goes on, and what it prints is
+// served to the next caller.
+func slowProcess(profile string, root *sources.Definition) error {
+	return protocol.Errorf(protocol.CodeUnavailable, profile,
+		"the credential_process of profile %s (%s) has not finished within %v (credd lets it run for up to %v and keeps what it prints)",
+		root.Name, root.Process.At(), AnswerWithin, sources.ProcessTimeout)
+}
