@@ -3,15 +3,20 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/config"
+
 	"github.com/credhelper/credhelper/internal/fakeimds"
 	"github.com/credhelper/credhelper/internal/testaws"
+	"github.com/credhelper/credhelper/internal/testenv"
 	"github.com/credhelper/credhelper/protocol"
 )
 
@@ -79,6 +84,9 @@ print(botocore.session.Session(profile="ci").get_credentials().get_frozen_creden
 					t.Errorf("botocore: %s", r)
 				}
 			}
+			if tt.source == "Ec2InstanceMetadata" {
+				otherSDKsGetTheRole(t, w, "ci", role.AccessKeyID, "assumed-role/Deploy/e2e")
+			}
 			if n := w.moto.Calls("AssumeRole"); n != 1 {
 				t.Errorf("%d AssumeRole calls, want 1", n)
 			}
@@ -94,5 +102,45 @@ print(botocore.session.Session(profile="ci").get_credentials().get_frozen_creden
 			r := w.credhelper("process", "--profile", "bad")
 			wantOneLineError(t, r, protocol.ExitConfig, w.home.ConfigFile+`:12: profile bad has credential_source "Lambda": botocore says "the credential source "Lambda" referenced in profile "bad" is not valid"`)
 		})
+	}
+}
+
+// otherSDKsGetTheRole: the AWS CLI v1, the Go SDK and the JS SDK get the
+// credentials credhelper serves for profile (access key keyID; arn is part
+// of the identity STS answers with).
+func otherSDKsGetTheRole(t *testing.T, w *world, profile, keyID, arn string) {
+	t.Helper()
+	if _, err := lookPath(w, "aws"); err != nil {
+		testenv.Missing(t, "the AWS CLI (aws) is not on PATH")
+	}
+	r := w.run("aws", "sts", "get-caller-identity", "--profile", profile, "--output", "json")
+	if r.code != 0 || !strings.Contains(r.stdout, arn) {
+		t.Errorf("aws sts get-caller-identity: %s", r)
+	}
+
+	w.shareEnv(t, "PATH", "CREDHELPER_SOCKET", "CREDHELPER_NO_AUTOSTART")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithSharedConfigProfile(profile),
+		config.WithSharedConfigFiles([]string{w.home.ConfigFile}),
+		config.WithSharedCredentialsFiles([]string{w.home.CredentialsFile}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if creds, err := cfg.Credentials.Retrieve(ctx); err != nil || creds.Source != "ProcessProvider" || creds.AccessKeyID != keyID {
+		t.Errorf("Go SDK: %v %s %s", err, creds.Source, creds.AccessKeyID)
+	}
+
+	node, err := exec.LookPath("node")
+	if err != nil {
+		testenv.Missing(t, "node is not on PATH")
+	}
+	if _, err := os.Stat("js/node_modules/@aws-sdk/credential-providers"); err != nil {
+		testenv.Missing(t, "the JS SDK is not installed: npm ci --prefix e2e/js")
+	}
+	script, _ := filepath.Abs("js/caller.mjs")
+	r = w.runFor(30*time.Second, node, script, profile)
+	if r.code != 0 || !strings.Contains(r.stdout, `"accessKeyId":"`+keyID+`"`) || !strings.Contains(r.stdout, arn) {
+		t.Errorf("JS SDK: %s", r)
 	}
 }
