@@ -232,9 +232,14 @@ func ParseProcessOutput(profile string, pc *ProcessConfig, stdout []byte, now ti
 	if v, ok := raw["Version"]; !ok || string(v) != "1" {
 		shown := "<Version key not provided>"
 		if ok {
-			shown = safetext.Line(string(v))
-			if len(shown) > 20 {
-				shown = shown[:20] + "…"
+			// A number is shown as printed; anything else by its kind only.
+			var n json.Number
+			shown = "that is not a number"
+			if len(v) > 0 && v[0] == '"' {
+				shown = "as a JSON string"
+			}
+			if len(v) > 0 && v[0] != '"' && json.Unmarshal(v, &n) == nil && len(n) <= 20 {
+				shown = n.String()
 			}
 		}
 		return bad("printed Version %s: unsupported version for credential process provider, supported versions: 1", shown)
@@ -269,11 +274,10 @@ func ParseProcessOutput(profile string, pc *ProcessConfig, stdout []byte, now ti
 	}
 	exp, perr := time.Parse(time.RFC3339, out.Expiration)
 	if perr != nil {
-		shown := safetext.Line(out.Expiration)
-		if len(shown) > 40 {
-			shown = shown[:40] + "…"
+		if _, err := time.Parse("2006-01-02T15:04:05", out.Expiration); err == nil {
+			return bad("printed an Expiration without a time zone: botocore fails on it and the JS SDK reads it as local time; print it like 2026-11-27T16:04:05Z")
 		}
-		return bad("printed Expiration %q, which is not RFC 3339 with a time zone like 2026-11-27T16:04:05Z", shown)
+		return bad("printed an Expiration that is not RFC 3339 with a time zone like 2026-11-27T16:04:05Z")
 	}
 	creds.Expiration = exp.UTC()
 	switch left := exp.Sub(now); {
