@@ -4,11 +4,9 @@ import (
 	"context"
 	"io"
 	"os"
-	"runtime"
 	"strconv"
 
 	"github.com/credhelper/credhelper/internal/awsconfig"
-	"github.com/credhelper/credhelper/internal/proc"
 	"github.com/credhelper/credhelper/internal/prompt"
 	"github.com/credhelper/credhelper/protocol"
 )
@@ -75,14 +73,11 @@ func terminalProcessOutput(ctx context.Context, profile string) (string, string)
 	}
 	defer tty.Close()
 	io.WriteString(tty, "credhelper: profile "+root+": running its credential_process here\n")
-	cmd := proc.Cmd{Path: "/bin/sh", Args: []string{"sh", "-c", line}, Stdin: tty}
-	if runtime.GOOS == "windows" {
-		path, err := proc.LookPath("cmd")
-		if err != nil {
-			return "", err.Error()
-		}
-		cmd = proc.Cmd{Path: path, Args: []string{"cmd", "/C", line}, Stdin: tty}
+	cmd, err := shellCmd(line)
+	if err != nil {
+		return "", err.Error()
 	}
+	cmd.Stdin = tty
 	r, w, err := os.Pipe()
 	if err != nil {
 		return "", err.Error()

@@ -18,13 +18,8 @@ func interactiveProcess(sf sharedFiles, profile string, cmd setting) (Check, boo
 	if _, served := awsconfig.ServedDefinition(cmd.value); served {
 		return Check{}, false
 	}
-	on, err := strconv.ParseBool(v.value)
-	if err != nil {
-		return Check{Section: SectionProcess, Name: "process-interactive", Verdict: Problem, File: v.file, Line: v.line,
-			Detail: "profile " + profile + ": credential_process_interactive is neither true nor false",
-			Fix:    "write credential_process_interactive = true (the tool prompts) or false"}, true
-	}
-	if !on {
+	// A value that is not a boolean is credd's to refuse, with its line.
+	if on, _ := strconv.ParseBool(v.value); !on {
 		return Check{}, false
 	}
 	return Check{Section: SectionProcess, Name: "process-interactive", Verdict: Info, File: cmd.file, Line: cmd.line,
