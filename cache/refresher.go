@@ -534,9 +534,10 @@ func (r *Refresher) RefreshDue(ctx context.Context) {
 }
 
 // refreshable says whether credentials of a kind can be renewed without the
-// user: an MFA session needs a new code, so it is renewed only when a caller
-// needs it and can be asked.
-func refreshable(k Kind) bool { return k != KindMFASession }
+// user: an MFA session needs a new code, and an interactive
+// credential_process the user at a terminal, so they are renewed only when
+// a caller needs them and can ask.
+func refreshable(k Kind) bool { return k != KindMFASession && k != KindProcessInteractive }
 
 // Run calls RefreshDue every RefreshInterval until ctx is done.
 func (r *Refresher) Run(ctx context.Context) {
@@ -567,6 +568,9 @@ type ProfileState struct {
 	Failures    int   // consecutive failed fetches
 	Refreshing  bool
 	Waiting     int // callers waiting for the refresh running now
+	// Held: credentials are in memory (with Expiration zero: long-term
+	// ones, such as another tool's credential_process printed).
+	Held bool
 }
 
 // States describes every profile asked for since start, sorted by name.
@@ -591,6 +595,7 @@ func (r *Refresher) States() []ProfileState {
 		if c, ok := r.memory[slot{p.kind, p.name}]; ok {
 			s.Expiration = c.entry.Credentials.Expiration
 			s.NextRefresh = c.refreshAt
+			s.Held = true
 		}
 		if p.retryAt.After(s.NextRefresh) {
 			s.NextRefresh = p.retryAt

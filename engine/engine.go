@@ -46,6 +46,7 @@ type Engine struct {
 	logins loginFlows
 	// console makes console sign-in URLs (console.go).
 	console ConsoleSigner
+	sourceOptions
 
 	// root is credd's root context as the engine sees it: every fetch,
 	// refresh and login flow derives from it. Run cancels it (stop) when
@@ -116,6 +117,10 @@ type Options struct {
 	// Console makes console sign-in URLs; nil is the AWS sign-in federation
 	// endpoint (AWS_ENDPOINT_URL_SIGNIN moves it).
 	Console ConsoleSigner
+	// Getenv reads the environment a credential_source names (default
+	// os.Getenv): its keys, or where the instance metadata service and the
+	// container endpoint are.
+	Getenv func(string) string
 }
 
 // New wires an engine and its components. Call Run to keep credentials fresh
@@ -135,6 +140,7 @@ func New(o Options) *Engine {
 	if eng.console == nil {
 		eng.console = &sources.Federation{}
 	}
+	eng.sourceOptions = sourceOptions{getenv: o.Getenv}
 	eng.root, eng.stop = context.WithCancel(context.Background())
 	opts := cache.Options{Clock: o.Clock, Policy: o.Policy, KeepFreshFor: o.KeepFreshFor, Logger: o.Log, Context: eng.root}
 	eng.chains = roleChains{sts: o.STS, refresh: cache.NewRefresher(o.Store, eng.fetch, opts), notes: map[string]bool{}}

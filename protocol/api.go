@@ -38,6 +38,9 @@ type CredentialsRequest struct {
 	Interactive bool `json:"interactive,omitempty"`
 	// MFACode answers an earlier CodeMFAPrompt.
 	MFACode string `json:"mfaCode,omitempty"`
+	// ProcessOutput answers an earlier CodeProcessPrompt: what the chain's
+	// credential_process printed when the caller ran it on its terminal.
+	ProcessOutput string `json:"processOutput,omitempty"`
 }
 
 // AppendJSON appends r as encoding/json writes it, by hand: the request of
@@ -51,6 +54,9 @@ func (r CredentialsRequest) AppendJSON(b []byte) []byte {
 	}
 	if r.MFACode != "" {
 		b = jsonwire.AppendString(append(b, `,"mfaCode":`...), r.MFACode)
+	}
+	if r.ProcessOutput != "" {
+		b = jsonwire.AppendString(append(b, `,"processOutput":`...), r.ProcessOutput)
 	}
 	return append(b, '}')
 }

@@ -78,6 +78,11 @@ type Definition struct {
 	// SSO is the IAM Identity Center configuration of a KindSSO definition;
 	// nil for the other kinds.
 	SSO *SSOConfig
+	// Process is another tool's credential_process (KindProcess).
+	Process *ProcessConfig
+	// CredentialSource is the credential_source of a KindCredentialSource
+	// root: Environment, Ec2InstanceMetadata or EcsContainer.
+	CredentialSource string
 
 	// Notes are adjustments made to the definition that credd should log
 	// ("duration_seconds 900 raised to 1800 ...").
@@ -100,7 +105,7 @@ func (c *Chain) Requested() *Definition { return c.Steps[len(c.Steps)-1] }
 // walking from the root up, or "". It is always "" for a chain that starts
 // from sso (Resolve drops mfa_serial there, with a note).
 func (c *Chain) MFASerial() string {
-	if c.Root().Kind == KindSSO {
+	if c.Root().Kind.signsInItself() {
 		return ""
 	}
 	for _, d := range c.Steps {
@@ -115,7 +120,7 @@ func (c *Chain) MFASerial() string {
 // walking from the requested profile down to the root, or "" (always for a
 // chain that starts from sso).
 func (c *Chain) MFAProcess() string {
-	if c.Root().Kind == KindSSO {
+	if c.Root().Kind.signsInItself() {
 		return ""
 	}
 	for i := len(c.Steps) - 1; i >= 0; i-- {
@@ -143,6 +148,7 @@ func (c *Chain) Fingerprint() string {
 			// their cached credentials were stored under.
 			fmt.Fprintf(h, "sso %q %q %q %q %q %q\n", s.Session, s.StartURL, s.Region, strings.Join(s.Scopes, ","), s.AccountID, s.RoleName)
 		}
+		writeSourceFingerprint(h, d)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
@@ -183,6 +189,10 @@ func (c *Config) Resolve(name string) (*Chain, error) {
 			steps = append(steps, &root)
 			break
 		}
+		if d.CredentialSource != "" {
+			steps = append(steps, credentialSourceRoot(d))
+			break
+		}
 		for i, v := range visited {
 			if v == d.SourceProfile {
 				cycle := append(append([]string{}, visited[i:]...), d.SourceProfile)
@@ -217,13 +227,13 @@ func (c *Config) Resolve(name string) (*Chain, error) {
 	if root.Kind == KindAssumeRole {
 		return nil, fmt.Errorf("internal: chain of %s does not start from keys", name)
 	}
-	if root.Kind == KindSSO {
+	if root.Kind.signsInItself() {
 		// Identity Center does its own MFA at sign-in, and role credentials
 		// cannot start an MFA session (GetSessionToken wants an IAM user).
 		for _, d := range steps {
 			if d.MFASerial != "" {
-				d.Notes = append(d.Notes, fmt.Sprintf("mfa_serial %s ignored: the chain starts from sso profile %s, whose sign-in does its own mfa",
-					d.MFASerial, root.Name))
+				d.Notes = append(d.Notes, fmt.Sprintf("mfa_serial %s ignored: the chain starts from %s profile %s, whose sign-in does its own mfa",
+					d.MFASerial, root.Kind, root.Name))
 				d.MFASerial = ""
 			}
 		}
@@ -347,11 +357,13 @@ func (c *Config) definition(p *profile, requested bool) (*Definition, error) {
 	case hasWebIdentity:
 		return nil, badConfig(p.name, "%s: profile %s uses web_identity_token_file, which credhelper does not support yet; use the sdk's own provider for it", webIdentity.at(), p.name)
 	case hasCredSource:
-		v := p.keys["credential_source"]
-		return nil, badConfig(p.name, "%s: profile %s uses credential_source, which credhelper does not support yet; use source_profile with long-term keys", v.at(), p.name)
+		if err := c.checkCredentialSource(p, hasRole, hasSource, hasProcess); err != nil {
+			return nil, err
+		}
+		d.CredentialSource = p.keys["credential_source"].v
 	case hasProcess:
-		return nil, badConfig(p.name, "%s: profile %s uses credential_process, which credhelper does not support yet as a source; give it long-term keys or a role_arn", cmd.at(), p.name)
-	case hasRole && !hasSource:
+		return c.processDefinition(d, p, cmd)
+	case hasRole && !hasSource && !hasCredSource:
 		return nil, badConfig(p.name, "%s: profile %s has role_arn but no source_profile; add source_profile naming the profile with the long-term keys", role.at(), p.name)
 	}
 

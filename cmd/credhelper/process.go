@@ -80,6 +80,12 @@ func (e *env) credentials(ctx context.Context, req protocol.CredentialsRequest) 
 			if err := e.loginFromProcess(ctx, req.Profile); err != nil {
 				return creds, err
 			}
+		case pe.Code == protocol.CodeProcessPrompt && attempt < 4:
+			out, err := runTerminalProcess(ctx, req.Profile)
+			if err != nil {
+				return creds, err
+			}
+			req.ProcessOutput = out
 		case pe.Code == protocol.CodeMFAPrompt && attempt < 4:
 			code, err := mfaCode(ctx, pe, req.Profile, mfaProcessFor(req.Profile))
 			if err != nil {
@@ -141,13 +147,9 @@ func validMFACode(code string) bool {
 func runMFAProcess(ctx context.Context, line string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, mfaProcessTimeout)
 	defer cancel()
-	cmd := proc.Cmd{Path: "/bin/sh", Args: []string{"sh", "-c", line}}
-	if runtime.GOOS == "windows" {
-		path, err := proc.LookPath("cmd")
-		if err != nil {
-			return "", err
-		}
-		cmd = proc.Cmd{Path: path, Args: []string{"cmd", "/C", line}}
+	cmd, err := shellCmd(line)
+	if err != nil {
+		return "", err
 	}
 	res, err := cmd.Output(ctx, 64<<10, time.Second)
 	switch {
@@ -166,6 +168,16 @@ func runMFAProcess(ctx context.Context, line string) (string, error) {
 	}
 	first, _, _ := strings.Cut(string(res.Stdout), "\n")
 	return strings.TrimSpace(first), nil
+}
+
+// shellCmd runs line through the shell, as the Go and JS SDKs run
+// credential_process: sh -c, cmd /C on Windows.
+func shellCmd(line string) (proc.Cmd, error) {
+	if runtime.GOOS == "windows" {
+		path, err := proc.LookPath("cmd")
+		return proc.Cmd{Path: path, Args: []string{"cmd", "/C", line}}, err
+	}
+	return proc.Cmd{Path: "/bin/sh", Args: []string{"sh", "-c", line}}, nil
 }
 
 func lastLine(s string) string {

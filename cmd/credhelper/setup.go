@@ -147,7 +147,8 @@ func (e *env) setupServe(profile, def string, dryRun bool) error {
 			fmt.Fprintf(e.stdout, "profile %s is already served by credhelper from profile %s; nothing to do\n", profile, d)
 			return nil
 		}
-		return badSetup(profile, "%s:%d: profile %s gets its credentials from credential_process `%s`, which credhelper cannot serve in its place", doc.Name, cmd.Line, profile, cmd.Value)
+		// Another tool's: its line moves to the definition, and credd runs
+		// it (and caches what it prints) for every SDK.
 	}
 	for _, k := range []string{"aws_access_key_id", "aws_secret_access_key"} {
 		if kv, ok := s.Get(k); ok {
@@ -156,7 +157,7 @@ func (e *env) setupServe(profile, def string, dryRun bool) error {
 				Remedy:  fmt.Sprintf("store them in the keyring with `credhelper add %s`, delete them from %s, then run `credhelper setup %s` again", profile, doc.Name, profile)}
 		}
 	}
-	for _, k := range []string{"credential_source", "web_identity_token_file"} {
+	for _, k := range []string{"web_identity_token_file"} {
 		if kv, ok := s.Get(k); ok {
 			return badSetup(profile, "%s:%d: profile %s uses %s, which credhelper does not serve yet; it keeps working as it is", doc.Name, kv.Line, profile, k)
 		}

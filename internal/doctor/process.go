@@ -35,6 +35,10 @@ func ProcessChecks(env Env) []Check {
 		if !ok {
 			continue
 		}
+		if c, ok := interactiveProcess(sf, name, cmd); ok {
+			out = append(out, c)
+			continue
+		}
 		out = append(out, checkProcess(ctx, env, name, cmd)...)
 	}
 	return out
