@@ -7,7 +7,7 @@
 package configedit
 
 import (
-	"fmt"
+	"github.com/credhelper/credhelper/internal/fmt"
 	"strconv"
 	"strings"
 	"unicode/utf8"

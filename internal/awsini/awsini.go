@@ -12,7 +12,7 @@ package awsini
 
 import (
 	"cmp"
-	"fmt"
+	"github.com/credhelper/credhelper/internal/fmt"
 	"strings"
 	"unicode"
 )

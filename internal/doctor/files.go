@@ -3,7 +3,7 @@ package doctor
 import (
 	"cmp"
 	"errors"
-	"fmt"
+	"github.com/credhelper/credhelper/internal/fmt"
 	"io/fs"
 	"os"
 	"reflect"
