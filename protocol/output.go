@@ -7,7 +7,7 @@ package protocol
 
 import (
 	"errors"
-	"fmt"
+	"github.com/credhelper/credhelper/internal/fmt"
 	"strconv"
 	"time"
 

@@ -7,7 +7,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"fmt"
+	"github.com/credhelper/credhelper/internal/fmt"
 	"strconv"
 	"strings"
 	"time"
