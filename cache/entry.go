@@ -31,10 +31,14 @@ const (
 	// KindSSOToken is an IAM Identity Center token (access token, refresh
 	// token, client registration) in Blob; Profile names the sso-session.
 	KindSSOToken Kind = "sso-token"
+	// KindWebIdentity: AssumeRoleWithWebIdentity; KindLoginSession: the
+	// credentials of an `aws login` session.
+	KindWebIdentity  Kind = "web-identity"
+	KindLoginSession Kind = "login-session"
 )
 
 // Kinds lists every kind, in a stable order.
-var Kinds = []Kind{KindKeys, KindLongTerm, KindMFASession, KindAssumeRole, KindSSO, KindSSOToken}
+var Kinds = []Kind{KindKeys, KindLongTerm, KindMFASession, KindAssumeRole, KindSSO, KindSSOToken, KindWebIdentity, KindLoginSession}
 
 // Entry is one profile's credentials of one kind.
 type Entry struct {

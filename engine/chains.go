@@ -69,6 +69,10 @@ func (eng *Engine) request(chain *sources.Chain) cache.Request {
 		req.Kind, req.Fingerprint = cache.KindMFASession, mfaFingerprint(chain)
 	case sources.KindSSO:
 		req.Kind = cache.KindSSO
+	case sources.KindWebIdentity:
+		req.Kind = cache.KindWebIdentity
+	case sources.KindLoginSession:
+		req.Kind = cache.KindLoginSession
 	default:
 		req.Kind = cache.KindLongTerm
 	}
@@ -189,6 +193,12 @@ func (eng *Engine) chainCredentials(ctx context.Context, chain *sources.Chain) (
 	var creds protocol.Credentials
 	if root := chain.Root(); root.Kind == sources.KindSSO {
 		c, err := eng.ssoCredentials(ctx, root, chain.Requested().Name)
+		if err != nil {
+			return creds, err
+		}
+		creds = c
+	} else if root.Kind == sources.KindWebIdentity || root.Kind == sources.KindLoginSession {
+		c, err := eng.sessionRootCredentials(ctx, chain)
 		if err != nil {
 			return creds, err
 		}

@@ -44,6 +44,8 @@ type Engine struct {
 	mfa    mfaSessions
 	sso    ssoSessions
 	logins loginFlows
+	// awsLogins: `aws login` sessions (loginsession.go).
+	awsLogins awsLoginSessions
 
 	// root is credd's root context as the engine sees it: every fetch,
 	// refresh and login flow derives from it. Run cancels it (stop) when
@@ -111,6 +113,8 @@ type Options struct {
 	// WriteSSOCache writes refreshed tokens back to it.
 	SSOCacheDir   string
 	WriteSSOCache bool
+	// SignIn is the AWS sign-in service, which refreshes `aws login` sessions.
+	SignIn sources.SignIn
 }
 
 // New wires an engine and its components. Call Run to keep credentials fresh
@@ -127,7 +131,9 @@ func New(o Options) *Engine {
 		mfa:    mfaSessions{clock: o.Clock, leases: map[string]*mfaLease{}, locks: map[string]*sync.Mutex{}},
 		logins: loginFlows{flows: map[flowKey]*loginFlow{}, byID: map[string]*loginFlow{}, regs: map[string]*sources.SSOToken{}}}
 	eng.root, eng.stop = context.WithCancel(context.Background())
-	opts := cache.Options{Clock: o.Clock, Policy: o.Policy, KeepFreshFor: o.KeepFreshFor, Logger: o.Log, Context: eng.root}
+	opts := cache.Options{Clock: o.Clock, Policy: o.Policy, KeepFreshFor: o.KeepFreshFor, Logger: o.Log, Context: eng.root,
+		KindPolicies: map[cache.Kind]cache.Policy{cache.KindLoginSession: LoginPolicy(o.Policy)}}
+	eng.awsLogins = awsLoginSessions{client: o.SignIn}
 	eng.chains = roleChains{sts: o.STS, refresh: cache.NewRefresher(o.Store, eng.fetch, opts), notes: map[string]bool{}}
 	// An SSO access token only has to outlive the portal call it signs: it is
 	// used down to a minute before expiry, and refreshed well before that.

@@ -78,6 +78,10 @@ type Definition struct {
 	// SSO is the IAM Identity Center configuration of a KindSSO definition;
 	// nil for the other kinds.
 	SSO *SSOConfig
+	// WebIdentity is the token source of a KindWebIdentity definition.
+	WebIdentity *WebIdentityConfig
+	// Login is the aws login session of a KindLoginSession definition.
+	Login *LoginConfig
 
 	// Notes are adjustments made to the definition that credd should log
 	// ("duration_seconds 900 raised to 1800 ...").
@@ -100,7 +104,7 @@ func (c *Chain) Requested() *Definition { return c.Steps[len(c.Steps)-1] }
 // walking from the root up, or "". It is always "" for a chain that starts
 // from sso (Resolve drops mfa_serial there, with a note).
 func (c *Chain) MFASerial() string {
-	if c.Root().Kind == KindSSO {
+	if startsFromSession(c.Root().Kind) {
 		return ""
 	}
 	for _, d := range c.Steps {
@@ -115,7 +119,7 @@ func (c *Chain) MFASerial() string {
 // walking from the requested profile down to the root, or "" (always for a
 // chain that starts from sso).
 func (c *Chain) MFAProcess() string {
-	if c.Root().Kind == KindSSO {
+	if startsFromSession(c.Root().Kind) {
 		return ""
 	}
 	for i := len(c.Steps) - 1; i >= 0; i-- {
@@ -142,6 +146,12 @@ func (c *Chain) Fingerprint() string {
 			// Only sso steps add a line: other chains keep the fingerprints
 			// their cached credentials were stored under.
 			fmt.Fprintf(h, "sso %q %q %q %q %q %q\n", s.Session, s.StartURL, s.Region, strings.Join(s.Scopes, ","), s.AccountID, s.RoleName)
+		}
+		if w := d.WebIdentity; w != nil {
+			fmt.Fprintf(h, "web-identity %q %q\n", w.TokenFile, w.TokenProcess)
+		}
+		if l := d.Login; l != nil {
+			fmt.Fprintf(h, "login %q %q\n", l.Session, l.CacheDir)
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
@@ -217,13 +227,13 @@ func (c *Config) Resolve(name string) (*Chain, error) {
 	if root.Kind == KindAssumeRole {
 		return nil, fmt.Errorf("internal: chain of %s does not start from keys", name)
 	}
-	if root.Kind == KindSSO {
+	if startsFromSession(root.Kind) {
 		// Identity Center does its own MFA at sign-in, and role credentials
 		// cannot start an MFA session (GetSessionToken wants an IAM user).
 		for _, d := range steps {
 			if d.MFASerial != "" {
-				d.Notes = append(d.Notes, fmt.Sprintf("mfa_serial %s ignored: the chain starts from sso profile %s, whose sign-in does its own mfa",
-					d.MFASerial, root.Name))
+				d.Notes = append(d.Notes, fmt.Sprintf("mfa_serial %s ignored: the chain starts from %s profile %s, whose sign-in does its own mfa",
+					d.MFASerial, root.Kind, root.Name))
 				d.MFASerial = ""
 			}
 		}
@@ -234,7 +244,7 @@ func (c *Config) Resolve(name string) (*Chain, error) {
 	// role credentials) lasts at most an hour (STS rejects a longer
 	// DurationSeconds).
 	for i := 1; i < len(steps); i++ {
-		if d := steps[i]; (steps[i-1].Kind == KindAssumeRole || steps[i-1].Kind == KindSSO) && d.Duration > MaxChainedDuration {
+		if d := steps[i]; (steps[i-1].Kind == KindAssumeRole || startsFromSession(steps[i-1].Kind)) && d.Duration > MaxChainedDuration {
 			d.Notes = append(d.Notes, fmt.Sprintf("duration_seconds %d lowered to %d: a role assumed with another role's credentials lasts at most an hour",
 				int(d.Duration.Seconds()), int(MaxChainedDuration.Seconds())))
 			d.Duration = MaxChainedDuration
@@ -301,6 +311,10 @@ func (c *Config) definition(p *profile, requested bool) (*Definition, error) {
 	ssoKey := p.ssoKey()
 	_, hasCredSource := p.get("credential_source")
 	webIdentity, hasWebIdentity := p.get("web_identity_token_file")
+	if v, ok := p.get("web_identity_token_process"); ok && !hasWebIdentity {
+		webIdentity, hasWebIdentity = v, true
+	}
+	login, hasLogin := p.get("login_session")
 
 	if hasProcess && servedByCredhelper(cmd.v) {
 		if requested {
@@ -331,6 +345,16 @@ func (c *Config) definition(p *profile, requested bool) (*Definition, error) {
 	if hasWebIdentity && !hasRole {
 		kinds = append(kinds, "web_identity_token_file ("+webIdentity.at()+")")
 	}
+	if hasLogin {
+		kinds = append(kinds, "login_session ("+login.at()+")")
+	}
+	if hasWebIdentity && hasSource {
+		// botocore uses the web identity and ignores source_profile, the JS
+		// SDK assumes the role with source_profile's credentials, the Go
+		// SDK refuses the profile.
+		return nil, badConfig(p.name, "%s: profile %s has both web_identity_token_file (%s) and source_profile (%s): only one credential type may be specified per profile (the go sdk's verdict; botocore ignores source_profile, the js sdk the token); remove one",
+			p.at(), p.name, webIdentity.at(), src.at())
+	}
 	if len(kinds) > 1 {
 		return nil, badConfig(p.name, "%s: profile %s has more than one kind of credentials: %s; keep one and move the other to its own profile",
 			p.at(), p.name, strings.Join(kinds, ", "))
@@ -345,7 +369,17 @@ func (c *Config) definition(p *profile, requested bool) (*Definition, error) {
 	}
 	switch {
 	case hasWebIdentity:
-		return nil, badConfig(p.name, "%s: profile %s uses web_identity_token_file, which credhelper does not support yet; use the sdk's own provider for it", webIdentity.at(), p.name)
+		if err := c.webIdentityDefinition(p, d); err != nil {
+			return nil, err
+		}
+		d.Region, d.STSEndpoint = p.keys["region"].v, c.stsEndpoint(p)
+		return d, nil
+	case hasLogin:
+		if err := c.loginDefinition(p, d); err != nil {
+			return nil, err
+		}
+		d.Region, d.STSEndpoint = p.keys["region"].v, c.stsEndpoint(p)
+		return d, nil
 	case hasCredSource:
 		v := p.keys["credential_source"]
 		return nil, badConfig(p.name, "%s: profile %s uses credential_source, which credhelper does not support yet; use source_profile with long-term keys", v.at(), p.name)

@@ -242,8 +242,6 @@ func TestResolveErrors(t *testing.T) {
 			"CONFIG:1: profile a has more than one kind of credentials: role_arn (CONFIG:2), sso_session (CONFIG:3); keep one and move the other to its own profile"},
 		{"credential_source", "[profile a]\nrole_arn = arn:aws:iam::1:role/a\ncredential_source = Ec2InstanceMetadata\n", "", "a", protocol.CodeBadConfig,
 			"CONFIG:3: profile a uses credential_source, which credhelper does not support yet; use source_profile with long-term keys"},
-		{"web identity", "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nweb_identity_token_file = /tmp/t\n", "", "a", protocol.CodeBadConfig,
-			"CONFIG:3: profile a uses web_identity_token_file, which credhelper does not support yet; use the sdk's own provider for it"},
 		{"other credential_process", "[profile a]\ncredential_process = aws-vault export a\n", "", "a", protocol.CodeBadConfig,
 			"CONFIG:2: profile a uses credential_process, which credhelper does not support yet as a source; give it long-term keys or a role_arn"},
 		{"role without source", "[profile a]\nrole_arn = arn:aws:iam::1:role/a\n", "", "a", protocol.CodeBadConfig,
