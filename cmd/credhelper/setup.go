@@ -95,7 +95,7 @@ func badSetup(profile, format string, args ...any) *protocol.Error {
 // than naming a role or an SSO permission set: its keys then live in the
 // keyring under its name.
 func keysRoot(s *awsini.Section) bool {
-	for _, k := range []string{"role_arn", "source_profile", "sso_session", "sso_start_url", "sso_account_id", "sso_role_name", "credential_process", "credential_source", "web_identity_token_file"} {
+	for _, k := range []string{"role_arn", "source_profile", "sso_session", "sso_start_url", "sso_account_id", "sso_role_name", "credential_process", "credential_source", "web_identity_token_file", "web_identity_token_process", "login_session"} {
 		if _, ok := s.Get(k); ok {
 			return false
 		}
@@ -156,7 +156,7 @@ func (e *env) setupServe(profile, def string, dryRun bool) error {
 				Remedy:  fmt.Sprintf("store them in the keyring with `credhelper add %s`, delete them from %s, then run `credhelper setup %s` again", profile, doc.Name, profile)}
 		}
 	}
-	for _, k := range []string{"credential_source", "web_identity_token_file"} {
+	for _, k := range []string{"credential_source"} {
 		if kv, ok := s.Get(k); ok {
 			return badSetup(profile, "%s:%d: profile %s uses %s, which credhelper does not serve yet; it keeps working as it is", doc.Name, kv.Line, profile, k)
 		}

@@ -160,6 +160,7 @@ func (f *faults) handler(next http.Handler) http.Handler {
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		action, form := f.actionOf(r, body)
+		recordSigner(r, form)
 
 		f.mu.Lock()
 		f.calls[action]++
