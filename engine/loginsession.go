@@ -101,3 +101,18 @@ func (eng *Engine) loginCredentials(ctx context.Context, chain *sources.Chain) (
 	eng.log.Info("aws login session refreshed", "profile", root.Name, "session", root.Login.Session, "expires", fresh.Credentials.Expiration)
 	return fresh.Credentials, nil
 }
+
+// awsLoginState is what status says of a chain starting from an aws login
+// session: whether only `aws login` gets credentials (no session, or an
+// unusable one, in the cache), the command, and the serve rule of the
+// chain's own credentials.
+func awsLoginState(chain *sources.Chain) (needsLogin bool, remedy string, minServe time.Duration) {
+	root := chain.Root()
+	_, err := sources.ReadLoginToken(root)
+	needsLogin = err != nil && AsProtocolError(err).Code == protocol.CodeNeedsLogin
+	minServe = protocol.MinServeRemaining
+	if len(chain.Steps) == 1 {
+		minServe = LoginMinServe
+	}
+	return needsLogin, "run `aws login --profile " + root.Name + "`", minServe
+}

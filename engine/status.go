@@ -106,6 +106,9 @@ func (eng *Engine) State(ctx context.Context) (protocol.StateResponse, error) {
 				in.needsLogin = s.needsLogin
 				p.Remedy = loginRemedy(sso, ref.definition)
 			}
+			if chain.Root().Kind == sources.KindLoginSession {
+				in.needsLogin, p.Remedy, in.minServe = awsLoginState(chain)
+			}
 		}
 		p.State = deriveState(in, now)
 		ps := in.refresher
