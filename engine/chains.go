@@ -93,7 +93,7 @@ func (eng *Engine) Credentials(ctx context.Context, req protocol.CredentialsRequ
 	for waits := 0; ; waits++ {
 		e, err := eng.getWithin(ctx, chain)
 		if err == nil {
-			return protocol.CredentialsResponse{Credentials: e.Credentials}, nil
+			return protocol.CredentialsResponse{Credentials: e.Credentials, MinServeSeconds: minServeSeconds(e)}, nil
 		}
 		var nm *needsMFAError
 		if !errors.As(err, &nm) {

@@ -21,7 +21,7 @@ import (
 // caller always finds a pair with more than LoginMinServe and never waits
 // for the sign-in service.
 const (
-	LoginMinServe    = 11 * time.Minute
+	LoginMinServe    = protocol.MinServeShortLived
 	loginRefreshLead = 13 * time.Minute
 	// loginSourceMargin: a session's credentials with this much left still
 	// sign a role chain's first AssumeRole.
@@ -115,4 +115,13 @@ func awsLoginState(chain *sources.Chain) (needsLogin bool, remedy string, minSer
 		minServe = LoginMinServe
 	}
 	return needsLogin, "run `aws login --profile " + root.Name + "`", minServe
+}
+
+// minServeSeconds is the serve rule credd names with e: LoginMinServe for a
+// login session's own credentials, none (the general rule) for the rest.
+func minServeSeconds(e cache.Entry) int {
+	if e.Kind == cache.KindLoginSession {
+		return int(LoginMinServe / time.Second)
+	}
+	return 0
 }

@@ -103,6 +103,10 @@ func TestLoginSessionServeRule(t *testing.T) {
 	if signin.Calls() != 0 {
 		t.Errorf("%d sign-in calls for fresh cached credentials", signin.Calls())
 	}
+	// credd names the rule, so credhelper prints them with under 15 minutes.
+	if resp, err := eng.Credentials(context.Background(), protocol.CredentialsRequest{Profile: "console"}); err != nil || resp.MinServeSeconds != 660 {
+		t.Errorf("answer names serve rule %d s, %v; want 660", resp.MinServeSeconds, err)
+	}
 
 	// A minute and a half later they are still served, and due: the
 	// refresh runs in the background while the caller gets the old pair.
