@@ -106,10 +106,15 @@ func (eng *Engine) loginCredentials(ctx context.Context, chain *sources.Chain) (
 // session: whether only `aws login` gets credentials (no session, or an
 // unusable one, in the cache), the command, and the serve rule of the
 // chain's own credentials.
-func awsLoginState(chain *sources.Chain) (needsLogin bool, remedy string, minServe time.Duration) {
+//
+// The cache's credentials tell whether the user signed in since a failure:
+// `aws login` writes a fresh pair; one that can no longer be served is all a
+// session that the sign-in service ended leaves.
+func awsLoginState(chain *sources.Chain, now time.Time) (needsLogin bool, remedy string, minServe time.Duration) {
 	root := chain.Root()
-	_, err := sources.ReadLoginToken(root)
-	needsLogin = err != nil && AsProtocolError(err).Code == protocol.CodeNeedsLogin
+	tok, err := sources.ReadLoginToken(root)
+	needsLogin = err != nil && AsProtocolError(err).Code == protocol.CodeNeedsLogin ||
+		err == nil && tok.Credentials.Remaining(now) < LoginMinServe
 	minServe = protocol.MinServeRemaining
 	if len(chain.Steps) == 1 {
 		minServe = LoginMinServe

@@ -107,7 +107,7 @@ func (eng *Engine) State(ctx context.Context) (protocol.StateResponse, error) {
 				p.Remedy = loginRemedy(sso, ref.definition)
 			}
 			if chain.Root().Kind == sources.KindLoginSession {
-				in.needsLogin, p.Remedy, in.minServe = awsLoginState(chain)
+				in.needsLogin, p.Remedy, in.minServe = awsLoginState(chain, now)
 			}
 		}
 		p.State = deriveState(in, now)
