@@ -193,6 +193,11 @@ print(json.dumps({"method": c.method, "keys": keys}))
 	if !regexp.MustCompile(`(?m)^console +console-src +login-session +fresh +1[45]m +in `).MatchString(r.stdout) {
 		t.Errorf("status:\n%s", r.stdout)
 	}
+	// doctor judges them by their own rule: 14 minutes left is fine.
+	r = w.credhelper("doctor", "--profile", "console")
+	if r.code != 0 || !regexp.MustCompile(`(?m)^  ok +profile console: credential_process gave an aws login session's credentials, 1[345]m left`).MatchString(r.stdout) {
+		t.Errorf("doctor --profile console: %s", r)
+	}
 }
 
 // TestLoginSessionNeedsAWSLogin: no session in the cache, or one the

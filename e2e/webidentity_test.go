@@ -201,6 +201,11 @@ print(json.dumps({"method": c.method, "key": c.get_frozen_credentials().access_k
 	if !regexp.MustCompile(`(?m)^ci +ci-src +web-identity +fresh +`).MatchString(r.stdout) {
 		t.Errorf("status:\n%s", r.stdout)
 	}
+	r = w.credhelper("doctor", "--profile", "ci")
+	if r.code != 0 || !regexp.MustCompile(`(?m)^  ok +profile ci: credential_process gave valid credentials, (59m|1h)`).MatchString(r.stdout) ||
+		!strings.Contains(r.stdout, "every profile has one kind of credentials") {
+		t.Errorf("doctor --profile ci: %s", r)
+	}
 }
 
 // TestWebIdentityTokenProcess: web_identity_token_process runs (its words,
