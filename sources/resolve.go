@@ -348,12 +348,16 @@ func (c *Config) definition(p *profile, requested bool) (*Definition, error) {
 	if hasLogin {
 		kinds = append(kinds, "login_session ("+login.at()+")")
 	}
-	if hasWebIdentity && hasSource {
-		// botocore uses the web identity and ignores source_profile, the JS
-		// SDK assumes the role with source_profile's credentials, the Go
-		// SDK refuses the profile.
-		return nil, badConfig(p.name, "%s: profile %s has both web_identity_token_file (%s) and source_profile (%s): only one credential type may be specified per profile (the go sdk's verdict; botocore ignores source_profile, the js sdk the token); remove one",
-			p.at(), p.name, webIdentity.at(), src.at())
+	if other, ok := p.get("credential_source"); hasWebIdentity && (hasSource || ok) {
+		// botocore uses the web identity and ignores source_profile or
+		// credential_source, the JS SDK assumes the role with the source's
+		// credentials, the Go SDK refuses the profile.
+		key := "credential_source"
+		if hasSource {
+			key, other = "source_profile", src
+		}
+		return nil, badConfig(p.name, "%s: profile %s has both web_identity_token_file (%s) and %s (%s): only one credential type may be specified per profile (the go sdk's verdict; botocore ignores %s, the js sdk the token); remove one",
+			p.at(), p.name, webIdentity.at(), key, other.at(), key)
 	}
 	if len(kinds) > 1 {
 		return nil, badConfig(p.name, "%s: profile %s has more than one kind of credentials: %s; keep one and move the other to its own profile",

@@ -106,6 +106,8 @@ func TestResolveWebIdentityErrors(t *testing.T) {
 			"CONFIG:2: profile a is configured to assume a role with web identity but has no role_arn; add role_arn (or set AWS_ROLE_ARN)"},
 		{"with source_profile", "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nweb_identity_token_file = /t\nsource_profile = b\n[profile b]\n",
 			"CONFIG:1: profile a has both web_identity_token_file (CONFIG:3) and source_profile (CONFIG:4): only one credential type may be specified per profile (the go sdk's verdict; botocore ignores source_profile, the js sdk the token); remove one"},
+		{"with credential_source", "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nweb_identity_token_file = /t\ncredential_source = Environment\n",
+			"CONFIG:1: profile a has both web_identity_token_file (CONFIG:3) and credential_source (CONFIG:4): only one credential type may be specified per profile (the go sdk's verdict; botocore ignores credential_source, the js sdk the token); remove one"},
 		{"with static keys", "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nweb_identity_token_file = /t\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = x\n",
 			"CONFIG:1: profile a has more than one kind of credentials: role_arn (CONFIG:2), static keys (CONFIG:4); keep one and move the other to its own profile"},
 		{"with sso", "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nweb_identity_token_file = /t\nsso_session = s\n",
