@@ -114,6 +114,18 @@ func TestLoginSession(t *testing.T) {
 		}
 	})
 
+	t.Run("js-sdk-reads-the-cache", func(t *testing.T) {
+		// The JS SDK's own login provider takes credd's file as it is too.
+		node, script := jsScript(t, "login.mjs")
+		r := w.runFor(30*time.Second, node, script, "console-src")
+		var out struct {
+			AccessKeyID string `json:"accessKeyId"`
+			AccountID   string `json:"accountId"`
+		}
+		if r.code != 0 || json.Unmarshal([]byte(r.stdout), &out) != nil || out.AccessKeyID != got.AccessKeyID || out.AccountID != "111122223333" {
+			t.Errorf("the JS SDK's login provider: %s", r)
+		}
+	})
 	t.Run("aws-cli-v1", func(t *testing.T) {
 		r := w.run("aws", "sts", "get-caller-identity", "--profile", "console", "--output", "json")
 		if r.code != 0 {
@@ -239,4 +251,51 @@ func loginProcess(w *world, profile string) protocol.ProcessOutput {
 		w.t.Fatalf("credhelper process --profile %s printed output the SDKs would refuse: %v", profile, err)
 	}
 	return out
+}
+
+// jsScript is node and the absolute path of a script under e2e/js, or the
+// test is marked missing a component.
+func jsScript(t *testing.T, name string) (node, script string) {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		testenv.Missing(t, "node is not on PATH (apt-get install -y nodejs)")
+	}
+	if _, err := os.Stat("js/node_modules/@aws-sdk/credential-providers"); err != nil {
+		testenv.Missing(t, "the JS SDK is not installed: npm ci --prefix e2e/js")
+	}
+	script, err = filepath.Abs(filepath.Join("js", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return node, script
+}
+
+// TestJSSDKRefreshesAtTheFakeSignIn: the JS SDK's own login provider, given
+// a session with 2 minutes left, refreshes it at the fake sign-in service
+// with its own DPoP proof, which the fake verifies: the fake speaks the
+// protocol a real client speaks.
+func TestJSSDKRefreshesAtTheFakeSignIn(t *testing.T) {
+	w, srv, sess, cacheFile := loginWorld(t, time.Now().Add(2*time.Minute))
+	node, script := jsScript(t, "login.mjs")
+	r := w.runFor(30*time.Second, node, script, "console-src")
+	var out struct {
+		AccessKeyID string `json:"accessKeyId"`
+	}
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &out) != nil {
+		t.Fatalf("node login.mjs console-src: %s (refused: %v)", r, srv.Refused())
+	}
+	if srv.Calls() != 1 || len(srv.Refused()) != 0 || out.AccessKeyID == sess.AccessKeyID || !strings.HasPrefix(out.AccessKeyID, "ASIASIGNIN") {
+		t.Errorf("JS SDK got %s after %d calls (refused %v); want a refreshed pair", out.AccessKeyID, srv.Calls(), srv.Refused())
+	}
+	// credd then serves what the JS SDK wrote (its expiresAt has
+	// milliseconds), with no refresh of its own.
+	got := loginProcess(w, "console-src")
+	if got.AccessKeyID != out.AccessKeyID || srv.Calls() != 1 {
+		t.Errorf("credd served %s after %d sign-in calls; want the JS SDK's %s and no call", got.AccessKeyID, srv.Calls(), out.AccessKeyID)
+	}
+	b, _ := os.ReadFile(cacheFile)
+	var file struct{ RefreshToken string }
+	json.Unmarshal(b, &file)
+	w.noteSecret(file.RefreshToken)
 }

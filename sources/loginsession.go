@@ -77,6 +77,9 @@ type LoginToken struct {
 	RefreshToken string
 	ClientID     string
 	DPoPKey      string // P-256 private key, PEM
+	// SignInRegion is where the session was made, when the CLI noted it:
+	// the region its refreshes go to (the JS SDK's rule).
+	SignInRegion string
 
 	// fields are every field of the file, those credhelper does not know
 	// kept as they were when it is written back.
@@ -131,6 +134,9 @@ func ParseLoginToken(data []byte) (*LoginToken, error) {
 	var at loginAccessToken
 	if err := json.Unmarshal(t.fields["accessToken"], &at); err != nil {
 		return nil, errors.New("accessToken has fields of the wrong type")
+	}
+	if raw, ok := t.fields["signInRegion"]; ok {
+		json.Unmarshal(raw, &t.SignInRegion) // not a string: no region, as in the JS SDK
 	}
 	for name, dst := range map[string]*string{"refreshToken": &t.RefreshToken, "clientId": &t.ClientID, "dpopKey": &t.DPoPKey} {
 		if raw, ok := t.fields[name]; ok {
@@ -266,7 +272,7 @@ func (c *SignInClient) Refresh(ctx context.Context, def *Definition, tok *LoginT
 		return nil, needsAWSLogin(def, "profile %s: the dpopKey of aws login session %s is unusable (%v)", def.Name, def.Login.Session, err)
 	}
 	cfg := c.cfg
-	cfg.Region = cmp.Or(os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"), def.Login.Region, "us-east-1")
+	cfg.Region = cmp.Or(tok.SignInRegion, os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"), def.Login.Region, "us-east-1")
 	client := signin.NewFromConfig(cfg, func(o *signin.Options) {
 		if e := signinEndpoint(); e != "" {
 			o.BaseEndpoint = aws.String(e)
