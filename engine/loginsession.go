@@ -89,6 +89,17 @@ func (eng *Engine) loginCredentials(ctx context.Context, chain *sources.Chain) (
 		return protocol.Credentials{}, protocol.Errorf(protocol.CodeInternal, root.Name, "internal: no sign-in client")
 	}
 	fresh, err := eng.awsLogins.client.Refresh(ctx, root, tok)
+	if err != nil && AsProtocolError(err).Code == protocol.CodeNeedsLogin {
+		// Another tool (the AWS CLI, an SDK) may have refreshed the session
+		// meanwhile, spending the refresh token read here: its file holds
+		// the session's next one.
+		if again, rerr := sources.ReadLoginToken(root); rerr == nil && again.RefreshToken != tok.RefreshToken {
+			if again.Credentials.Remaining(eng.clock.Now()) >= need {
+				return again.Credentials, nil
+			}
+			fresh, err = eng.awsLogins.client.Refresh(ctx, root, again)
+		}
+	}
 	if err != nil {
 		return protocol.Credentials{}, err
 	}

@@ -25,15 +25,29 @@ type fakeSignIn struct {
 	mu    sync.Mutex
 	calls int
 	fail  error
+	spent map[string]bool // refresh tokens used: they rotate
+	// before runs once, at the first call (another tool's refresh racing).
+	before func()
 }
 
 func (f *fakeSignIn) Refresh(ctx context.Context, def *sources.Definition, tok *sources.LoginToken) (*sources.LoginToken, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
+	if f.before != nil {
+		f.before()
+		f.before = nil
+	}
+	if f.spent[tok.RefreshToken] {
+		return nil, &protocol.Error{Code: protocol.CodeNeedsLogin, Profile: def.Name, Message: "profile " + def.Name + ": aws login session has expired"}
+	}
 	if f.fail != nil {
 		return nil, f.fail
 	}
+	if f.spent == nil {
+		f.spent = map[string]bool{}
+	}
+	f.spent[tok.RefreshToken] = true
 	next := *tok
 	next.Credentials = protocol.Credentials{AccessKeyID: fmt.Sprintf("ASIALOGINEXAMPLE%04d", f.calls),
 		SecretAccessKey: fmt.Sprintf("loginSecret%04dEXAMPLE", f.calls), SessionToken: fmt.Sprintf("loginToken%04dEXAMPLE", f.calls),
@@ -188,5 +202,29 @@ func TestLoginSessionNeedsLogin(t *testing.T) {
 	_, err = getLogin(t, eng, "console")
 	if err == nil || err.Error() != "profile console: aws login session arn:aws:iam::111122223333:user/alice has expired: run `aws login --profile console`" {
 		t.Errorf("expired session: %v", err)
+	}
+}
+
+// TestLoginSessionRefreshedElsewhere: the AWS CLI refreshes the session
+// between credd's read and its refresh, spending the refresh token credd
+// read: credd takes the session's new state from the cache rather than
+// telling the user to sign in again.
+func TestLoginSessionRefreshedElsewhere(t *testing.T) {
+	eng, signin, _, path := loginEnv(t, t0.Add(12*time.Minute))
+	b, _ := os.ReadFile(path)
+	cliRefresh := func(pair string) {
+		// The CLI spends the token in the file and writes its next one, with
+		// the pair it got (12 minutes left: itself due for credd).
+		signin.spent = map[string]bool{"cliRefreshEXAMPLE": true}
+		os.WriteFile(path, []byte(strings.Replace(strings.Replace(string(b), "cliRefreshEXAMPLE", "cliRefresh2EXAMPLE", 1),
+			"ASIACLIEXAMPLE", pair, 1)), 0o600)
+	}
+	signin.before = func() { cliRefresh("ASIACLI2EXAMPLE") }
+	c, err := getLogin(t, eng, "console")
+	if err != nil {
+		t.Fatalf("after another tool's refresh: %v", err)
+	}
+	if signin.Calls() != 2 || c.AccessKeyID != "ASIALOGINEXAMPLE0002" {
+		t.Errorf("got %s after %d calls; want a refused refresh, then one with the CLI's new token", c.AccessKeyID, signin.Calls())
 	}
 }
