@@ -188,7 +188,8 @@ func (t *LoginToken) Marshal() ([]byte, error) {
 }
 
 // WriteLoginToken writes t back to def's cache file as the AWS CLI does:
-// a temporary file in the same directory, mode 0600, renamed over it.
+// a temporary file in the same directory, mode 0600, synced and renamed
+// over it.
 func WriteLoginToken(def *Definition, t *LoginToken) error {
 	path := def.Login.Path()
 	data, err := t.Marshal()
@@ -204,9 +205,11 @@ func WriteLoginToken(def *Definition, t *LoginToken) error {
 		f.Close()
 		return fmt.Errorf("cannot write the aws login cache %s: %w", path, err)
 	}
-	if _, err := f.Write(data); err != nil {
+	// Synced before the rename, as botocore does: a crash leaves the old
+	// session or the new one, never an empty file.
+	if _, err := f.Write(data); err != nil || f.Sync() != nil {
 		f.Close()
-		return fmt.Errorf("cannot write the aws login cache %s: %w", path, err)
+		return fmt.Errorf("cannot write the aws login cache %s: %w", path, cmp.Or(err, errors.New("sync failed")))
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("cannot write the aws login cache %s: %w", path, err)
