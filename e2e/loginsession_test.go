@@ -17,7 +17,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/config"
 
-	"github.com/credhelper/credhelper/internal/fakesignin"
+	"github.com/credhelper/credhelper/internal/fakelogin"
 	"github.com/credhelper/credhelper/internal/testaws"
 	"github.com/credhelper/credhelper/internal/testenv"
 	"github.com/credhelper/credhelper/protocol"
@@ -44,9 +44,9 @@ login_session = arn:aws:iam::111122223333:user/nobody
 
 // loginWorld is a world with a fake sign-in service and an aws login
 // session in the login cache whose credentials expire at expires.
-func loginWorld(t *testing.T, expires time.Time) (*world, *fakesignin.Server, fakesignin.Session, string) {
+func loginWorld(t *testing.T, expires time.Time) (*world, *fakelogin.Server, fakelogin.Session, string) {
 	t.Helper()
-	srv := fakesignin.Start(t, fakesignin.Options{})
+	srv := fakelogin.Start(t, fakelogin.Options{})
 	w := newWorld(t, loginConfig, "")
 	cacheDir := filepath.Join(w.home.Dir, "login-cache")
 	os.MkdirAll(cacheDir, 0o700)
@@ -131,7 +131,7 @@ func TestLoginSession(t *testing.T) {
 		if r.code != 0 {
 			t.Fatalf("aws sts get-caller-identity: %s", r)
 		}
-		if s := w.moto.Last("GetCallerIdentity").Get(testaws.SignerParam); s != got.AccessKeyID {
+		if s := w.moto.Last("GetCallerIdentity").Get(testaws.SignedWith); s != got.AccessKeyID {
 			t.Errorf("the CLI signed with %q, want %s", s, got.AccessKeyID)
 		}
 	})
@@ -194,7 +194,7 @@ print(json.dumps({"method": c.method, "keys": keys}))
 	// A role on top, assumed with the session's credentials.
 	admin := loginProcess(w, "admin-src")
 	ar := w.moto.Last("AssumeRole")
-	if ar == nil || ar.Get("RoleArn") != "arn:aws:iam::444455556666:role/Admin" || ar.Get(testaws.SignerParam) != got.AccessKeyID {
+	if ar == nil || ar.Get("RoleArn") != "arn:aws:iam::444455556666:role/Admin" || ar.Get(testaws.SignedWith) != got.AccessKeyID {
 		t.Errorf("AssumeRole %v: want Admin signed with the session's %s", ar, got.AccessKeyID)
 	}
 	if admin.AccountID != "444455556666" {

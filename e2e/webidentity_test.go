@@ -99,7 +99,7 @@ func TestWebIdentity(t *testing.T) {
 		call.Get("RoleSessionName") != "e2e-ci" || call.Get("DurationSeconds") != "3600" {
 		t.Errorf("AssumeRoleWithWebIdentity sent %v", call)
 	}
-	if s := call.Get(testaws.SignerParam); s != "" {
+	if s := call.Get(testaws.SignedWith); s != "" {
 		t.Errorf("AssumeRoleWithWebIdentity was signed with %s; it must go unsigned", s)
 	}
 	if want.AccountID != "111111111111" || want.Expiration == "" || !strings.HasPrefix(want.AccessKeyID, "ASIA") {
@@ -112,7 +112,7 @@ func TestWebIdentity(t *testing.T) {
 		if r.code != 0 || !strings.Contains(r.stdout, "assumed-role/CI/e2e-ci") {
 			t.Fatalf("aws sts get-caller-identity: %s", r)
 		}
-		if got := w.moto.Last("GetCallerIdentity").Get(testaws.SignerParam); got != want.AccessKeyID {
+		if got := w.moto.Last("GetCallerIdentity").Get(testaws.SignedWith); got != want.AccessKeyID {
 			t.Errorf("the CLI signed with %q, want the served %s", got, want.AccessKeyID)
 		}
 	})
@@ -174,7 +174,7 @@ print(json.dumps({"method": c.method, "key": c.get_frozen_credentials().access_k
 	// credentials exist in this world).
 	deploy := w.process("deploy-src")
 	ar := w.moto.Last("AssumeRole")
-	if ar == nil || ar.Get("RoleArn") != "arn:aws:iam::222222222222:role/Deploy" || !strings.HasPrefix(ar.Get(testaws.SignerParam), "ASIA") ||
+	if ar == nil || ar.Get("RoleArn") != "arn:aws:iam::222222222222:role/Deploy" || !strings.HasPrefix(ar.Get(testaws.SignedWith), "ASIA") ||
 		w.moto.Calls("AssumeRoleWithWebIdentity") != 2 {
 		t.Errorf("AssumeRole %v after %d web identity calls: want Deploy signed with the web identity's temporary key",
 			ar, w.moto.Calls("AssumeRoleWithWebIdentity"))

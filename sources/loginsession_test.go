@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/credhelper/credhelper/internal/fakesignin"
+	"github.com/credhelper/credhelper/internal/fakelogin"
 	"github.com/credhelper/credhelper/protocol"
 )
 
@@ -47,7 +47,7 @@ func TestResolveLoginSession(t *testing.T) {
 }
 
 func TestLoginTokenRoundTrip(t *testing.T) {
-	srv := fakesignin.Start(t, fakesignin.Options{})
+	srv := fakelogin.Start(t, fakelogin.Options{})
 	exp := time.Date(2026, 11, 30, 10, 15, 0, 0, time.UTC)
 	sess := srv.NewSession(t, "111122223333", exp, map[string]any{"futureField": map[string]any{"kept": true}})
 	tok, err := ParseLoginToken(sess.CacheJSON)
@@ -55,7 +55,7 @@ func TestLoginTokenRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	if tok.Credentials.AccessKeyID != sess.AccessKeyID || !tok.Credentials.Expiration.Equal(exp) || tok.Credentials.AccountID != "111122223333" ||
-		tok.RefreshToken != sess.RefreshToken || tok.ClientID != fakesignin.ClientID {
+		tok.RefreshToken != sess.RefreshToken || tok.ClientID != fakelogin.ClientID {
 		t.Errorf("parsed %+v", tok)
 	}
 	tok.Credentials.AccessKeyID, tok.RefreshToken = "ASIANEWEXAMPLE", "newRefresh"
@@ -95,7 +95,7 @@ func TestLoginTokenRoundTrip(t *testing.T) {
 }
 
 func TestSignInClientRefresh(t *testing.T) {
-	srv := fakesignin.Start(t, fakesignin.Options{})
+	srv := fakelogin.Start(t, fakelogin.Options{})
 	t.Setenv("AWS_ENDPOINT_URL_SIGNIN", srv.URL())
 	sess := srv.NewSession(t, "111122223333", time.Now().Add(2*time.Minute), nil)
 	def := loginDef(t, t.TempDir())
@@ -147,14 +147,14 @@ func TestSignInClientRefresh(t *testing.T) {
 // replayed ones and missing ones, so tests that pass against it prove the
 // client's proof right.
 func TestFakeSignInChecksTheProof(t *testing.T) {
-	srv := fakesignin.Start(t, fakesignin.Options{})
+	srv := fakelogin.Start(t, fakelogin.Options{})
 	sess := srv.NewSession(t, "111122223333", time.Now(), nil)
 	tok, _ := ParseLoginToken(sess.CacheJSON)
 	key, err := parseDPoPKey(tok.DPoPKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := `{"clientId":"` + fakesignin.ClientID + `","grantType":"refresh_token","refreshToken":"` + sess.RefreshToken + `"}`
+	body := `{"clientId":"` + fakelogin.ClientID + `","grantType":"refresh_token","refreshToken":"` + sess.RefreshToken + `"}`
 	post := func(proof string) int {
 		req, _ := http.NewRequest(http.MethodPost, srv.URL()+"/v1/token", strings.NewReader(body))
 		if proof != "" {

@@ -137,6 +137,7 @@ func (f *faults) actionOf(r *http.Request, body []byte) (string, url.Values) {
 	for k, v := range r.URL.Query() {
 		form[k] = v
 	}
+	form.Set(SignedWith, signingKeyID(r))
 	return form.Get("Action"), form
 }
 
@@ -160,7 +161,6 @@ func (f *faults) handler(next http.Handler) http.Handler {
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		action, form := f.actionOf(r, body)
-		recordSigner(r, form)
 
 		f.mu.Lock()
 		f.calls[action]++

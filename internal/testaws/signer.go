@@ -2,25 +2,22 @@ package testaws
 
 import (
 	"net/http"
-	"net/url"
 	"strings"
 )
 
-// SignerParam is the pseudo-parameter of a recorded request (Last) that
-// holds the access key ID its SigV4 Authorization header names: which
-// credentials signed the call ("" for an unsigned one, such as
-// AssumeRoleWithWebIdentity).
-const SignerParam = "X-Test-Signer"
+// SignedWith is the pseudo-parameter that Moto.Last adds to each recorded
+// request: the access key ID its SigV4 Authorization header was signed with
+// (moto checks no signature, so tests that care which credentials a call
+// used read it here).
+const SignedWith = "X-Testaws-Signed-With"
 
-func recordSigner(r *http.Request, form url.Values) {
-	if form == nil {
-		return
-	}
-	auth := r.Header.Get("Authorization")
-	_, cred, ok := strings.Cut(auth, "Credential=")
+// signingKeyID is the access key ID in r's "AWS4-HMAC-SHA256
+// Credential=KEY/DATE/REGION/SERVICE/aws4_request, ..." header, or "".
+func signingKeyID(r *http.Request) string {
+	_, cred, ok := strings.Cut(r.Header.Get("Authorization"), "Credential=")
 	if !ok {
-		return
+		return ""
 	}
-	id, _, _ := strings.Cut(cred, "/")
-	form.Set(SignerParam, id)
+	key, _, _ := strings.Cut(cred, "/")
+	return key
 }

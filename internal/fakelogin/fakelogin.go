@@ -1,9 +1,10 @@
-// Package fakesignin is a fake AWS sign-in service for tests: the
+// Package fakelogin is a fake of the AWS sign-in service's OAuth 2.0 side
+// for tests (internal/fakesignin fakes its console federation side): the
 // CreateOAuth2Token operation (POST /v1/token, grant refresh_token) that
 // refreshes the sessions of the AWS CLI's `aws login`, on a loopback HTTP
 // server speaking the rest-json wire format of the service model (the real
-// aws-sdk-go-v2 service/signin client and botocore send and parse it). Point
-// clients at it with AWS_ENDPOINT_URL_SIGNIN or BaseEndpoint.
+// aws-sdk-go-v2 service/signin client and the JS SDK send and parse it).
+// Point clients at it with AWS_ENDPOINT_URL_SIGNIN or BaseEndpoint.
 //
 // Like the real service it demands a DPoP proof (RFC 9449) on every call:
 // an ES256 JWT whose header carries the session's public key, checked
@@ -14,7 +15,7 @@
 // The fake does not import the SDK: its wire format is written from the
 // service model, so tests driving it through the SDK check both. It uses the
 // wall clock, as the SDK's providers do.
-package fakesignin
+package fakelogin
 
 import (
 	"crypto/ecdsa"

@@ -1,4 +1,4 @@
-package fakesignin_test
+package fakelogin_test
 
 import (
 	"context"
@@ -13,12 +13,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/config"
 
-	"github.com/credhelper/credhelper/internal/fakesignin"
+	"github.com/credhelper/credhelper/internal/fakelogin"
 )
 
 // loginProfile writes a config with a login_session profile and the
 // session's cache file, and points the SDK at both and at the fake.
-func loginProfile(t *testing.T, srv *fakesignin.Server, sess fakesignin.Session) (configFile, cacheFile string) {
+func loginProfile(t *testing.T, srv *fakelogin.Server, sess fakelogin.Session) (configFile, cacheFile string) {
 	t.Helper()
 	dir := t.TempDir()
 	configFile = filepath.Join(dir, "config")
@@ -43,7 +43,7 @@ func loginProfile(t *testing.T, srv *fakesignin.Server, sess fakesignin.Session)
 // credentials expired, refreshes them at the fake with its own DPoP proof,
 // which the fake verifies, and writes the rotated refresh token back.
 func TestGoSDKRefreshesAgainstTheFake(t *testing.T) {
-	srv := fakesignin.Start(t, fakesignin.Options{})
+	srv := fakelogin.Start(t, fakelogin.Options{})
 	sess := srv.NewSession(t, "111122223333", time.Now().Add(-time.Minute), nil)
 	configFile, cacheFile := loginProfile(t, srv, sess)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
