@@ -43,7 +43,7 @@ func (e *env) process(args []string) error {
 	ctx, cancel := client.Timeout(timeout)
 	defer cancel()
 
-	answer, err := e.credentials(ctx, protocol.CredentialsRequest{Profile: *profile, Interactive: interactive})
+	answer, err := e.credentialsAnswer(ctx, protocol.CredentialsRequest{Profile: *profile, Interactive: interactive})
 	if err != nil {
 		return err
 	}
@@ -59,7 +59,14 @@ func (e *env) process(args []string) error {
 }
 
 // credentials asks credd, starting it if needed, and answers MFA prompts.
-func (e *env) credentials(ctx context.Context, req protocol.CredentialsRequest) (protocol.CredentialsResponse, error) {
+func (e *env) credentials(ctx context.Context, req protocol.CredentialsRequest) (protocol.Credentials, error) {
+	answer, err := e.credentialsAnswer(ctx, req)
+	return answer.Credentials, err
+}
+
+// credentialsAnswer is credentials with credd's whole answer (its serve
+// rule).
+func (e *env) credentialsAnswer(ctx context.Context, req protocol.CredentialsRequest) (protocol.CredentialsResponse, error) {
 	started, loggedIn := false, false
 	for attempt := 0; ; attempt++ {
 		creds, err := e.client.CredentialsAnswer(ctx, req)
