@@ -71,6 +71,10 @@ func (eng *Engine) request(chain *sources.Chain) cache.Request {
 		req.Kind = cache.KindSSO
 	case sources.KindProcess:
 		req.Kind = processKind(def)
+	case sources.KindWebIdentity:
+		req.Kind = cache.KindWebIdentity
+	case sources.KindLoginSession:
+		req.Kind = cache.KindLoginSession
 	default:
 		req.Kind = cache.KindLongTerm
 	}
@@ -96,7 +100,7 @@ func (eng *Engine) Credentials(ctx context.Context, req protocol.CredentialsRequ
 	for waits := 0; ; waits++ {
 		e, err := eng.getWithin(ctx, chain)
 		if err == nil {
-			return protocol.CredentialsResponse{Credentials: e.Credentials}, nil
+			return protocol.CredentialsResponse{Credentials: e.Credentials, MinServeSeconds: minServeSeconds(e)}, nil
 		}
 		if root := interactiveRoot(chain); root != nil && errors.Is(err, errNeedsTerminal) {
 			if err := eng.processPrompt(ctx, req, root, waits); err != nil {
@@ -210,6 +214,12 @@ func (eng *Engine) chainCredentials(ctx context.Context, chain *sources.Chain) (
 		creds = c
 	} else if root := chain.Root(); root.Kind == sources.KindSSO {
 		c, err := eng.ssoCredentials(ctx, root, chain.Requested().Name)
+		if err != nil {
+			return creds, err
+		}
+		creds = c
+	} else if root.Kind == sources.KindWebIdentity || root.Kind == sources.KindLoginSession {
+		c, err := eng.sessionRootCredentials(ctx, chain)
 		if err != nil {
 			return creds, err
 		}

@@ -47,6 +47,8 @@ type Engine struct {
 	// console makes console sign-in URLs (console.go).
 	console ConsoleSigner
 	sourceOptions
+	// awsLogins: `aws login` sessions (loginsession.go).
+	awsLogins awsLoginSessions
 
 	// root is credd's root context as the engine sees it: every fetch,
 	// refresh and login flow derives from it. Run cancels it (stop) when
@@ -121,6 +123,8 @@ type Options struct {
 	// os.Getenv): its keys, or where the instance metadata service and the
 	// container endpoint are.
 	Getenv func(string) string
+	// SignIn is the AWS sign-in service, which refreshes `aws login` sessions.
+	SignIn sources.SignIn
 }
 
 // New wires an engine and its components. Call Run to keep credentials fresh
@@ -142,7 +146,9 @@ func New(o Options) *Engine {
 	}
 	eng.sourceOptions = sourceOptions{getenv: o.Getenv}
 	eng.root, eng.stop = context.WithCancel(context.Background())
-	opts := cache.Options{Clock: o.Clock, Policy: o.Policy, KeepFreshFor: o.KeepFreshFor, Logger: o.Log, Context: eng.root}
+	opts := cache.Options{Clock: o.Clock, Policy: o.Policy, KeepFreshFor: o.KeepFreshFor, Logger: o.Log, Context: eng.root,
+		KindPolicies: map[cache.Kind]cache.Policy{cache.KindLoginSession: LoginPolicy(o.Policy)}}
+	eng.awsLogins = awsLoginSessions{client: o.SignIn}
 	eng.chains = roleChains{sts: o.STS, refresh: cache.NewRefresher(o.Store, eng.fetch, opts), notes: map[string]bool{}}
 	// An SSO access token only has to outlive the portal call it signs: it is
 	// used down to a minute before expiry, and refreshed well before that.

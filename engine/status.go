@@ -109,6 +109,9 @@ func (eng *Engine) State(ctx context.Context) (protocol.StateResponse, error) {
 			if root := interactiveRoot(chain); root != nil {
 				in.needsLogin, p.Remedy = eng.processNeedsUser(stored, root, now), processRemedy(root.Name)
 			}
+			if chain.Root().Kind == sources.KindLoginSession {
+				in.needsLogin, p.Remedy, in.minServe = awsLoginState(chain, now)
+			}
 		}
 		p.State = deriveState(in, now)
 		ps := in.refresher

@@ -64,6 +64,20 @@ func (r CredentialsRequest) AppendJSON(b []byte) []byte {
 // CredentialsResponse carries the credentials (200).
 type CredentialsResponse struct {
 	Credentials Credentials `json:"credentials"`
+	// MinServeSeconds, when set, is the serve rule of these credentials in
+	// place of MinServeRemaining: credentials that never last 15 minutes (an
+	// aws login session's) are served down to MinServeShortLived.
+	MinServeSeconds int `json:"minServeSeconds,omitempty"`
+}
+
+// ServeFloor is the least lifetime r's credentials must have left to be
+// printed: MinServeRemaining, or the shorter floor credd named, never under
+// MinServeShortLived.
+func (r CredentialsResponse) ServeFloor() time.Duration {
+	if r.MinServeSeconds <= 0 {
+		return MinServeRemaining
+	}
+	return min(max(time.Duration(r.MinServeSeconds)*time.Second, MinServeShortLived), MinServeRemaining)
 }
 
 // MFARequest starts a new MFA session for the profile's chain (POST PathMFA).

@@ -296,5 +296,5 @@ func ParseProcessOutput(profile string, pc *ProcessConfig, stdout []byte, now ti
 // credential_process, a credential_source): such a chain has no MFA session,
 // as GetSessionToken wants an IAM user's keys, and its mfa_serial is dropped.
 func (k DefinitionKind) signsInItself() bool {
-	return k == KindSSO || k == KindProcess || k == KindCredentialSource
+	return k == KindSSO || k == KindProcess || k == KindCredentialSource || k == KindWebIdentity || k == KindLoginSession
 }

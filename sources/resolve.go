@@ -83,6 +83,10 @@ type Definition struct {
 	// CredentialSource is the credential_source of a KindCredentialSource
 	// root: Environment, Ec2InstanceMetadata or EcsContainer.
 	CredentialSource string
+	// WebIdentity is the token source of a KindWebIdentity definition.
+	WebIdentity *WebIdentityConfig
+	// Login is the aws login session of a KindLoginSession definition.
+	Login *LoginConfig
 
 	// Notes are adjustments made to the definition that credd should log
 	// ("duration_seconds 900 raised to 1800 ...").
@@ -149,6 +153,12 @@ func (c *Chain) Fingerprint() string {
 			fmt.Fprintf(h, "sso %q %q %q %q %q %q\n", s.Session, s.StartURL, s.Region, strings.Join(s.Scopes, ","), s.AccountID, s.RoleName)
 		}
 		writeSourceFingerprint(h, d)
+		if w := d.WebIdentity; w != nil {
+			fmt.Fprintf(h, "web-identity %q %q\n", w.TokenFile, w.TokenProcess)
+		}
+		if l := d.Login; l != nil {
+			fmt.Fprintf(h, "login %q %q\n", l.Session, l.CacheDir)
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
@@ -244,7 +254,7 @@ func (c *Config) Resolve(name string) (*Chain, error) {
 	// role credentials) lasts at most an hour (STS rejects a longer
 	// DurationSeconds).
 	for i := 1; i < len(steps); i++ {
-		if d := steps[i]; (steps[i-1].Kind == KindAssumeRole || steps[i-1].Kind == KindSSO) && d.Duration > MaxChainedDuration {
+		if d := steps[i]; (steps[i-1].Kind == KindAssumeRole || startsFromSession(steps[i-1].Kind)) && d.Duration > MaxChainedDuration {
 			d.Notes = append(d.Notes, fmt.Sprintf("duration_seconds %d lowered to %d: a role assumed with another role's credentials lasts at most an hour",
 				int(d.Duration.Seconds()), int(MaxChainedDuration.Seconds())))
 			d.Duration = MaxChainedDuration
@@ -311,6 +321,10 @@ func (c *Config) definition(p *profile, requested bool) (*Definition, error) {
 	ssoKey := p.ssoKey()
 	_, hasCredSource := p.get("credential_source")
 	webIdentity, hasWebIdentity := p.get("web_identity_token_file")
+	if v, ok := p.get("web_identity_token_process"); ok && !hasWebIdentity {
+		webIdentity, hasWebIdentity = v, true
+	}
+	login, hasLogin := p.get("login_session")
 
 	if hasProcess && servedByCredhelper(cmd.v) {
 		if requested {
@@ -341,6 +355,20 @@ func (c *Config) definition(p *profile, requested bool) (*Definition, error) {
 	if hasWebIdentity && !hasRole {
 		kinds = append(kinds, "web_identity_token_file ("+webIdentity.at()+")")
 	}
+	if hasLogin {
+		kinds = append(kinds, "login_session ("+login.at()+")")
+	}
+	if other, ok := p.get("credential_source"); hasWebIdentity && (hasSource || ok) {
+		// botocore uses the web identity and ignores source_profile or
+		// credential_source, the JS SDK assumes the role with the source's
+		// credentials, the Go SDK refuses the profile.
+		key := "credential_source"
+		if hasSource {
+			key, other = "source_profile", src
+		}
+		return nil, badConfig(p.name, "%s: profile %s has both web_identity_token_file (%s) and %s (%s): only one credential type may be specified per profile (the go sdk's verdict; botocore ignores %s, the js sdk the token); remove one",
+			p.at(), p.name, webIdentity.at(), key, other.at(), key)
+	}
 	if len(kinds) > 1 {
 		return nil, badConfig(p.name, "%s: profile %s has more than one kind of credentials: %s; keep one and move the other to its own profile",
 			p.at(), p.name, strings.Join(kinds, ", "))
@@ -355,7 +383,17 @@ func (c *Config) definition(p *profile, requested bool) (*Definition, error) {
 	}
 	switch {
 	case hasWebIdentity:
-		return nil, badConfig(p.name, "%s: profile %s uses web_identity_token_file, which credhelper does not support yet; use the sdk's own provider for it", webIdentity.at(), p.name)
+		if err := c.webIdentityDefinition(p, d); err != nil {
+			return nil, err
+		}
+		d.Region, d.STSEndpoint = p.keys["region"].v, c.stsEndpoint(p)
+		return d, nil
+	case hasLogin:
+		if err := c.loginDefinition(p, d); err != nil {
+			return nil, err
+		}
+		d.Region, d.STSEndpoint = p.keys["region"].v, c.stsEndpoint(p)
+		return d, nil
 	case hasCredSource:
 		if err := c.checkCredentialSource(p, hasRole, hasSource, hasProcess); err != nil {
 			return nil, err

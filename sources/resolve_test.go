@@ -240,8 +240,6 @@ func TestResolveErrors(t *testing.T) {
 			"CONFIG:1: profile a has more than one kind of credentials: role_arn (CONFIG:2), static keys (CREDS:2); keep one and move the other to its own profile"},
 		{"sso with role_arn", "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nsso_session = corp\n", "", "a", protocol.CodeBadConfig,
 			"CONFIG:1: profile a has more than one kind of credentials: role_arn (CONFIG:2), sso_session (CONFIG:3); keep one and move the other to its own profile"},
-		{"web identity", "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nweb_identity_token_file = /tmp/t\n", "", "a", protocol.CodeBadConfig,
-			"CONFIG:3: profile a uses web_identity_token_file, which credhelper does not support yet; use the sdk's own provider for it"},
 		{"role without source", "[profile a]\nrole_arn = arn:aws:iam::1:role/a\n", "", "a", protocol.CodeBadConfig,
 			"CONFIG:2: profile a has role_arn but no source_profile; add source_profile naming the profile with the long-term keys"},
 		{"source without role", "[profile a]\nsource_profile = b\n", "", "a", protocol.CodeBadConfig,

@@ -238,6 +238,12 @@ func serveOn(ctx context.Context, socket string, kcfg cache.KeyringConfig, l net
 	files := sources.FilesFromEnv()
 	stsClients := sources.NewSTSClients(sources.STSOptions{})
 	ssoClients := map[[2]string]*sources.SSO{}
+	var signIn sources.SignIn
+	if c, err := sources.NewSignInClient(sources.SignInOptions{}); err == nil {
+		signIn = c
+	} else {
+		log.Error("sign-in client unavailable: aws login sessions cannot be refreshed", "err", err)
+	}
 	var ssoMu sync.Mutex
 	eng := engine.New(engine.Options{
 		Config: sources.NewLoader(files),
@@ -261,6 +267,7 @@ func serveOn(ctx context.Context, socket string, kcfg cache.KeyringConfig, l net
 			return c, nil
 		},
 		WriteSSOCache: os.Getenv(engine.EnvSSOCache) == "aws-cli",
+		SignIn:        signIn,
 		Log:           log,
 		Policy:        cache.DefaultPolicy(),
 	})

@@ -43,11 +43,11 @@ func (e *env) process(args []string) error {
 	ctx, cancel := client.Timeout(timeout)
 	defer cancel()
 
-	creds, err := e.credentials(ctx, protocol.CredentialsRequest{Profile: *profile, Interactive: interactive})
+	answer, err := e.credentialsAnswer(ctx, protocol.CredentialsRequest{Profile: *profile, Interactive: interactive})
 	if err != nil {
 		return err
 	}
-	out, err := protocol.NewProcessOutput(creds).Marshal(time.Now())
+	out, err := protocol.NewProcessOutput(answer.Credentials).MarshalFloor(time.Now(), answer.ServeFloor())
 	if err != nil {
 		// credd never hands these out; if it did, printing them would make the
 		// SDK fail later with a worse message.
@@ -60,9 +60,16 @@ func (e *env) process(args []string) error {
 
 // credentials asks credd, starting it if needed, and answers MFA prompts.
 func (e *env) credentials(ctx context.Context, req protocol.CredentialsRequest) (protocol.Credentials, error) {
+	answer, err := e.credentialsAnswer(ctx, req)
+	return answer.Credentials, err
+}
+
+// credentialsAnswer is credentials with credd's whole answer (its serve
+// rule).
+func (e *env) credentialsAnswer(ctx context.Context, req protocol.CredentialsRequest) (protocol.CredentialsResponse, error) {
 	started, loggedIn := false, false
 	for attempt := 0; ; attempt++ {
-		creds, err := e.client.Credentials(ctx, req)
+		creds, err := e.client.CredentialsAnswer(ctx, req)
 		var pe *protocol.Error
 		if !errors.As(err, &pe) {
 			return creds, err
@@ -73,9 +80,10 @@ func (e *env) credentials(ctx context.Context, req protocol.CredentialsRequest) 
 			if err := e.client.EnsureRunning(ctx); err != nil {
 				return creds, err
 			}
-		case pe.Code == protocol.CodeNeedsLogin && req.Interactive && !loggedIn:
+		case pe.Code == protocol.CodeNeedsLogin && req.Interactive && !loggedIn && !strings.Contains(pe.Remedy, "`aws login"):
 			// A person is at the terminal: log in now, in the one flow credd
-			// runs for the session, then ask again.
+			// runs for the session, then ask again. (An aws login session is
+			// the AWS CLI's to renew: its error names `aws login`.)
 			loggedIn = true
 			if err := e.loginFromProcess(ctx, req.Profile); err != nil {
 				return creds, err

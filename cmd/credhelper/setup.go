@@ -95,7 +95,7 @@ func badSetup(profile, format string, args ...any) *protocol.Error {
 // than naming a role or an SSO permission set: its keys then live in the
 // keyring under its name.
 func keysRoot(s *awsini.Section) bool {
-	for _, k := range []string{"role_arn", "source_profile", "sso_session", "sso_start_url", "sso_account_id", "sso_role_name", "credential_process", "credential_source", "web_identity_token_file"} {
+	for _, k := range []string{"role_arn", "source_profile", "sso_session", "sso_start_url", "sso_account_id", "sso_role_name", "credential_process", "credential_source", "web_identity_token_file", "web_identity_token_process", "login_session"} {
 		if _, ok := s.Get(k); ok {
 			return false
 		}
@@ -155,11 +155,6 @@ func (e *env) setupServe(profile, def string, dryRun bool) error {
 			return &protocol.Error{Code: protocol.CodeBadConfig, Profile: profile,
 				Message: fmt.Sprintf("%s:%d: profile %s keeps long-term keys in the config file, where every SDK uses them before a credential_process", doc.Name, kv.Line, profile),
 				Remedy:  fmt.Sprintf("store them in the keyring with `credhelper add %s`, delete them from %s, then run `credhelper setup %s` again", profile, doc.Name, profile)}
-		}
-	}
-	for _, k := range []string{"web_identity_token_file"} {
-		if kv, ok := s.Get(k); ok {
-			return badSetup(profile, "%s:%d: profile %s uses %s, which credhelper does not serve yet; it keeps working as it is", doc.Name, kv.Line, profile, k)
 		}
 	}
 	keys := keysRoot(s)

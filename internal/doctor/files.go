@@ -391,7 +391,7 @@ var knownKeys = []string{
 	"csm_host", "csm_client_id", "disable_request_compression", "request_min_compression_size_bytes",
 	"sigv4a_signing_region_set", "account_id_endpoint_mode", "request_checksum_calculation",
 	"response_checksum_validation", "auth_scheme_preference", "sdk_ua_app_id", "s3_use_arn_region",
-	"s3_disable_multiregion_access_points", "mfa_process", "mfa_session_duration",
+	"s3_disable_multiregion_access_points", "mfa_process", "mfa_session_duration", "web_identity_token_process",
 }
 
 // keyAlias is the setting meant by a wrong name people write for it, too far
