@@ -31,10 +31,20 @@ const (
 	// KindSSOToken is an IAM Identity Center token (access token, refresh
 	// token, client registration) in Blob; Profile names the sso-session.
 	KindSSOToken Kind = "sso-token"
+	// KindProcess is what another tool's credential_process printed.
+	KindProcess Kind = "process"
+	// KindProcessInteractive is what an interactive credential_process
+	// printed when the user ran it on a terminal: only the user can renew it.
+	KindProcessInteractive Kind = "process-interactive"
+	// KindWebIdentity: AssumeRoleWithWebIdentity; KindLoginSession: the
+	// credentials of an `aws login` session.
+	KindWebIdentity  Kind = "web-identity"
+	KindLoginSession Kind = "login-session"
 )
 
 // Kinds lists every kind, in a stable order.
-var Kinds = []Kind{KindKeys, KindLongTerm, KindMFASession, KindAssumeRole, KindSSO, KindSSOToken}
+var Kinds = []Kind{KindKeys, KindLongTerm, KindMFASession, KindAssumeRole, KindSSO, KindSSOToken, KindProcess, KindProcessInteractive,
+	KindWebIdentity, KindLoginSession}
 
 // Entry is one profile's credentials of one kind.
 type Entry struct {

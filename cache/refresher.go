@@ -20,9 +20,12 @@ type Fetcher func(ctx context.Context, profile string) (Entry, error)
 
 // Options configure a Refresher. Zero fields get defaults.
 type Options struct {
-	Clock  Clock          // default SystemClock
-	Policy Policy         // default DefaultPolicy()
-	Rand   func() float64 // values in [0, 1) for jitter; default math/rand/v2
+	Clock  Clock  // default SystemClock
+	Policy Policy // default DefaultPolicy()
+	// KindPolicies are the policies of the kinds that have their own
+	// (aws login sessions' 15-minute credentials); Policy is the rest's.
+	KindPolicies map[Kind]Policy
+	Rand         func() float64 // values in [0, 1) for jitter; default math/rand/v2
 	// KeepFreshFor is how long after its last Get a profile is still
 	// refreshed ahead of expiry (default 24h).
 	KeepFreshFor time.Duration
@@ -176,6 +179,14 @@ func (r *Refresher) writer(profile string) *sync.Mutex {
 	return w
 }
 
+// policy is the refresh policy of entries of kind k.
+func (r *Refresher) policy(k Kind) Policy {
+	if p, ok := r.opts.KindPolicies[k]; ok {
+		return p
+	}
+	return r.opts.Policy
+}
+
 // Wait waits for every flight, and the keyring write that ends it, to finish.
 // Cancel the Options.Context first to end their upstream calls.
 func (r *Refresher) Wait() { r.flights.Wait() }
@@ -219,12 +230,12 @@ func (r *Refresher) get(ctx context.Context, req Request) (Entry, error) {
 		r.opts.Logger.Warn("fetching again over an unreadable cached item", "profile", req.Profile, "err", err)
 	case err != nil:
 		return Entry{}, fmt.Errorf("reading cached credentials of profile %s: %w", req.Profile, err)
-	case stored.Fingerprint == req.Fingerprint && r.opts.Policy.Servable(stored, r.opts.Clock.Now()):
+	case stored.Fingerprint == req.Fingerprint && r.policy(stored.Kind).Servable(stored, r.opts.Clock.Now()):
 		r.mu.Lock()
 		// Keep a usable entry another caller put in memory meanwhile, and
 		// nothing read before a Forget.
 		if c, ok := r.memory[slot{stored.Kind, stored.Profile}]; r.gens[req.Profile] == gen && (!ok || c.entry.Fingerprint != req.Fingerprint ||
-			!r.opts.Policy.Servable(c.entry, r.opts.Clock.Now())) {
+			!r.policy(c.entry.Kind).Servable(c.entry, r.opts.Clock.Now())) {
 			r.remember(stored)
 		}
 		r.mu.Unlock()
@@ -238,7 +249,7 @@ func (r *Refresher) get(ctx context.Context, req Request) (Entry, error) {
 	// A flight may have ended since the memory check above: serve what it
 	// left rather than start a second one.
 	if c, ok := r.memory[slot{req.Kind, req.Profile}]; ok && c.entry.Fingerprint == req.Fingerprint &&
-		r.opts.Policy.Servable(c.entry, r.opts.Clock.Now()) {
+		r.policy(c.entry.Kind).Servable(c.entry, r.opts.Clock.Now()) {
 		p.lastServed = r.opts.Clock.Now()
 		r.mu.Unlock()
 		return c.entry, nil
@@ -269,7 +280,7 @@ func (r *Refresher) serveFromMemory(req Request) (Entry, bool) {
 		return Entry{}, false
 	}
 	now := r.opts.Clock.Now()
-	switch r.opts.Policy.State(c.entry, now, c.refreshAt) {
+	switch r.policy(c.entry.Kind).State(c.entry, now, c.refreshAt) {
 	case Unservable:
 		return Entry{}, false
 	case RefreshDue:
@@ -323,7 +334,7 @@ func (r *Refresher) profile(req Request) *servedProfile {
 
 // remember puts e in memory with its refresh time. Callers hold r.mu.
 func (r *Refresher) remember(e Entry) {
-	r.memory[slot{e.Kind, e.Profile}] = &cachedEntry{entry: e, refreshAt: r.opts.Policy.RefreshAt(e, r.opts.Rand())}
+	r.memory[slot{e.Kind, e.Profile}] = &cachedEntry{entry: e, refreshAt: r.policy(e.Kind).RefreshAt(e, r.opts.Rand())}
 }
 
 // startFlight starts p's one upstream call. Callers hold r.mu and have checked
@@ -356,10 +367,10 @@ func (r *Refresher) runFlight(ctx context.Context, p *servedProfile, f *flight) 
 		if e.Obtained.IsZero() {
 			e.Obtained = now
 		}
-		if !r.opts.Policy.Servable(e, now) {
+		if !r.policy(e.Kind).Servable(e, now) {
 			err = protocol.Errorf(protocol.CodeBadConfig, p.name,
 				"upstream gave credentials for profile %s with %v left, under the %v credhelper must leave when serving; raise duration_seconds",
-				p.name, e.Credentials.Remaining(now).Truncate(time.Second), r.opts.Policy.MinServe)
+				p.name, e.Credentials.Remaining(now).Truncate(time.Second), r.policy(e.Kind).MinServe)
 		}
 	}
 
@@ -372,8 +383,8 @@ func (r *Refresher) runFlight(ctx context.Context, p *servedProfile, f *flight) 
 		p.failures++
 		p.lastTransient = r.opts.IsTransient(err)
 		rnd := r.opts.Rand()
-		p.retryAt = now.Add(r.opts.Policy.Backoff(p.failures, rnd))
-		p.callerRetryAt = now.Add(r.opts.Policy.CallerBackoff(p.failures, rnd))
+		p.retryAt = now.Add(r.policy(p.kind).Backoff(p.failures, rnd))
+		p.callerRetryAt = now.Add(r.policy(p.kind).CallerBackoff(p.failures, rnd))
 		failures, retryAt := p.failures, p.retryAt
 		r.mu.Unlock()
 		log.Warn("fetching credentials failed", "err", err, "failures", failures, "retry_at", retryAt)
@@ -518,7 +529,7 @@ func (r *Refresher) RefreshDue(ctx context.Context) {
 		if !ok || p.flight != nil || now.Sub(p.lastServed) > r.opts.KeepFreshFor || now.Before(p.retryAt) || !refreshable(p.kind) {
 			continue
 		}
-		if c.entry.Fingerprint != p.fingerprint || r.opts.Policy.State(c.entry, now, c.refreshAt) == Fresh {
+		if c.entry.Fingerprint != p.fingerprint || r.policy(c.entry.Kind).State(c.entry, now, c.refreshAt) == Fresh {
 			continue
 		}
 		started = append(started, r.startFlight(p))
@@ -534,9 +545,10 @@ func (r *Refresher) RefreshDue(ctx context.Context) {
 }
 
 // refreshable says whether credentials of a kind can be renewed without the
-// user: an MFA session needs a new code, so it is renewed only when a caller
-// needs it and can be asked.
-func refreshable(k Kind) bool { return k != KindMFASession }
+// user: an MFA session needs a new code, and an interactive
+// credential_process the user at a terminal, so they are renewed only when
+// a caller needs them and can ask.
+func refreshable(k Kind) bool { return k != KindMFASession && k != KindProcessInteractive }
 
 // Run calls RefreshDue every RefreshInterval until ctx is done.
 func (r *Refresher) Run(ctx context.Context) {
@@ -567,6 +579,9 @@ type ProfileState struct {
 	Failures    int   // consecutive failed fetches
 	Refreshing  bool
 	Waiting     int // callers waiting for the refresh running now
+	// Held: credentials are in memory (with Expiration zero: long-term
+	// ones, such as another tool's credential_process printed).
+	Held bool
 }
 
 // States describes every profile asked for since start, sorted by name.
@@ -591,6 +606,7 @@ func (r *Refresher) States() []ProfileState {
 		if c, ok := r.memory[slot{p.kind, p.name}]; ok {
 			s.Expiration = c.entry.Credentials.Expiration
 			s.NextRefresh = c.refreshAt
+			s.Held = true
 		}
 		if p.retryAt.After(s.NextRefresh) {
 			s.NextRefresh = p.retryAt

@@ -291,10 +291,14 @@ func (w *world) runInto(d time.Duration, stdout, stderr *testenv.Buffer, name st
 	ours := name == bins.credhelper || name == bins.credd
 	w.mu.Lock()
 	w.ran = append(w.ran, ranCommand{what: filepath.Base(name) + " " + strings.Join(args, " "), r: r,
-		credentialsOnStdout: !ours || name == bins.credhelper && len(args) > 0 && (args[0] == "process" || args[0] == "exec")})
+		credentialsOnStdout: !ours || name == bins.credhelper && len(args) > 0 && printsCredentials[args[0]]})
 	w.mu.Unlock()
 	return r, nil
 }
+
+// printsCredentials are the credhelper commands whose stdout is meant to
+// carry credentials (or, for console, a sign-in URL).
+var printsCredentials = map[string]bool{"process": true, "env": true, "console": true, "exec": true}
 
 func (w *world) credhelper(args ...string) result {
 	w.t.Helper()

@@ -69,6 +69,12 @@ func (eng *Engine) request(chain *sources.Chain) cache.Request {
 		req.Kind, req.Fingerprint = cache.KindMFASession, mfaFingerprint(chain)
 	case sources.KindSSO:
 		req.Kind = cache.KindSSO
+	case sources.KindProcess:
+		req.Kind = processKind(def)
+	case sources.KindWebIdentity:
+		req.Kind = cache.KindWebIdentity
+	case sources.KindLoginSession:
+		req.Kind = cache.KindLoginSession
 	default:
 		req.Kind = cache.KindLongTerm
 	}
@@ -86,10 +92,21 @@ func (eng *Engine) Credentials(ctx context.Context, req protocol.CredentialsRequ
 			return protocol.CredentialsResponse{}, forProfile(req.Profile, err)
 		}
 	}
+	if req.ProcessOutput != "" {
+		if err := eng.acceptProcessOutput(ctx, chain, req.ProcessOutput); err != nil {
+			return protocol.CredentialsResponse{}, forProfile(req.Profile, err)
+		}
+	}
 	for waits := 0; ; waits++ {
 		e, err := eng.getWithin(ctx, chain)
 		if err == nil {
-			return protocol.CredentialsResponse{Credentials: e.Credentials}, nil
+			return protocol.CredentialsResponse{Credentials: e.Credentials, MinServeSeconds: minServeSeconds(e)}, nil
+		}
+		if root := interactiveRoot(chain); root != nil && errors.Is(err, errNeedsTerminal) {
+			if err := eng.processPrompt(ctx, req, root, waits); err != nil {
+				return protocol.CredentialsResponse{}, forProfile(req.Profile, err)
+			}
+			continue
 		}
 		var nm *needsMFAError
 		if !errors.As(err, &nm) {
@@ -146,6 +163,9 @@ func (eng *Engine) getWithin(ctx context.Context, chain *sources.Chain) (cache.E
 	e, err := eng.chains.refresh.Get(wctx, eng.request(chain))
 	if err != nil && ctx.Err() == nil && wctx.Err() != nil {
 		name := chain.Requested().Name
+		if r := chain.Root(); r.Kind == sources.KindProcess {
+			return e, slowProcess(name, r)
+		}
 		return e, protocol.Errorf(protocol.CodeUnavailable, name,
 			"aws has not answered for profile %s within %v (credd keeps trying)", name, AnswerWithin)
 	}
@@ -187,8 +207,19 @@ func (eng *Engine) fetch(ctx context.Context, profile string) (cache.Entry, erro
 // session when the chain uses a device, then one AssumeRole per role.
 func (eng *Engine) chainCredentials(ctx context.Context, chain *sources.Chain) (protocol.Credentials, error) {
 	var creds protocol.Credentials
-	if root := chain.Root(); root.Kind == sources.KindSSO {
+	if c, handled, err := eng.selfSignedRoot(ctx, chain); handled {
+		if err != nil {
+			return creds, err
+		}
+		creds = c
+	} else if root := chain.Root(); root.Kind == sources.KindSSO {
 		c, err := eng.ssoCredentials(ctx, root, chain.Requested().Name)
+		if err != nil {
+			return creds, err
+		}
+		creds = c
+	} else if root.Kind == sources.KindWebIdentity || root.Kind == sources.KindLoginSession {
+		c, err := eng.sessionRootCredentials(ctx, chain)
 		if err != nil {
 			return creds, err
 		}

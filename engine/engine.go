@@ -46,6 +46,11 @@ type Engine struct {
 	sso    ssoSessions
 	logins loginFlows
 	grants containerGrants
+	// console makes console sign-in URLs (console.go).
+	console ConsoleSigner
+	sourceOptions
+	// awsLogins: `aws login` sessions (loginsession.go).
+	awsLogins awsLoginSessions
 
 	// root is credd's root context as the engine sees it: every fetch,
 	// refresh and login flow derives from it. Run cancels it (stop) when
@@ -113,6 +118,15 @@ type Options struct {
 	// WriteSSOCache writes refreshed tokens back to it.
 	SSOCacheDir   string
 	WriteSSOCache bool
+	// Console makes console sign-in URLs; nil is the AWS sign-in federation
+	// endpoint (AWS_ENDPOINT_URL_SIGNIN moves it).
+	Console ConsoleSigner
+	// Getenv reads the environment a credential_source names (default
+	// os.Getenv): its keys, or where the instance metadata service and the
+	// container endpoint are.
+	Getenv func(string) string
+	// SignIn is the AWS sign-in service, which refreshes `aws login` sessions.
+	SignIn sources.SignIn
 }
 
 // New wires an engine and its components. Call Run to keep credentials fresh
@@ -129,8 +143,15 @@ func New(o Options) *Engine {
 		mfa:    mfaSessions{clock: o.Clock, leases: map[string]*mfaLease{}, locks: map[string]*sync.Mutex{}},
 		logins: loginFlows{flows: map[flowKey]*loginFlow{}, byID: map[string]*loginFlow{}, regs: map[string]*sources.SSOToken{}},
 		grants: containerGrants{byID: map[string]*grant{}}}
+	eng.console = o.Console
+	if eng.console == nil {
+		eng.console = &sources.Federation{}
+	}
+	eng.sourceOptions = sourceOptions{getenv: o.Getenv}
 	eng.root, eng.stop = context.WithCancel(context.Background())
-	opts := cache.Options{Clock: o.Clock, Policy: o.Policy, KeepFreshFor: o.KeepFreshFor, Logger: o.Log, Context: eng.root}
+	opts := cache.Options{Clock: o.Clock, Policy: o.Policy, KeepFreshFor: o.KeepFreshFor, Logger: o.Log, Context: eng.root,
+		KindPolicies: map[cache.Kind]cache.Policy{cache.KindLoginSession: LoginPolicy(o.Policy)}}
+	eng.awsLogins = awsLoginSessions{client: o.SignIn}
 	eng.chains = roleChains{sts: o.STS, refresh: cache.NewRefresher(o.Store, eng.fetch, opts), notes: map[string]bool{}}
 	// An SSO access token only has to outlive the portal call it signs: it is
 	// used down to a minute before expiry, and refreshed well before that.

@@ -76,7 +76,7 @@ func (eng *Engine) State(ctx context.Context) (protocol.StateResponse, error) {
 		} else {
 			req := eng.request(chain)
 			p.Kind = string(chain.Requested().Kind)
-			in.longTerm = req.Kind == cache.KindLongTerm
+			in.longTerm = req.Kind == cache.KindLongTerm || heldLongTerm(req.Kind, in.refresher)
 			if !in.asked {
 				if m, ok := stored[storedKey{req.Kind, req.Profile}]; ok && m.Fingerprint == req.Fingerprint {
 					in.refresher.Expiration = m.Expiration
@@ -105,6 +105,12 @@ func (eng *Engine) State(ctx context.Context) (protocol.StateResponse, error) {
 				}
 				in.needsLogin = s.needsLogin
 				p.Remedy = loginRemedy(sso, ref.definition)
+			}
+			if root := interactiveRoot(chain); root != nil {
+				in.needsLogin, p.Remedy = eng.processNeedsUser(stored, root, now), processRemedy(root.Name)
+			}
+			if chain.Root().Kind == sources.KindLoginSession {
+				in.needsLogin, p.Remedy, in.minServe = awsLoginState(chain, now)
 			}
 		}
 		p.State = deriveState(in, now)

@@ -38,6 +38,9 @@ type CredentialsRequest struct {
 	Interactive bool `json:"interactive,omitempty"`
 	// MFACode answers an earlier CodeMFAPrompt.
 	MFACode string `json:"mfaCode,omitempty"`
+	// ProcessOutput answers an earlier CodeProcessPrompt: what the chain's
+	// credential_process printed when the caller ran it on its terminal.
+	ProcessOutput string `json:"processOutput,omitempty"`
 }
 
 // AppendJSON appends r as encoding/json writes it, by hand: the request of
@@ -52,12 +55,29 @@ func (r CredentialsRequest) AppendJSON(b []byte) []byte {
 	if r.MFACode != "" {
 		b = jsonwire.AppendString(append(b, `,"mfaCode":`...), r.MFACode)
 	}
+	if r.ProcessOutput != "" {
+		b = jsonwire.AppendString(append(b, `,"processOutput":`...), r.ProcessOutput)
+	}
 	return append(b, '}')
 }
 
 // CredentialsResponse carries the credentials (200).
 type CredentialsResponse struct {
 	Credentials Credentials `json:"credentials"`
+	// MinServeSeconds, when set, is the serve rule of these credentials in
+	// place of MinServeRemaining: credentials that never last 15 minutes (an
+	// aws login session's) are served down to MinServeShortLived.
+	MinServeSeconds int `json:"minServeSeconds,omitempty"`
+}
+
+// ServeFloor is the least lifetime r's credentials must have left to be
+// printed: MinServeRemaining, or the shorter floor credd named, never under
+// MinServeShortLived.
+func (r CredentialsResponse) ServeFloor() time.Duration {
+	if r.MinServeSeconds <= 0 {
+		return MinServeRemaining
+	}
+	return min(max(time.Duration(r.MinServeSeconds)*time.Second, MinServeShortLived), MinServeRemaining)
 }
 
 // MFARequest starts a new MFA session for the profile's chain (POST PathMFA).

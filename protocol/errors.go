@@ -1,7 +1,7 @@
 package protocol
 
 import (
-	"fmt"
+	"github.com/credhelper/credhelper/internal/fmt"
 	"strings"
 )
 
@@ -17,7 +17,12 @@ const (
 	// it back in CredentialsRequest.MFACode.
 	CodeMFAPrompt Code = "mfa_prompt"
 	// CodeNeedsMFA means a code is needed and this caller cannot ask for one.
-	CodeNeedsMFA       Code = "needs_mfa"
+	CodeNeedsMFA Code = "needs_mfa"
+	// CodeProcessPrompt asks this caller to run the chain's interactive
+	// credential_process (credential_process_interactive = true) on its
+	// terminal, from the user's own config, and send what it printed back in
+	// CredentialsRequest.ProcessOutput.
+	CodeProcessPrompt  Code = "process_prompt"
 	CodeNeedsLogin     Code = "needs_login"
 	CodeMissingKeys    Code = "missing_keys"
 	CodeKeyring        Code = "keyring"
@@ -68,7 +73,7 @@ func (c Code) Exit() int {
 		return ExitUsage
 	case CodeUnknownProfile, CodeBadConfig:
 		return ExitConfig
-	case CodeMFAPrompt, CodeNeedsMFA, CodeNeedsLogin:
+	case CodeMFAPrompt, CodeNeedsMFA, CodeNeedsLogin, CodeProcessPrompt:
 		return ExitNeedsUser
 	case CodeMissingKeys, CodeKeyring:
 		return ExitKeys

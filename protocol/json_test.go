@@ -39,6 +39,7 @@ func TestCredentialsRequestJSONIsEncodingJSONs(t *testing.T) {
 			{Profile: s, Interactive: true},
 			{Profile: "dev", MFACode: s},
 			{Profile: s, Interactive: true, MFACode: s},
+			{Profile: "dev", Interactive: true, ProcessOutput: s},
 		} {
 			checkSameJSON(t, string(r.AppendJSON(nil)), r)
 		}
@@ -52,7 +53,7 @@ func FuzzProcessOutputJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, id, secret, token, exp, account string) {
 		o := ProcessOutput{Version: 1, AccessKeyID: id, SecretAccessKey: secret, SessionToken: token, Expiration: exp, AccountID: account}
 		checkSameJSON(t, string(o.appendJSON(nil)), o)
-		r := CredentialsRequest{Profile: id, Interactive: secret != "", MFACode: token}
+		r := CredentialsRequest{Profile: id, Interactive: secret != "", MFACode: token, ProcessOutput: exp}
 		checkSameJSON(t, string(r.AppendJSON(nil)), r)
 	})
 }

@@ -7,7 +7,7 @@ package protocol
 
 import (
 	"errors"
-	"fmt"
+	"github.com/credhelper/credhelper/internal/fmt"
 	"strconv"
 	"time"
 
@@ -19,6 +19,11 @@ import (
 // window and fails outright under 10 minutes, the JS SDK treats under 5 minutes
 // as expired, and the Go SDK silently accepts expired credentials.
 const MinServeRemaining = 15 * time.Minute
+
+// MinServeShortLived is the serve rule of credentials that never last
+// MinServeRemaining (an aws login session's last 15 minutes at most): more
+// than the 10 minutes botocore demands of credentials it has just refreshed.
+const MinServeShortLived = 11 * time.Minute
 
 // Credentials are AWS credentials as credd holds them. A zero Expiration means
 // long-term keys.
@@ -105,7 +110,11 @@ var (
 
 // Validate applies the rules the SDKs apply to credential_process output, and
 // the serve rule: temporary credentials must have MinServeRemaining left at now.
-func (o ProcessOutput) Validate(now time.Time) error {
+func (o ProcessOutput) Validate(now time.Time) error { return o.ValidateFloor(now, MinServeRemaining) }
+
+// ValidateFloor is Validate with the serve rule floor in place of
+// MinServeRemaining (see CredentialsResponse.ServeFloor).
+func (o ProcessOutput) ValidateFloor(now time.Time, floor time.Duration) error {
 	if o.Version != 1 {
 		return ErrBadVersion
 	}
@@ -125,7 +134,7 @@ func (o ProcessOutput) Validate(now time.Time) error {
 	switch left := exp.Sub(now); {
 	case left <= 0:
 		return ErrExpired
-	case left < MinServeRemaining:
+	case left < floor:
 		return ErrExpiringSoon
 	}
 	return nil
@@ -134,7 +143,13 @@ func (o ProcessOutput) Validate(now time.Time) error {
 // Marshal validates the output and returns it as one line of JSON followed by
 // a newline, ready to be written with a single call.
 func (o ProcessOutput) Marshal(now time.Time) ([]byte, error) {
-	if err := o.Validate(now); err != nil {
+	return o.MarshalFloor(now, MinServeRemaining)
+}
+
+// MarshalFloor is Marshal with the serve rule floor in place of
+// MinServeRemaining.
+func (o ProcessOutput) MarshalFloor(now time.Time, floor time.Duration) ([]byte, error) {
+	if err := o.ValidateFloor(now, floor); err != nil {
 		return nil, err
 	}
 	return append(o.appendJSON(make([]byte, 0, 256+len(o.SessionToken))), '\n'), nil

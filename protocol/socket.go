@@ -1,7 +1,7 @@
 package protocol
 
 import (
-	"fmt"
+	"github.com/credhelper/credhelper/internal/fmt"
 	"os"
 	"path/filepath"
 	"runtime"

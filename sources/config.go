@@ -159,7 +159,12 @@ type value struct {
 	line int
 }
 
-func (v value) at() string { return fmt.Sprintf("%s:%d", v.file, v.line) }
+func (v value) at() string {
+	if v.line == 0 {
+		return v.file // an environment variable ($AWS_ROLE_ARN)
+	}
+	return fmt.Sprintf("%s:%d", v.file, v.line)
+}
 
 // profile is a profile's keys merged as botocore sees them: the config file
 // section, then the same-named credentials file section (whose keys win), each
@@ -200,7 +205,7 @@ func defaultsOf(f *awsini.File) *awsini.Section {
 func (c *Config) profile(name string) *profile {
 	cs, ks := awsconfig.ConfigProfile(c.ConfigFile, name), awsconfig.CredentialsProfile(c.CredentialsFile, name)
 	if cs == nil && ks == nil {
-		return nil
+		return withEnvWebIdentity(name, nil)
 	}
 	p := &profile{name: name, keys: map[string]value{}}
 	if cs != nil {
@@ -215,7 +220,7 @@ func (c *Config) profile(name string) *profile {
 			p.file, p.line = c.Files.Credentials, ks.Line
 		}
 	}
-	return p
+	return withEnvWebIdentity(name, p)
 }
 
 // Profiles lists every profile name in either file, sorted.

@@ -78,6 +78,15 @@ type Definition struct {
 	// SSO is the IAM Identity Center configuration of a KindSSO definition;
 	// nil for the other kinds.
 	SSO *SSOConfig
+	// Process is another tool's credential_process (KindProcess).
+	Process *ProcessConfig
+	// CredentialSource is the credential_source of a KindCredentialSource
+	// root: Environment, Ec2InstanceMetadata or EcsContainer.
+	CredentialSource string
+	// WebIdentity is the token source of a KindWebIdentity definition.
+	WebIdentity *WebIdentityConfig
+	// Login is the aws login session of a KindLoginSession definition.
+	Login *LoginConfig
 
 	// Notes are adjustments made to the definition that credd should log
 	// ("duration_seconds 900 raised to 1800 ...").
@@ -100,7 +109,7 @@ func (c *Chain) Requested() *Definition { return c.Steps[len(c.Steps)-1] }
 // walking from the root up, or "". It is always "" for a chain that starts
 // from sso (Resolve drops mfa_serial there, with a note).
 func (c *Chain) MFASerial() string {
-	if c.Root().Kind == KindSSO {
+	if c.Root().Kind.signsInItself() {
 		return ""
 	}
 	for _, d := range c.Steps {
@@ -115,7 +124,7 @@ func (c *Chain) MFASerial() string {
 // walking from the requested profile down to the root, or "" (always for a
 // chain that starts from sso).
 func (c *Chain) MFAProcess() string {
-	if c.Root().Kind == KindSSO {
+	if c.Root().Kind.signsInItself() {
 		return ""
 	}
 	for i := len(c.Steps) - 1; i >= 0; i-- {
@@ -142,6 +151,13 @@ func (c *Chain) Fingerprint() string {
 			// Only sso steps add a line: other chains keep the fingerprints
 			// their cached credentials were stored under.
 			fmt.Fprintf(h, "sso %q %q %q %q %q %q\n", s.Session, s.StartURL, s.Region, strings.Join(s.Scopes, ","), s.AccountID, s.RoleName)
+		}
+		writeSourceFingerprint(h, d)
+		if w := d.WebIdentity; w != nil {
+			fmt.Fprintf(h, "web-identity %q %q\n", w.TokenFile, w.TokenProcess)
+		}
+		if l := d.Login; l != nil {
+			fmt.Fprintf(h, "login %q %q\n", l.Session, l.CacheDir)
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
@@ -183,6 +199,10 @@ func (c *Config) Resolve(name string) (*Chain, error) {
 			steps = append(steps, &root)
 			break
 		}
+		if d.CredentialSource != "" {
+			steps = append(steps, credentialSourceRoot(d))
+			break
+		}
 		for i, v := range visited {
 			if v == d.SourceProfile {
 				cycle := append(append([]string{}, visited[i:]...), d.SourceProfile)
@@ -217,13 +237,13 @@ func (c *Config) Resolve(name string) (*Chain, error) {
 	if root.Kind == KindAssumeRole {
 		return nil, fmt.Errorf("internal: chain of %s does not start from keys", name)
 	}
-	if root.Kind == KindSSO {
+	if root.Kind.signsInItself() {
 		// Identity Center does its own MFA at sign-in, and role credentials
 		// cannot start an MFA session (GetSessionToken wants an IAM user).
 		for _, d := range steps {
 			if d.MFASerial != "" {
-				d.Notes = append(d.Notes, fmt.Sprintf("mfa_serial %s ignored: the chain starts from sso profile %s, whose sign-in does its own mfa",
-					d.MFASerial, root.Name))
+				d.Notes = append(d.Notes, fmt.Sprintf("mfa_serial %s ignored: the chain starts from %s profile %s, whose sign-in does its own mfa",
+					d.MFASerial, root.Kind, root.Name))
 				d.MFASerial = ""
 			}
 		}
@@ -234,7 +254,7 @@ func (c *Config) Resolve(name string) (*Chain, error) {
 	// role credentials) lasts at most an hour (STS rejects a longer
 	// DurationSeconds).
 	for i := 1; i < len(steps); i++ {
-		if d := steps[i]; (steps[i-1].Kind == KindAssumeRole || steps[i-1].Kind == KindSSO) && d.Duration > MaxChainedDuration {
+		if d := steps[i]; (steps[i-1].Kind == KindAssumeRole || startsFromSession(steps[i-1].Kind)) && d.Duration > MaxChainedDuration {
 			d.Notes = append(d.Notes, fmt.Sprintf("duration_seconds %d lowered to %d: a role assumed with another role's credentials lasts at most an hour",
 				int(d.Duration.Seconds()), int(MaxChainedDuration.Seconds())))
 			d.Duration = MaxChainedDuration
@@ -301,6 +321,10 @@ func (c *Config) definition(p *profile, requested bool) (*Definition, error) {
 	ssoKey := p.ssoKey()
 	_, hasCredSource := p.get("credential_source")
 	webIdentity, hasWebIdentity := p.get("web_identity_token_file")
+	if v, ok := p.get("web_identity_token_process"); ok && !hasWebIdentity {
+		webIdentity, hasWebIdentity = v, true
+	}
+	login, hasLogin := p.get("login_session")
 
 	if hasProcess && servedByCredhelper(cmd.v) {
 		if requested {
@@ -331,6 +355,20 @@ func (c *Config) definition(p *profile, requested bool) (*Definition, error) {
 	if hasWebIdentity && !hasRole {
 		kinds = append(kinds, "web_identity_token_file ("+webIdentity.at()+")")
 	}
+	if hasLogin {
+		kinds = append(kinds, "login_session ("+login.at()+")")
+	}
+	if other, ok := p.get("credential_source"); hasWebIdentity && (hasSource || ok) {
+		// botocore uses the web identity and ignores source_profile or
+		// credential_source, the JS SDK assumes the role with the source's
+		// credentials, the Go SDK refuses the profile.
+		key := "credential_source"
+		if hasSource {
+			key, other = "source_profile", src
+		}
+		return nil, badConfig(p.name, "%s: profile %s has both web_identity_token_file (%s) and %s (%s): only one credential type may be specified per profile (the go sdk's verdict; botocore ignores %s, the js sdk the token); remove one",
+			p.at(), p.name, webIdentity.at(), key, other.at(), key)
+	}
 	if len(kinds) > 1 {
 		return nil, badConfig(p.name, "%s: profile %s has more than one kind of credentials: %s; keep one and move the other to its own profile",
 			p.at(), p.name, strings.Join(kinds, ", "))
@@ -345,13 +383,25 @@ func (c *Config) definition(p *profile, requested bool) (*Definition, error) {
 	}
 	switch {
 	case hasWebIdentity:
-		return nil, badConfig(p.name, "%s: profile %s uses web_identity_token_file, which credhelper does not support yet; use the sdk's own provider for it", webIdentity.at(), p.name)
+		if err := c.webIdentityDefinition(p, d); err != nil {
+			return nil, err
+		}
+		d.Region, d.STSEndpoint = p.keys["region"].v, c.stsEndpoint(p)
+		return d, nil
+	case hasLogin:
+		if err := c.loginDefinition(p, d); err != nil {
+			return nil, err
+		}
+		d.Region, d.STSEndpoint = p.keys["region"].v, c.stsEndpoint(p)
+		return d, nil
 	case hasCredSource:
-		v := p.keys["credential_source"]
-		return nil, badConfig(p.name, "%s: profile %s uses credential_source, which credhelper does not support yet; use source_profile with long-term keys", v.at(), p.name)
+		if err := c.checkCredentialSource(p, hasRole, hasSource, hasProcess); err != nil {
+			return nil, err
+		}
+		d.CredentialSource = p.keys["credential_source"].v
 	case hasProcess:
-		return nil, badConfig(p.name, "%s: profile %s uses credential_process, which credhelper does not support yet as a source; give it long-term keys or a role_arn", cmd.at(), p.name)
-	case hasRole && !hasSource:
+		return c.processDefinition(d, p, cmd)
+	case hasRole && !hasSource && !hasCredSource:
 		return nil, badConfig(p.name, "%s: profile %s has role_arn but no source_profile; add source_profile naming the profile with the long-term keys", role.at(), p.name)
 	}
 

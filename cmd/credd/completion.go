@@ -10,7 +10,7 @@ const bashCompletion = `# credd completion for bash: source <(credd completion b
 _credd() {
 	local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"
 	if [ "$COMP_CWORD" -eq 1 ]; then
-		COMPREPLY=($(compgen -W "run install uninstall start stop restart status completion version help" -- "$cur"))
+		COMPREPLY=($(compgen -W "run install uninstall start stop restart status completion container-network version help" -- "$cur"))
 		return
 	fi
 	case "$prev" in
@@ -23,6 +23,7 @@ _credd() {
 	install) COMPREPLY=($(compgen -W "--system --no-start" -- "$cur")) ;;
 	uninstall|start|stop|restart|status) COMPREPLY=($(compgen -W "--system" -- "$cur")) ;;
 	completion) COMPREPLY=($(compgen -W "bash zsh fish" -- "$cur")) ;;
+	container-network) [ "$COMP_CWORD" -eq 2 ] && COMPREPLY=($(compgen -W "install remove status" -- "$cur")) ;;
 	esac
 }
 complete -F _credd credd
@@ -34,7 +35,7 @@ autoload -U +X bashcompinit && bashcompinit
 ` + bashCompletion
 
 const fishCompletion = `# credd completion for fish: credd completion fish | source
-set -l cmds run install uninstall start stop restart status completion version help
+set -l cmds run install uninstall start stop restart status completion container-network version help
 complete -c credd -f
 complete -c credd -n "not __fish_seen_subcommand_from $cmds" -a "$cmds"
 complete -c credd -n "__fish_seen_subcommand_from run" -l socket -r -F
@@ -45,6 +46,7 @@ complete -c credd -n "__fish_seen_subcommand_from run" -l passphrase-stdin
 complete -c credd -n "__fish_seen_subcommand_from install uninstall start stop restart status" -l system
 complete -c credd -n "__fish_seen_subcommand_from install" -l no-start
 complete -c credd -n "__fish_seen_subcommand_from completion" -a "bash zsh fish"
+complete -c credd -n "__fish_seen_subcommand_from container-network; and not __fish_seen_subcommand_from install remove status" -a "install remove status"
 `
 
 // completion prints the completion script for shell.

@@ -27,11 +27,13 @@ func TestBashCompletion(t *testing.T) {
 		return strings.Join(strings.Fields(string(out)), " ")
 	}
 	for words, want := range map[string]string{
-		"credd ins":               "install",
-		"credd install --":        "--system --no-start",
-		"credd run --log-level w": "warn",
-		"credd run --log-f":       "--log-file --log-format",
-		"credd completion z":      "zsh",
+		"credd ins":                 "install",
+		"credd install --":          "--system --no-start",
+		"credd run --log-level w":   "warn",
+		"credd run --log-f":         "--log-file --log-format",
+		"credd completion z":        "zsh",
+		"credd cont":                "container-network",
+		"credd container-network r": "remove",
 	} {
 		if got := complete(strings.Fields(words)...); got != want {
 			t.Errorf("%q completes to %q, want %q", words, got, want)

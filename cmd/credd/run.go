@@ -36,6 +36,7 @@ usage:
   credd install [--system] [--no-start]   run credd as a service (systemd user unit, launchd agent, Windows service)
   credd uninstall|start|stop|restart|status [--system]
   credd completion bash|zsh|fish   print a shell completion script
+  credd container-network install|remove|status   169.254.170.2 on lo for containers on bridge networks (root)
   credd version
 
 environment:
@@ -65,6 +66,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runService(args[0], args[1:], passphrase != "", stdout, stderr)
 	case "completion":
 		return completion(args[1:], stdout, stderr)
+	case "container-network":
+		return runContainerNetwork(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "credd", buildinfo.String())
 		return protocol.ExitOK
@@ -245,6 +248,12 @@ func serveOn(ctx context.Context, socket string, kcfg cache.KeyringConfig, l net
 	files := sources.FilesFromEnv()
 	stsClients := sources.NewSTSClients(sources.STSOptions{})
 	ssoClients := map[[2]string]*sources.SSO{}
+	var signIn sources.SignIn
+	if c, err := sources.NewSignInClient(sources.SignInOptions{}); err == nil {
+		signIn = c
+	} else {
+		log.Error("sign-in client unavailable: aws login sessions cannot be refreshed", "err", err)
+	}
 	var ssoMu sync.Mutex
 	eng := engine.New(engine.Options{
 		Config: sources.NewLoader(files),
@@ -268,6 +277,7 @@ func serveOn(ctx context.Context, socket string, kcfg cache.KeyringConfig, l net
 			return c, nil
 		},
 		WriteSSOCache: os.Getenv(engine.EnvSSOCache) == "aws-cli",
+		SignIn:        signIn,
 		Log:           log,
 		Policy:        cache.DefaultPolicy(),
 	})

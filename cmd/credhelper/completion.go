@@ -1,7 +1,7 @@
 package main
 
 import (
-	"fmt"
+	"github.com/credhelper/credhelper/internal/fmt"
 
 	"github.com/credhelper/credhelper/internal/awsconfig"
 )
@@ -16,13 +16,14 @@ _credhelper() {
 	prev="${COMP_WORDS[COMP_CWORD-1]}"
 	cmd="${COMP_WORDS[1]}"
 	if [ "$COMP_CWORD" -eq 1 ]; then
-		COMPREPLY=($(compgen -W "process add remove mfa login logout exec status doctor setup completion version help" -- "$cur"))
+		COMPREPLY=($(compgen -W "process add remove mfa login logout env console exec status doctor setup completion version help" -- "$cur"))
 		return
 	fi
 	case "$prev" in
 	--profile) COMPREPLY=($(compgen -W "$(credhelper __profiles 2>/dev/null)" -- "$cur")); return ;;
 	--sso-session) COMPREPLY=($(compgen -W "$(credhelper __sso-sessions 2>/dev/null)" -- "$cur")); return ;;
-	--code|--name|--region|--definition) return ;;
+	--code|--name|--region|--definition|--destination|--duration) return ;;
+	--format) COMPREPLY=($(compgen -W "sh fish powershell dotenv json" -- "$cur")); return ;;
 	esac
 	local flags=""
 	case "$cmd" in
@@ -34,10 +35,12 @@ _credhelper() {
 	status) flags="--profile --json --check" ;;
 	doctor) flags="--profile --json --imds" ;;
 	setup) flags="--dry-run --undo --force --definition --sso-session --name --region" ;;
+	env) flags="--format" ;;
+	console) flags="--print --destination --duration" ;;
 	completion) COMPREPLY=($(compgen -W "bash zsh fish" -- "$cur")); return ;;
 	esac
 	case "$cmd" in
-	add|remove|mfa|setup|exec)
+	add|remove|mfa|setup|env|console|exec)
 		if [ "$COMP_CWORD" -eq 2 ] && [[ "$cur" != -* ]]; then
 			COMPREPLY=($(compgen -W "$(credhelper __profiles 2>/dev/null)" -- "$cur"))
 			return
@@ -58,12 +61,15 @@ autoload -U +X bashcompinit && bashcompinit
 ` + bashCompletion
 
 const fishCompletion = `# credhelper completion for fish: credhelper completion fish | source
-set -l cmds process add remove mfa login logout exec status doctor setup completion version help
+set -l cmds process add remove mfa login logout env console exec status doctor setup completion version help
 complete -c credhelper -f
 complete -c credhelper -n "not __fish_seen_subcommand_from $cmds" -a "$cmds"
 complete -c credhelper -n "__fish_seen_subcommand_from process status doctor login logout" -l profile -x -a "(credhelper __profiles 2>/dev/null)"
 complete -c credhelper -n "__fish_seen_subcommand_from login logout setup" -l sso-session -x -a "(credhelper __sso-sessions 2>/dev/null)"
-complete -c credhelper -n "__fish_seen_subcommand_from add remove mfa setup exec" -a "(credhelper __profiles 2>/dev/null)"
+complete -c credhelper -n "__fish_seen_subcommand_from add remove mfa setup env console exec" -a "(credhelper __profiles 2>/dev/null)"
+complete -c credhelper -n "__fish_seen_subcommand_from env" -l format -x -a "sh fish powershell dotenv json"
+complete -c credhelper -n "__fish_seen_subcommand_from console" -l print
+complete -c credhelper -n "__fish_seen_subcommand_from console" -l destination -l duration -x
 complete -c credhelper -n "__fish_seen_subcommand_from add" -l env -l from-credentials-file
 complete -c credhelper -n "__fish_seen_subcommand_from mfa" -l code -x
 complete -c credhelper -n "__fish_seen_subcommand_from login" -l device-code -l no-browser -l cancel

@@ -70,6 +70,10 @@ func TestBashCompletion(t *testing.T) {
 		{[]string{"credhelper", "setup", "pr"}, "prod prod-src"},
 		{[]string{"credhelper", "setup", "--sso-session", ""}, "corp"},
 		{[]string{"credhelper", "setup", "prod", "--u"}, "--undo"},
+		{[]string{"credhelper", "en"}, "env"},
+		{[]string{"credhelper", "env", "pr"}, "prod prod-src"},
+		{[]string{"credhelper", "env", "prod", "--format", "p"}, "powershell"},
+		{[]string{"credhelper", "console", "prod", "--d"}, "--destination --duration"},
 		{[]string{"credhelper", "exe"}, "exec"},
 		{[]string{"credhelper", "exec", "pr"}, "prod prod-src"},
 	}

@@ -31,6 +31,7 @@ func TestStdlibOnly(t *testing.T) {
 		"github.com/credhelper/credhelper/internal/safetext",
 		"github.com/credhelper/credhelper/internal/jsonwire",
 		"github.com/credhelper/credhelper/internal/stringsort",
+		"github.com/credhelper/credhelper/internal/fmt",
 		"github.com/credhelper/credhelper/cmd/credhelper",
 	}
 	for _, pkg := range strings.Fields(string(out)) {
@@ -53,6 +54,8 @@ func TestStdlibOnly(t *testing.T) {
 			t.Errorf("credhelper imports %s: the local-API client speaks HTTP itself to stay small", pkg)
 		case "encoding/json":
 			t.Errorf("credhelper imports %s: its decoder alone costs about 330 KB; credhelper's JSON goes through internal/jsonwire", pkg)
+		case "fmt", "runtime/debug", "encoding/hex":
+			t.Errorf("credhelper imports %s: the standard fmt (which runtime/debug and encoding/hex import) costs it about 40 KB; import github.com/credhelper/credhelper/internal/fmt instead", pkg)
 		case "os/exec", "log/slog", "flag":
 			t.Errorf("credhelper imports %s: it stays under 3 MB with internal/proc, credd-side log redaction and its own flag reader instead", pkg)
 		}

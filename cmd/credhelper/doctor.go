@@ -1,7 +1,7 @@
 package main
 
 import (
-	"fmt"
+	"github.com/credhelper/credhelper/internal/fmt"
 	"os"
 	"time"
 

@@ -2,7 +2,7 @@ package main
 
 import (
 	"errors"
-	"fmt"
+	"github.com/credhelper/credhelper/internal/fmt"
 	"io"
 	"strings"
 )

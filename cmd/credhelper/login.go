@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
+	"github.com/credhelper/credhelper/internal/fmt"
 	"io"
 	"os"
 	"runtime"

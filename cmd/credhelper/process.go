@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
+	"github.com/credhelper/credhelper/internal/fmt"
 	"runtime"
 	"strings"
 	"time"
@@ -43,11 +43,11 @@ func (e *env) process(args []string) error {
 	ctx, cancel := client.Timeout(timeout)
 	defer cancel()
 
-	creds, err := e.credentials(ctx, protocol.CredentialsRequest{Profile: *profile, Interactive: interactive})
+	answer, err := e.credentialsAnswer(ctx, protocol.CredentialsRequest{Profile: *profile, Interactive: interactive})
 	if err != nil {
 		return err
 	}
-	out, err := protocol.NewProcessOutput(creds).Marshal(time.Now())
+	out, err := protocol.NewProcessOutput(answer.Credentials).MarshalFloor(time.Now(), answer.ServeFloor())
 	if err != nil {
 		// credd never hands these out; if it did, printing them would make the
 		// SDK fail later with a worse message.
@@ -60,9 +60,16 @@ func (e *env) process(args []string) error {
 
 // credentials asks credd, starting it if needed, and answers MFA prompts.
 func (e *env) credentials(ctx context.Context, req protocol.CredentialsRequest) (protocol.Credentials, error) {
+	answer, err := e.credentialsAnswer(ctx, req)
+	return answer.Credentials, err
+}
+
+// credentialsAnswer is credentials with credd's whole answer (its serve
+// rule).
+func (e *env) credentialsAnswer(ctx context.Context, req protocol.CredentialsRequest) (protocol.CredentialsResponse, error) {
 	started, loggedIn := false, false
 	for attempt := 0; ; attempt++ {
-		creds, err := e.client.Credentials(ctx, req)
+		creds, err := e.client.CredentialsAnswer(ctx, req)
 		var pe *protocol.Error
 		if !errors.As(err, &pe) {
 			return creds, err
@@ -73,13 +80,20 @@ func (e *env) credentials(ctx context.Context, req protocol.CredentialsRequest) 
 			if err := e.client.EnsureRunning(ctx); err != nil {
 				return creds, err
 			}
-		case pe.Code == protocol.CodeNeedsLogin && req.Interactive && !loggedIn:
+		case pe.Code == protocol.CodeNeedsLogin && req.Interactive && !loggedIn && !strings.Contains(pe.Remedy, "`aws login"):
 			// A person is at the terminal: log in now, in the one flow credd
-			// runs for the session, then ask again.
+			// runs for the session, then ask again. (An aws login session is
+			// the AWS CLI's to renew: its error names `aws login`.)
 			loggedIn = true
 			if err := e.loginFromProcess(ctx, req.Profile); err != nil {
 				return creds, err
 			}
+		case pe.Code == protocol.CodeProcessPrompt && attempt < 4:
+			out, err := runTerminalProcess(ctx, req.Profile)
+			if err != nil {
+				return creds, err
+			}
+			req.ProcessOutput = out
 		case pe.Code == protocol.CodeMFAPrompt && attempt < 4:
 			code, err := mfaCode(ctx, pe, req.Profile, mfaProcessFor(req.Profile))
 			if err != nil {
@@ -141,13 +155,9 @@ func validMFACode(code string) bool {
 func runMFAProcess(ctx context.Context, line string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, mfaProcessTimeout)
 	defer cancel()
-	cmd := proc.Cmd{Path: "/bin/sh", Args: []string{"sh", "-c", line}}
-	if runtime.GOOS == "windows" {
-		path, err := proc.LookPath("cmd")
-		if err != nil {
-			return "", err
-		}
-		cmd = proc.Cmd{Path: path, Args: []string{"cmd", "/C", line}}
+	cmd, err := shellCmd(line)
+	if err != nil {
+		return "", err
 	}
 	res, err := cmd.Output(ctx, 64<<10, time.Second)
 	switch {
@@ -166,6 +176,16 @@ func runMFAProcess(ctx context.Context, line string) (string, error) {
 	}
 	first, _, _ := strings.Cut(string(res.Stdout), "\n")
 	return strings.TrimSpace(first), nil
+}
+
+// shellCmd runs line through the shell, as the Go and JS SDKs run
+// credential_process: sh -c, cmd /C on Windows.
+func shellCmd(line string) (proc.Cmd, error) {
+	if runtime.GOOS == "windows" {
+		path, err := proc.LookPath("cmd")
+		return proc.Cmd{Path: path, Args: []string{"cmd", "/C", line}}, err
+	}
+	return proc.Cmd{Path: "/bin/sh", Args: []string{"sh", "-c", line}}, nil
 }
 
 func lastLine(s string) string {

@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
+	"github.com/credhelper/credhelper/internal/fmt"
 	"io"
 	"strings"
 
@@ -25,6 +25,10 @@ usage:
                    [--device-code] [--no-browser]   the browser opens once; credd keeps the token fresh)
                    [--cancel]         end the login in progress instead
   credhelper logout --sso-session S  forget the session's token (or --profile P)
+  credhelper env P [--format F]      P's credentials as variables: eval "$(credhelper env P)"
+                   (F: sh, fish, powershell, dotenv, json; they do not refresh)
+  credhelper console P [--print]     sign in to the AWS console as P (the url is a secret for 15 minutes)
+                   [--destination URL] [--duration D]
   credhelper exec P [--] CMD [ARGS...]
                                      run CMD with P's credentials served by credd's container
                                      endpoint, refreshed however long it runs (no keys in its env)
@@ -80,6 +84,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = e.login(rest)
 	case "logout":
 		err = e.logout(rest)
+	case "env":
+		err = e.printEnv(rest)
+	case "console":
+		err = e.console(rest)
 	case "setup":
 		err = e.setup(rest)
 	case "completion":

@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
+	"github.com/credhelper/credhelper/internal/fmt"
 	"io/fs"
 	"os"
 	"strings"
@@ -95,7 +95,7 @@ func badSetup(profile, format string, args ...any) *protocol.Error {
 // than naming a role or an SSO permission set: its keys then live in the
 // keyring under its name.
 func keysRoot(s *awsini.Section) bool {
-	for _, k := range []string{"role_arn", "source_profile", "sso_session", "sso_start_url", "sso_account_id", "sso_role_name", "credential_process", "credential_source", "web_identity_token_file"} {
+	for _, k := range []string{"role_arn", "source_profile", "sso_session", "sso_start_url", "sso_account_id", "sso_role_name", "credential_process", "credential_source", "web_identity_token_file", "web_identity_token_process", "login_session"} {
 		if _, ok := s.Get(k); ok {
 			return false
 		}
@@ -147,18 +147,14 @@ func (e *env) setupServe(profile, def string, dryRun bool) error {
 			fmt.Fprintf(e.stdout, "profile %s is already served by credhelper from profile %s; nothing to do\n", profile, d)
 			return nil
 		}
-		return badSetup(profile, "%s:%d: profile %s gets its credentials from credential_process `%s`, which credhelper cannot serve in its place", doc.Name, cmd.Line, profile, cmd.Value)
+		// Another tool's: its line moves to the definition, and credd runs
+		// it (and caches what it prints) for every SDK.
 	}
 	for _, k := range []string{"aws_access_key_id", "aws_secret_access_key"} {
 		if kv, ok := s.Get(k); ok {
 			return &protocol.Error{Code: protocol.CodeBadConfig, Profile: profile,
 				Message: fmt.Sprintf("%s:%d: profile %s keeps long-term keys in the config file, where every SDK uses them before a credential_process", doc.Name, kv.Line, profile),
 				Remedy:  fmt.Sprintf("store them in the keyring with `credhelper add %s`, delete them from %s, then run `credhelper setup %s` again", profile, doc.Name, profile)}
-		}
-	}
-	for _, k := range []string{"credential_source", "web_identity_token_file"} {
-		if kv, ok := s.Get(k); ok {
-			return badSetup(profile, "%s:%d: profile %s uses %s, which credhelper does not serve yet; it keeps working as it is", doc.Name, kv.Line, profile, k)
 		}
 	}
 	keys := keysRoot(s)

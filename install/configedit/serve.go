@@ -1,7 +1,7 @@
 package configedit
 
 import (
-	"fmt"
+	"github.com/credhelper/credhelper/internal/fmt"
 	"strconv"
 	"strings"
 
@@ -12,9 +12,10 @@ import (
 // sourceKeys say where a profile's credentials come from. They stay in the
 // definition only: a served profile carrying any of them would be resolved
 // by the SDKs before (or instead of) its credential_process.
-const sourceKeys = " role_arn source_profile credential_source credential_process mfa_serial external_id" +
+const sourceKeys = " role_arn source_profile credential_source credential_process credential_process_interactive mfa_serial external_id" +
 	" role_session_name duration_seconds mfa_session_duration mfa_process sso_session sso_account_id" +
 	" sso_role_name sso_start_url sso_region sso_registration_scopes web_identity_token_file" +
+	" web_identity_token_process login_session" +
 	" aws_access_key_id aws_secret_access_key aws_session_token aws_security_token aws_credential_expiration "
 
 // IsSourceKey reports whether key (lower-case) says where credentials come from.

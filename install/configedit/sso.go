@@ -1,7 +1,7 @@
 package configedit
 
 import (
-	"fmt"
+	"github.com/credhelper/credhelper/internal/fmt"
 	"strings"
 )
 

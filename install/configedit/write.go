@@ -3,7 +3,7 @@ package configedit
 import (
 	"bytes"
 	"errors"
-	"fmt"
+	"github.com/credhelper/credhelper/internal/fmt"
 	"io/fs"
 	"os"
 	"path/filepath"

@@ -74,6 +74,11 @@ func ExpandHome(path, home string) string {
 // rule, which credd follows. The Go SDK differs on such files (it merges
 // the sections' keys, and takes [profile default] over [default] wherever
 // it stands): ProfileSections finds them, and doctor warns.
+//
+// Not inlined: with CredentialsProfile it has 40 call sites in credhelper,
+// and inlined there the two cost its size budget 11 KB.
+//
+//go:noinline
 func ConfigProfile(f *awsini.File, name string) *awsini.Section {
 	if f == nil {
 		return nil
@@ -110,6 +115,10 @@ func isProfile(s *awsini.Section) bool {
 // may be nil): every SDK takes the header there as the profile name
 // literally, "[profile x]" being a profile named "profile x". [DEFAULT] is
 // configparser's defaults, never a profile.
+//
+// Not inlined, like ConfigProfile.
+//
+//go:noinline
 func CredentialsProfile(f *awsini.File, name string) *awsini.Section {
 	if f == nil || name == "DEFAULT" {
 		return nil

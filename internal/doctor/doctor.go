@@ -5,7 +5,7 @@
 package doctor
 
 import (
-	"fmt"
+	"github.com/credhelper/credhelper/internal/fmt"
 	"io"
 	"strings"
 	"time"

@@ -1,7 +1,7 @@
 package doctor
 
 import (
-	"fmt"
+	"github.com/credhelper/credhelper/internal/fmt"
 	"strings"
 
 	"github.com/credhelper/credhelper/internal/awsconfig"

@@ -3,7 +3,7 @@ package doctor
 import (
 	"bufio"
 	"errors"
-	"fmt"
+	"github.com/credhelper/credhelper/internal/fmt"
 	"strconv"
 	"strings"
 	"time"

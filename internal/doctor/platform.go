@@ -3,7 +3,7 @@ package doctor
 import (
 	"context"
 	"errors"
-	"fmt"
+	"github.com/credhelper/credhelper/internal/fmt"
 	"os"
 	"path/filepath"
 	"runtime"

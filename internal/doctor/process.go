@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
+	"github.com/credhelper/credhelper/internal/fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -35,12 +35,20 @@ func ProcessChecks(env Env) []Check {
 		if !ok {
 			continue
 		}
-		out = append(out, checkProcess(ctx, env, name, cmd)...)
+		if c, ok := interactiveProcess(sf, name, cmd); ok {
+			out = append(out, c)
+			continue
+		}
+		def, _ := awsconfig.ServedDefinition(cmd.value)
+		_, login := sf.lookup(def, "login_session")
+		out = append(out, checkProcess(ctx, env, name, cmd, login && def != "")...)
 	}
 	return out
 }
 
-func checkProcess(ctx context.Context, env Env, profile string, cmd setting) []Check {
+// login: credhelper serves the profile from an aws login session, whose
+// credentials never last 15 minutes.
+func checkProcess(ctx context.Context, env Env, profile string, cmd setting, login bool) []Check {
 	mk := func(name string, v Verdict, detail, fix string) Check {
 		return Check{Section: SectionProcess, Name: name, Verdict: v, Detail: "profile " + profile + ": " + detail,
 			Fix: fix, File: cmd.file, Line: cmd.line}
@@ -85,6 +93,9 @@ func checkProcess(ctx context.Context, env Env, profile string, cmd setting) []C
 		return append(out, mk("process-run", Problem, detail, "run it by hand to see the whole message: "+cmd.value))
 	}
 	v, detail, left := judgeProcessOutput(res.stdout, now)
+	if login && v == Warning {
+		v, detail = judgeLoginOutput(res.stdout, now, v, detail)
+	}
 	fix := ""
 	switch v {
 	case Problem:

@@ -2,8 +2,7 @@ package doctor
 
 import (
 	"encoding/binary"
-	"encoding/hex"
-	"fmt"
+	"github.com/credhelper/credhelper/internal/fmt"
 	"math/bits"
 	"os"
 	"path/filepath"
@@ -69,7 +68,12 @@ func SSOChecks(env Env) []Check {
 // name, or a legacy profile's start URL).
 func ssoCacheFile(home, key string) string {
 	sum := sha1Sum([]byte(key))
-	return filepath.Join(home, ".aws", "sso", "cache", hex.EncodeToString(sum[:])+".json")
+	name := make([]byte, 0, 2*len(sum)+len(".json"))
+	for _, b := range sum {
+		// encoding/hex would keep the standard fmt linked (for its errors).
+		name = append(name, "0123456789abcdef"[b>>4], "0123456789abcdef"[b&0xf])
+	}
+	return filepath.Join(home, ".aws", "sso", "cache", string(name)+".json")
 }
 
 func checkSSOToken(env Env, key string, session bool, login string, at setting) Check {

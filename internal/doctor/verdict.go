@@ -2,7 +2,7 @@ package doctor
 
 import (
 	"cmp"
-	"fmt"
+	"github.com/credhelper/credhelper/internal/fmt"
 	"strings"
 
 	"github.com/credhelper/credhelper/internal/awsconfig"

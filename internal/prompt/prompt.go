@@ -6,7 +6,7 @@ package prompt
 import (
 	"bufio"
 	"errors"
-	"fmt"
+	"github.com/credhelper/credhelper/internal/fmt"
 	"os"
 	"strings"
 

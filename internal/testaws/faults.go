@@ -137,6 +137,7 @@ func (f *faults) actionOf(r *http.Request, body []byte) (string, url.Values) {
 	for k, v := range r.URL.Query() {
 		form[k] = v
 	}
+	form.Set(SignedWith, signingKeyID(r))
 	return form.Get("Action"), form
 }
 

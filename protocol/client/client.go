@@ -7,7 +7,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"fmt"
+	"github.com/credhelper/credhelper/internal/fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -161,9 +161,15 @@ func (c *Client) Ping(ctx context.Context) (protocol.StatusResponse, error) {
 
 // Credentials asks for a profile's credentials.
 func (c *Client) Credentials(ctx context.Context, req protocol.CredentialsRequest) (protocol.Credentials, error) {
+	resp, err := c.CredentialsAnswer(ctx, req)
+	return resp.Credentials, err
+}
+
+// CredentialsAnswer is Credentials with the whole answer (its serve rule).
+func (c *Client) CredentialsAnswer(ctx context.Context, req protocol.CredentialsRequest) (protocol.CredentialsResponse, error) {
 	var resp protocol.CredentialsResponse
 	err := c.Do(ctx, protocol.PathCredentials, req, &resp)
-	return resp.Credentials, err
+	return resp, err
 }
 
 // RenameKeys moves a profile's long-term keys in the keyring to another

@@ -3,7 +3,7 @@ package client
 import (
 	"bufio"
 	"errors"
-	"fmt"
+	"github.com/credhelper/credhelper/internal/fmt"
 	"io"
 	"strconv"
 	"strings"

@@ -2,7 +2,7 @@ package client
 
 import (
 	"errors"
-	"fmt"
+	"github.com/credhelper/credhelper/internal/fmt"
 	"io/fs"
 	"os"
 	"path/filepath"

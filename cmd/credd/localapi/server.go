@@ -65,6 +65,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST "+protocol.PathLoginCancel, handle(s, s.Engine.CancelLogin))
 	mux.HandleFunc("POST "+protocol.PathLogout, handle(s, s.Engine.Logout))
 	mux.HandleFunc("POST "+protocol.PathSSOAccounts, handle(s, s.Engine.SSOAccounts))
+	mux.HandleFunc("POST "+protocol.PathConsole, handle(s, s.Engine.Console))
 	mux.HandleFunc("POST "+protocol.PathProbeClock, handle(s, s.Engine.ProbeClock))
 	mux.HandleFunc("POST "+protocol.PathProbeKeyring, handle(s, s.Engine.ProbeKeyring))
 	mux.HandleFunc("POST "+protocol.PathGrants, handle(s, s.createGrant))

@@ -1,0 +1,7 @@
+//go:build !unix
+
+package sources
+
+import "syscall"
+
+func killGroupAttr() *syscall.SysProcAttr { return nil }
