@@ -213,7 +213,8 @@ func markdown(r results, machine, command, svg string) string {
 
 	if sizes := r.sizes(); len(sizes) > 0 {
 		b.WriteString("\n## Scale\n\ncredd holding N role profiles made by STS (moto); the upstream count is asserted by the benchmark " +
-			"(and by `TestOneUpstreamCallPerProfileLifetime`), keyring reads by `engine`'s `TestKeyringReadsPerServedCall`.\n\n")
+			"(and by `TestOneUpstreamCallPerProfileLifetime`), keyring reads by `engine`'s `TestKeyringReadsPerServedCall`. " +
+			"credd runs on the file keyring (passphrase): its key derivation per item read dominates the restart.\n\n")
 		b.WriteString("| profiles | upstream calls per profile | keyring reads per warm call | credd RSS | idle wake-ups/min | restart → first answer |\n")
 		b.WriteString("|---:|---:|---:|---:|---:|---:|\n")
 		for _, n := range sizes {

@@ -87,7 +87,7 @@ func throughputPlot(r results) (*plot.Plot, error) {
 		pv, ok1 := r.get(name, "process-calls/s")
 		fv, ok2 := r.get(name, "emptygo-calls/s")
 		if ok1 && ok2 {
-			proc, floor, names = append(proc, pv), append(floor, fv), append(names, fmt.Sprintf("%d callers", c))
+			proc, floor, names = append(proc, pv), append(floor, fv), append(names, fmt.Sprintf("%d at once", c))
 		}
 	}
 	if len(proc) == 0 {
