@@ -31,7 +31,7 @@ func BenchmarkProcessLatency(b *testing.B) {
 		runs = v
 	}
 	w := newWorld(b, roleConfig, "")
-	w.startCredd()
+	startCreddAsUsersRunIt(w)
 	w.addKeys("keys", baseKeyID, baseSecret)
 	w.process("dev-src") // warm: later calls are served from credd's memory
 	out := w.credhelper("process", "--profile", "dev-src")

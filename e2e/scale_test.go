@@ -139,7 +139,7 @@ func BenchmarkScale(b *testing.B) {
 
 func scaleFigures(b *testing.B, n int, idle time.Duration) {
 	w := newWorld(b, scaleConfig(n), "")
-	w.startCredd()
+	startCreddAsUsersRunIt(w)
 	w.addKeys("keys", baseKeyID, baseSecret)
 	w.moto.ResetCounts()
 	c := client.New(w.socket)
