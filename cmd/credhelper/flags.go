@@ -28,12 +28,17 @@ var errHelp = errors.New("help requested")
 
 func newFlagSet(name string) *flagSet { return &flagSet{name: name} }
 
+// String and Bool are not inlined: each command declares its flags, and
+// inlined at every declaration the two cost credhelper 5 KB.
+//
+//go:noinline
 func (f *flagSet) String(name, value, usage string) *string {
 	p := &value
 	f.flags = append(f.flags, &flagDef{name: name, usage: usage, str: p})
 	return p
 }
 
+//go:noinline
 func (f *flagSet) Bool(name string, value bool, usage string) *bool {
 	p := &value
 	f.flags = append(f.flags, &flagDef{name: name, usage: usage, b: p})

@@ -3,6 +3,7 @@ package fmt
 import (
 	"reflect"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -349,13 +350,11 @@ func truncate(s string, sp spec) string {
 // fmtInteger does: sign, base prefix, zeros (from the precision or the 0
 // flag), digits, then spaces to the width.
 func (p *printer) integer(u uint64, signed bool, verb rune, sp spec, v reflect.Value) {
-	var out []byte
 	r := rune(u)
 	if u > utf8.MaxRune {
 		r = utf8.RuneError
 	}
-	neg := signed && int64(u) < 0
-	base := 10
+	base, sign, prefix, prec := 10, "", "", 0
 	switch verb {
 	case 'c':
 		p.pad(string(r), sp)
@@ -368,25 +367,20 @@ func (p *printer) integer(u uint64, signed bool, verb rune, sp spec, v reflect.V
 		}
 		return
 	case 'U':
-		hex := upper(strconv.FormatUint(u, 16))
-		out = append(out, "U+"...)
-		digits := 4
-		if sp.hasPrec && sp.prec > 4 {
-			digits = sp.prec
-		}
-		for n := digits - len(hex); n > 0; n-- {
-			out = append(out, '0')
-		}
-		out = append(out, hex...)
+		digits := upper(strconv.FormatUint(u, 16))
 		if sp.sharp && u <= utf8.MaxRune && strconv.IsPrint(r) {
-			out = append(out, " '"+string(r)+"'"...)
+			digits += " '" + string(r) + "'"
+		}
+		prec = 4
+		if sp.hasPrec && sp.prec > 4 {
+			prec = sp.prec
 		}
 		sp.zero = false
-		p.pad(string(out), sp)
+		p.pad("U+"+zeros(prec-len(strconv.FormatUint(u, 16)))+digits, sp)
 		return
 	case 'v':
 		if sp.sharpV && !signed {
-			base = 16
+			base, prefix = 16, "0x"
 		}
 	case 'd':
 	case 'b':
@@ -399,64 +393,66 @@ func (p *printer) integer(u uint64, signed bool, verb rune, sp spec, v reflect.V
 		p.bad(verb, v, sp)
 		return
 	}
-	if neg {
-		u = -u
+	switch {
+	case signed && int64(u) < 0:
+		u, sign = -u, "-"
+	case sp.plus:
+		sign = "+"
+	case sp.space:
+		sign = " "
 	}
 	digits := strconv.FormatUint(u, base)
-	if verb == 'X' {
-		digits = string(upper(digits))
-	}
-	prec := 0
 	if sp.hasPrec {
 		prec = sp.prec
 		if prec == 0 && u == 0 {
-			sp.zero = false
-			p.pad("", sp)
-			return
+			digits = ""
 		}
 	} else if sp.zero && sp.hasWid {
-		prec = sp.wid
-		if neg || sp.plus || sp.space {
-			prec-- // room for the sign
+		prec = sp.wid - len(sign)
+	}
+	if sp.sharp {
+		switch verb {
+		case 'x':
+			prefix = "0x"
+		case 'X':
+			prefix = "0X"
+		case 'b':
+			prefix = "0b"
+		case 'o':
+			if prec <= len(digits) && (digits == "" || digits[0] != '0') {
+				prefix = "0"
+			}
 		}
 	}
-	switch {
-	case neg:
-		out = append(out, '-')
-	case sp.plus:
-		out = append(out, '+')
-	case sp.space:
-		out = append(out, ' ')
+	if verb == 'O' {
+		prefix = "0o"
 	}
-	zeros := prec - len(digits)
-	switch {
-	case verb == 'v' && base == 16, sp.sharp && verb == 'x':
-		out = append(out, "0x"...)
-	case sp.sharp && verb == 'X':
-		out = append(out, "0X"...)
-	case sp.sharp && verb == 'b':
-		out = append(out, "0b"...)
-	case verb == 'O':
-		out = append(out, "0o"...)
-	case sp.sharp && verb == 'o' && zeros <= 0 && digits[0] != '0':
-		out = append(out, '0')
+	if verb == 'X' {
+		digits = upper(digits)
 	}
-	for ; zeros > 0; zeros-- {
-		out = append(out, '0')
+	if digits == "" {
+		sign, prefix = "", ""
 	}
-	out = append(out, digits...)
-	sp.zero = false // the zeros are in out
-	p.pad(string(out), sp)
+	sp.zero = false // the zeros are in the number
+	p.pad(sign+prefix+zeros(prec-len(digits))+digits, sp)
 }
 
-func upper(s string) []byte {
+// zeros is n zeros (none if n <= 0).
+func zeros(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strings.Repeat("0", n)
+}
+
+func upper(s string) string {
 	b := []byte(s)
 	for i, c := range b {
 		if 'a' <= c && c <= 'z' {
 			b[i] = c - 'a' + 'A'
 		}
 	}
-	return b
+	return string(b)
 }
 
 func (p *printer) float(f float64, bits int, verb rune, sp spec, v reflect.Value) {

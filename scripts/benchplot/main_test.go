@@ -1,0 +1,57 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestFiguresFromBenchmarkOutput: the sample (what scripts/bench prints)
+// becomes the Markdown tables, with ratios computed from the medians and
+// the anchors said to be missing, and an SVG with the three panels.
+func TestFiguresFromBenchmarkOutput(t *testing.T) {
+	dir := t.TempDir()
+	md, svg := filepath.Join(dir, "bench.md"), filepath.Join(dir, "bench.svg")
+	if err := run("testdata/sample.txt", md, svg, "a test machine", "./scripts/bench --full"); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"Measured on a test machine (AMD EPYC); regenerate with `./scripts/bench --full`",
+		"![latency, throughput and scale](bench.svg)",
+		"| `/bin/true` | 632 µs | 1.00× | 0.57× |",
+		"| **`credhelper process`** (warm credd) | 1.68 ms | 2.65× | 1.50× |",
+		"| `aws-vault export` | not installed | | |",
+		"| `granted credential-process` | not installed | | |",
+		"2,760,866 bytes",
+		"| in-process: the engine's answer, no socket | 7 µs |",
+		"| across processes: a caller's request to a running credd (p90 204 µs) | 118 µs |",
+		"| 32 | 943/s | 1430/s | 0.66× |",
+		"| 100 | 1.00 | 0 | 19.9 MiB | 120 | 153.7 ms |",
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("the Markdown lacks %q:\n%s", want, b)
+		}
+	}
+	s, err := os.ReadFile(svg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<svg", "credhelper process, one call", "calls per second", "credd by number of profiles"} {
+		if !strings.Contains(string(s), want) {
+			t.Errorf("the SVG lacks %q", want)
+		}
+	}
+}
+
+func TestNoResultsIsAnError(t *testing.T) {
+	in := filepath.Join(t.TempDir(), "empty.txt")
+	os.WriteFile(in, []byte("PASS\nok  \tgithub.com/credhelper/credhelper/e2e\t1.2s\n"), 0o600)
+	if err := run(in, "", "", "", ""); err == nil || !strings.Contains(err.Error(), "no benchmark results") {
+		t.Errorf("run on output without benchmarks: %v, want a no-results error", err)
+	}
+}
