@@ -89,6 +89,14 @@ func (c *Container) listen(addr string) error {
 	if err != nil {
 		return fmt.Errorf("container endpoint: %w", err)
 	}
+	c.Add(l)
+	return nil
+}
+
+// Add serves the endpoint on l too (a listener made elsewhere, e.g. one that
+// filters its peers): requests must then carry its address as Host. The
+// first listener's address is the one URL gives.
+func (c *Container) Add(l net.Listener) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.listeners = append(c.listeners, l)
@@ -103,7 +111,6 @@ func (c *Container) listen(addr string) error {
 	if c.ctx != nil {
 		c.serveOn(l)
 	}
-	return nil
 }
 
 func hostOnly(a netip.Addr) string {
