@@ -1,10 +1,14 @@
 package localapi
 
 import (
+	"context"
 	"net/netip"
 	"net/url"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/credhelper/credhelper/internal/testenv"
 	"github.com/credhelper/credhelper/protocol"
@@ -87,5 +91,39 @@ func TestContainerNetworkNotWhenAddressesGiven(t *testing.T) {
 	}
 	if addrs := e.container.Addrs(); len(addrs) != 1 {
 		t.Errorf("listening on %v, want %s alone", addrs, e.addr)
+	}
+}
+
+// A machine on another link that routes 169.254.170.2 through this host
+// gets a closed connection even with a live grant's token, and credd's log
+// says so without the token.
+func TestContainerNetworkRefusesOtherMachines(t *testing.T) {
+	testenv.HostContainerAddress(t)
+	ns, lan := testenv.LANPeer(t)
+	e := startContainerWith(t, func(c *Container) { c.ContainerNetwork = true })
+	g := e.grant("served")
+	u, err := url.Parse(g.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := strings.Cut(u.Host, ":")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", ns, "bash", "-c",
+		`exec 3<>"/dev/tcp/$HOST/$PORT" || exit 9; printf 'GET %s HTTP/1.0\r\nHost: %s\r\nAuthorization: %s\r\n\r\n' "$URLPATH" "$HOST:$PORT" "$TOKEN" >&3; cat <&3`)
+	cmd.Env = append(os.Environ(), "HOST="+host, "PORT="+port, "URLPATH="+u.Path, "TOKEN="+g.Token)
+	out, err := cmd.CombinedOutput()
+	if strings.Contains(string(out), "AccessKeyId") || strings.Contains(string(out), "HTTP/") {
+		t.Fatalf("a machine on another link got an answer: %q (%v)", out, err)
+	}
+	if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == 9 {
+		t.Fatalf("the other machine's connection did not reach the host: %s", out)
+	}
+	testenv.Eventually(t, 10*time.Second, "credd to log the refused connection", func() bool {
+		return strings.Contains(e.log.String(), "container endpoint refused a connection")
+	})
+	log := e.log.String()
+	if !strings.Contains(log, "remote="+lan+":") || strings.Contains(log, g.Token) {
+		t.Errorf("credd's log of the refused connection:\n%s", log)
 	}
 }
