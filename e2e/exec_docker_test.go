@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -142,5 +143,34 @@ func TestExecDockerBridgeNetwork(t *testing.T) {
 	}
 	if !fromContainer {
 		t.Errorf("credd's log does not show the request refused from the container's address:\n%s", w.logText())
+	}
+}
+
+// credd restarting while exec's child runs, with the URL on the container
+// address: the new credd listens at that address and port again, and the
+// child's URL and token keep working.
+func TestExecSurvivesCreddRestartOnTheContainerAddress(t *testing.T) {
+	w := bridgeWorld(t)
+	h := startHeldExec(t, w, "dev", "")
+	if !strings.HasPrefix(h.url, "http://169.254.170.2:") {
+		t.Fatalf("exec's URL %s, want it on 169.254.170.2", h.url)
+	}
+	w.stopCredd()
+	w.startCredd()
+	testenv.Eventually(t, 20*time.Second, "the grant to be renewed with the new credd", func() bool {
+		req, _ := http.NewRequest("GET", h.url, nil)
+		withToken(h.token)(req)
+		resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+		if err != nil {
+			return false // the new credd is not listening there yet
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	if code := h.exitCode(t); code != 0 {
+		t.Errorf("exec exited %d\n%s", code, h.out)
+	}
+	if strings.Contains(h.out.String(), "no more credentials") {
+		t.Errorf("exec said the child lost its credentials:\n%s", h.out)
 	}
 }
