@@ -78,22 +78,9 @@ func TestExecDockerHostNetwork(t *testing.T) {
 }
 
 // bridgeWorld is a world whose credd runs as the README's bridge recipe
-// leaves it: the container address on lo (`sudo credd container-network
-// install`; the test adds it the same way) and credd told nothing about
-// where to listen.
+// leaves it (see newExecWorld).
 func bridgeWorld(t *testing.T) *world {
-	testenv.HostContainerAddress(t)
-	w := newWorld(t, execConfig, "")
-	env := w.env[:0:0]
-	for _, kv := range w.env {
-		if !strings.HasPrefix(kv, "CREDHELPER_CONTAINER_ADDR=") {
-			env = append(env, kv)
-		}
-	}
-	w.env = env
-	w.startCredd()
-	w.addKeys("keys", baseKeyID, baseSecret)
-	return w
+	return newExecWorld(t, true)
 }
 
 // With the container address, exec hands out a URL on 169.254.170.2: the
