@@ -5,13 +5,16 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -100,7 +103,7 @@ func containerSDKs(t *testing.T) []containerSDK {
 	if err != nil {
 		t.Fatal(err)
 	}
-	goCaller := testenv.BuildStatic(t, "./internal/cmd/containercaller")
+	goCaller := sdkCaller(t)
 	return []containerSDK{
 		{"botocore", func(t *testing.T, env []string, n int) ([]string, string) {
 			return runSDK(t, env, "python3", "-c", botocoreCaller, fmt.Sprint(n))
@@ -126,7 +129,7 @@ func containerSDKs(t *testing.T) []containerSDK {
 			return []string{r.AccessKeyId}, ""
 		}},
 		{"go", func(t *testing.T, env []string, n int) ([]string, string) {
-			return runSDK(t, env, goCaller, "-n", fmt.Sprint(n), "-every", "0s")
+			return runSDK(t, env, goCaller, "-n", fmt.Sprint(n), "-every", "0s", "-sts=false")
 		}},
 		{"js", func(t *testing.T, env []string, n int) ([]string, string) {
 			return runSDK(t, env, "node", jsCaller, fmt.Sprint(n))
@@ -283,4 +286,85 @@ func TestContainerEndpointRefreshPerSDK(t *testing.T) {
 			}
 		}
 	}
+}
+
+// fakeEndpoint is a container credentials endpoint the tests of the SDKs'
+// rules control: any listener (hosts credd never serves: 127.0.0.2, [::1],
+// localhost), any expiry (to see when each SDK asks again), a 401 whose body
+// is known. It answers GET on its path with the container credentials JSON
+// the SDKs read when Authorization carries its token, 401 otherwise, and
+// counts both. What credd's own endpoint does is tested with the real one
+// (e2e/exec_test.go, e2e/exec_docker_test.go).
+type fakeEndpoint struct {
+	url, token string
+	expires    time.Time
+	mu         sync.Mutex
+	served     int
+	refused    []string // the Authorization headers refused
+}
+
+const (
+	fakeContainerKeyID  = "ASIACONTAINEREXAMPLE"
+	fakeContainerSecret = "containerSecretEXAMPLEKEY0000000000000000"
+	fakeContainerToken  = "containerSessionTokenEXAMPLE"
+	fakeContainerAcct   = "123456789012"
+)
+
+func startFakeEndpoint(t *testing.T, l net.Listener) *fakeEndpoint {
+	t.Helper()
+	return startFakeEndpointFor(t, l, time.Hour)
+}
+
+// startFakeEndpointFor serves credentials that expire left from now.
+func startFakeEndpointFor(t *testing.T, l net.Listener, left time.Duration) *fakeEndpoint {
+	t.Helper()
+	e := &fakeEndpoint{
+		url:     "http://" + l.Addr().String() + "/v1/container-credentials/prod",
+		token:   "bearer-EXAMPLE-0123456789abcdef",
+		expires: time.Now().Add(left).UTC().Truncate(time.Second),
+	}
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			if r.Method != http.MethodGet || r.URL.Path != "/v1/container-credentials/prod" {
+				http.NotFound(w, r)
+				return
+			}
+			if got := r.Header.Get("Authorization"); got != e.token {
+				e.refused = append(e.refused, got)
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusUnauthorized)
+				fmt.Fprint(w, `{"Code":"Unauthorized","Message":"no valid grant token"}`)
+				return
+			}
+			e.served++
+			w.Header().Set("Content-Type", "application/json")
+			json.NewEncoder(w).Encode(map[string]string{
+				"AccessKeyId":     fakeContainerKeyID,
+				"SecretAccessKey": fakeContainerSecret,
+				"Token":           fakeContainerToken,
+				"Expiration":      e.expires.Format(time.RFC3339),
+				"AccountId":       fakeContainerAcct,
+			})
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(l) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+		if err := <-done; !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("fake endpoint: %v", err)
+		}
+	})
+	return e
+}
+
+func (e *fakeEndpoint) counts() (served int, refused []string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.served, append([]string(nil), e.refused...)
 }

@@ -42,7 +42,27 @@ source_profile = mfakeys
 // environment that would mislead every SDK if exec passed it on: keys of
 // another identity, a profile, web identity, another container endpoint.
 func execWorld(t *testing.T) *world {
+	return newExecWorld(t, false)
+}
+
+// newExecWorld is execWorld; onContainerAddress: with 169.254.170.2 on lo and
+// credd told nothing about where to listen, as the README's bridge recipe
+// leaves a host (`sudo credd container-network install`; the test adds the
+// address the same way), so that exec's URL is on 169.254.170.2.
+func newExecWorld(t *testing.T, onContainerAddress bool) *world {
+	if onContainerAddress {
+		testenv.HostContainerAddress(t)
+	}
 	w := newWorld(t, execConfig, "")
+	if onContainerAddress {
+		env := w.env[:0:0]
+		for _, kv := range w.env {
+			if !strings.HasPrefix(kv, "CREDHELPER_CONTAINER_ADDR=") {
+				env = append(env, kv)
+			}
+		}
+		w.env = env
+	}
 	w.startCredd()
 	w.addKeys("keys", baseKeyID, baseSecret)
 	w.addKeys("mfakeys", baseKeyID, baseSecret)
@@ -103,9 +123,17 @@ func TestExecChildEnvironment(t *testing.T) {
 }
 
 // Every SDK, through its default chain, inside exec: the container
-// provider, the assumed role credhelper serves, one AssumeRole for all.
+// provider, the assumed role credhelper serves, one AssumeRole for all; with
+// the endpoint on 127.0.0.1, and on 169.254.170.2 (the container address).
 func TestExecSDKs(t *testing.T) {
-	w := execWorld(t)
+	t.Run("127.0.0.1", func(t *testing.T) { execSDKs(t, execWorld(t), "http://127.0.0.1:") })
+	t.Run("169.254.170.2", func(t *testing.T) { execSDKs(t, newExecWorld(t, true), "http://169.254.170.2:") })
+}
+
+func execSDKs(t *testing.T, w *world, urlPrefix string) {
+	if url := childEnviron(t, w, "dev")[protocol.EnvContainerFullURI]; !strings.HasPrefix(url, urlPrefix) {
+		t.Fatalf("exec's URL %s, want it to begin %s", url, urlPrefix)
+	}
 	want := w.process("dev-src")
 	arn := ":assumed-role/Developer/e2e"
 

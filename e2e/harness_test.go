@@ -105,6 +105,9 @@ func newWorld(t testing.TB, config, credentials string) *world {
 		"CREDHELPER_KEYRING_DIR="+filepath.Join(h.Dir, "keyring"),
 		"CREDHELPER_KEYRING_PASSPHRASE="+passphrase,
 		"CREDHELPER_NO_AUTOSTART=1",
+		// Loopback alone, whatever the host holds: another package's test
+		// may put 169.254.170.2 on lo at any time (the bridge tests unset it).
+		"CREDHELPER_CONTAINER_ADDR=127.0.0.1:0",
 		"XDG_STATE_HOME="+filepath.Join(h.Dir, "state"),
 		// Keep the keyring library from spawning a D-Bus daemon per process.
 		"DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent",

@@ -30,7 +30,8 @@ const usage = `credd — keeps AWS credentials fresh for credhelper
 usage:
   credd run [--socket PATH] [--log-file FILE] [--log-level debug|info|warn] [--log-format text|json]
             [--container-addr 127.0.0.1:PORT,...]   where to serve the container credentials endpoint
-                                   of ` + "`credhelper exec`" + ` (default 127.0.0.1 on a port the system picks)
+                                   of ` + "`credhelper exec`" + ` (default 127.0.0.1 on a port the system picks,
+                                   and 169.254.170.2 whenever the host holds it: credd container-network)
             [--passphrase-stdin]   read the file keyring's passphrase from stdin (to its end, less a final
                                    newline) instead of CREDHELPER_KEYRING_PASSPHRASE
   credd install [--system] [--no-start]   run credd as a service (systemd user unit, launchd agent, Windows service)
@@ -125,6 +126,8 @@ func runDaemon(args []string, passphrase string, stdin io.Reader, stderr io.Writ
 	if err := fs.Parse(args); err != nil {
 		return protocol.ExitUsage
 	}
+	fs.Visit(func(f *flag.Flag) { containerAddrsGiven = containerAddrsGiven || f.Name == "container-addr" })
+	containerAddrsGiven = containerAddrsGiven || os.Getenv(localapi.EnvContainerAddr) != ""
 	// Before anything else: no core dump, and on Linux no other process of
 	// this user reading credd's memory or /proc/PID/environ.
 	if err := harden(); err != nil {
@@ -210,8 +213,13 @@ func redactCredentials(_ []string, a slog.Attr) slog.Attr {
 }
 
 // containerAddrs is --container-addr: where the container credentials
-// endpoint listens.
-var containerAddrs = new(string)
+// endpoint listens. Unless it (or CREDHELPER_CONTAINER_ADDR) is given, the
+// endpoint also listens on the container address whenever the host holds it
+// (`credd container-network install`); given, it is the whole list.
+var (
+	containerAddrs      = new(string)
+	containerAddrsGiven bool
+)
 
 // serve runs the daemon until SIGINT or SIGTERM.
 func serve(socket string, kcfg cache.KeyringConfig, log *slog.Logger) error {
@@ -282,10 +290,12 @@ func serveOn(ctx context.Context, socket string, kcfg cache.KeyringConfig, l net
 		Policy:        cache.DefaultPolicy(),
 	})
 	started := time.Now()
-	container := &localapi.Container{Engine: eng, Log: log}
+	container := &localapi.Container{Engine: eng, Log: log, ContainerNetwork: !containerAddrsGiven}
 	if err := container.Listen(splitAddrs(*containerAddrs)); err != nil {
 		// credential_process goes on working; `credhelper exec` says why not.
 		log.Error("container credentials endpoint unavailable: credhelper exec will fail until credd is restarted with it fixed", "err", err)
+	} else {
+		container.ListenContainerNetwork()
 	}
 	srv := &localapi.Server{Engine: eng, Log: log, Container: container, Status: func() protocol.StatusResponse {
 		return protocol.StatusResponse{Version: buildinfo.String(), PID: os.Getpid(), Started: started, Socket: socket,

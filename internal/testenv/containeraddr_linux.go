@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -68,4 +69,52 @@ func HostContainerAddress(t testing.TB) netip.Addr {
 		}
 	})
 	return ContainerAddress
+}
+
+// LANPeer makes a network namespace standing for another machine on a link
+// of this host: a veth pair (not a bridge) with 10.253.170.0/30, and in the
+// namespace a route to ContainerAddress through this host, as a neighbour on
+// a real LAN could set. It returns the namespace and its address; run a
+// command there with `ip netns exec NS …`. Call it after
+// HostContainerAddress: that lock keeps two packages' tests from making the
+// same link at once. Needs root and ip(8) (else Missing).
+func LANPeer(t testing.TB) (ns, peer string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		Missing(t, "root, for a network namespace (CI runs as root)")
+	}
+	ip, err := exec.LookPath("ip")
+	if err != nil {
+		Missing(t, "ip(8) (apt-get install iproute2)")
+	}
+	run := func(args ...string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if out, err := exec.CommandContext(ctx, ip, args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	cleanup := func(args ...string) {
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if out, err := exec.CommandContext(ctx, ip, args...).CombinedOutput(); err != nil {
+				t.Errorf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
+			}
+		})
+	}
+	ns = fmt.Sprintf("chlan-%d", os.Getpid())
+	host := fmt.Sprintf("chv%d", os.Getpid()%1000000)
+	run("netns", "add", ns)
+	cleanup("netns", "del", ns)
+	run("link", "add", host, "type", "veth", "peer", "name", "chp0", "netns", ns)
+	cleanup("link", "del", host)
+	run("address", "add", "10.253.170.1/30", "dev", host)
+	run("link", "set", host, "up")
+	run("-n", ns, "address", "add", "10.253.170.2/30", "dev", "chp0")
+	run("-n", ns, "link", "set", "chp0", "up")
+	run("-n", ns, "link", "set", "lo", "up")
+	run("-n", ns, "route", "add", ContainerAddress.String()+"/32", "via", "10.253.170.1")
+	return ns, "10.253.170.2"
 }

@@ -58,29 +58,6 @@ func (s *server) served() []string {
 	return slices.Clone(s.peers)
 }
 
-// lanPeer makes a network namespace standing for another machine on a
-// link of this host: a veth pair (not a bridge) with 10.253.170.0/30, and in
-// the namespace a route to 169.254.170.2 through this host, as a neighbour
-// on a real LAN could set. It returns the namespace and its address.
-func lanPeer(t *testing.T, ip string) (ns, peer string) {
-	t.Helper()
-	ns = netns(t, ip)
-	host := fmt.Sprintf("chv%d", os.Getpid()%1000000)
-	run(t, ip, "link", "add", host, "type", "veth", "peer", "name", "chp0", "netns", ns)
-	t.Cleanup(func() {
-		if out, err := runOut(ip, "link", "del", host); err != nil {
-			t.Errorf("ip link del %s: %v\n%s", host, err, out)
-		}
-	})
-	run(t, ip, "address", "add", "10.253.170.1/30", "dev", host)
-	run(t, ip, "link", "set", host, "up")
-	run(t, ip, "-n", ns, "address", "add", "10.253.170.2/30", "dev", "chp0")
-	run(t, ip, "-n", ns, "link", "set", "chp0", "up")
-	run(t, ip, "-n", ns, "link", "set", "lo", "up")
-	run(t, ip, "-n", ns, "route", "add", Address.String()+"/32", "via", "10.253.170.1")
-	return ns, "10.253.170.2"
-}
-
 // TestContainerAddressReach is the design of `credd container-network`,
 // proved on this host with a real Docker daemon: with 169.254.170.2 on lo,
 // a server bound there (through Listen, as credd's endpoint is) answers
@@ -143,7 +120,7 @@ func TestContainerAddressReach(t *testing.T) {
 	}
 
 	// Another machine on a link of this host.
-	ns, lan := lanPeer(t, ip)
+	ns, lan := testenv.LANPeer(t)
 	out, err := runOut(ip, "netns", "exec", ns, bin, srv.url)
 	if err == nil || strings.Contains(out, "hello") {
 		t.Fatalf("a machine on another link got an answer: %q (%v)", out, err)

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/credhelper/credhelper/cmd/credd/containernet"
 	"github.com/credhelper/credhelper/engine"
 	"github.com/credhelper/credhelper/protocol"
 )
@@ -32,6 +33,12 @@ import (
 type Container struct {
 	Engine *engine.Engine
 	Log    *slog.Logger
+	// ContainerNetwork: also listen on the host's container addresses
+	// (169.254.170.2 once `credd container-network install` ran) whenever
+	// the host holds them, at start and again at each grant (see
+	// ListenContainerNetwork). credd sets it unless told where to listen.
+	ContainerNetwork bool
+	netMu            sync.Mutex // one ListenContainerNetwork at a time
 
 	mu        sync.Mutex
 	http      *http.Server
@@ -89,6 +96,17 @@ func (c *Container) listen(addr string) error {
 	if err != nil {
 		return fmt.Errorf("container endpoint: %w", err)
 	}
+	if ip.Unmap() == containernet.Address {
+		l = c.filter(l)
+	}
+	c.Add(l)
+	return nil
+}
+
+// Add serves the endpoint on l too (a listener made elsewhere, e.g. one that
+// filters its peers): requests must then carry its address as Host. The
+// first listener's address is the one URL gives.
+func (c *Container) Add(l net.Listener) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.listeners = append(c.listeners, l)
@@ -103,7 +121,6 @@ func (c *Container) listen(addr string) error {
 	if c.ctx != nil {
 		c.serveOn(l)
 	}
-	return nil
 }
 
 func hostOnly(a netip.Addr) string {
@@ -113,15 +130,21 @@ func hostOnly(a netip.Addr) string {
 	return a.String()
 }
 
-// URL is the endpoint's URL for grant id, on the first address; "" when
-// there is no listener.
+// URL is the endpoint's URL for grant id: on the container address
+// (169.254.170.2) while credd listens there and the host holds it, which
+// host processes, host-network and bridge containers all reach; else on the
+// first address. "" when there is no listener.
 func (c *Container) URL(id string) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.listeners) == 0 {
 		return ""
 	}
-	return "http://" + c.listeners[0].Addr().String() + protocol.ContainerPathPrefix + id
+	addr := c.listeners[0].Addr().String()
+	if a := c.containerAddr(); a != "" {
+		addr = a
+	}
+	return "http://" + addr + protocol.ContainerPathPrefix + id
 }
 
 // Ensure makes sure the endpoint answers at rawURL, a URL an earlier credd
@@ -140,6 +163,9 @@ func (c *Container) Ensure(rawURL, id string) error {
 		return nil
 	}
 	ap, err := netip.ParseAddrPort(u.Host)
+	if err == nil && ap.Addr() == containernet.Address {
+		return c.ensureContainerAddr(ap)
+	}
 	if err != nil || !ap.Addr().IsLoopback() {
 		return &protocol.Error{Code: protocol.CodeBadRequest, Message: "the renewed grant's address is not a loopback address credd serves"}
 	}
@@ -244,6 +270,15 @@ func (c *Container) Handler() http.Handler {
 // logRefusal logs a refused request, up to refusalsLogged a minute, then
 // how many more were refused in that minute.
 func (c *Container) logRefusal(why string, r *http.Request) {
+	if !c.countRefusal() {
+		return
+	}
+	c.Log.Warn("container endpoint refused a request", "why", why, "remote", r.RemoteAddr, "path", r.URL.Path)
+}
+
+// countRefusal counts a refusal and reports whether it may be logged: up to
+// refusalsLogged a minute, then how many more were refused in that minute.
+func (c *Container) countRefusal() bool {
 	c.logMu.Lock()
 	defer c.logMu.Unlock()
 	now := time.Now()
@@ -255,10 +290,10 @@ func (c *Container) logRefusal(why string, r *http.Request) {
 	}
 	if c.logged >= refusalsLogged {
 		c.suppressed++
-		return
+		return false
 	}
 	c.logged++
-	c.Log.Warn("container endpoint refused a request", "why", why, "remote", r.RemoteAddr, "path", r.URL.Path)
+	return true
 }
 
 func (c *Container) answer(w http.ResponseWriter, r *http.Request, id string, refuse func(int, string)) {
@@ -312,6 +347,9 @@ func (s *Server) createGrant(ctx context.Context, req protocol.GrantRequest) (pr
 			Message: "credd serves no container credentials endpoint (its listener failed to start: see credd's log)",
 			Remedy:  "fix --container-addr (or " + EnvContainerAddr + ") and restart credd"}
 	}
+	// The container address may have come since credd started (`sudo credd
+	// container-network install` while it ran).
+	s.Container.ListenContainerNetwork()
 	if req.URL != "" {
 		if err := s.Container.Ensure(req.URL, req.ID); err != nil {
 			return protocol.GrantResponse{}, err

@@ -54,10 +54,20 @@ type containerEnv struct {
 
 func startContainer(t *testing.T) *containerEnv {
 	t.Helper()
+	return startContainerWith(t, nil)
+}
+
+// startContainerWith is startContainer with edit applied to the endpoint
+// before it listens.
+func startContainerWith(t *testing.T, edit func(*Container)) *containerEnv {
+	t.Helper()
 	e := &containerEnv{engineEnv: newEngineEnv(t, containerConfig)}
 	e.addKeys("base", baseKeyID, baseSecret)
 	e.addKeys("mfabase", rotatedKeyID, rotatedSecret)
 	e.container = &Container{Engine: e.engine, Log: e.logger}
+	if edit != nil {
+		edit(e.container)
+	}
 	if err := e.container.Listen([]string{DefaultContainerAddr}); err != nil {
 		t.Fatal(err)
 	}
