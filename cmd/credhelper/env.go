@@ -31,12 +31,17 @@ func (e *env) printEnv(args []string) error {
 	definition, region := resolveTarget(name)
 	ctx, cancel := processContext()
 	defer cancel()
-	creds, err := e.credentials(ctx, protocol.CredentialsRequest{Profile: definition, Interactive: prompt.Available()})
+	answer, err := e.credentialsAnswer(ctx, protocol.CredentialsRequest{Profile: definition, Interactive: prompt.Available()})
 	if err != nil {
 		return err
 	}
-	now := time.Now()
-	out, err := renderEnv(*format, creds, region, now)
+	creds, now := answer.Credentials, time.Now()
+	// The serve rule credd names, as process applies it: what process
+	// would refuse, env never prints, in any format.
+	if err := protocol.NewProcessOutput(creds).ValidateFloor(now, answer.ServeFloor()); err != nil {
+		return protocol.Errorf(protocol.CodeInternal, name, "credd returned unusable credentials for profile %s (%v)", name, err)
+	}
+	out, err := renderEnv(*format, creds, region, now, answer.ServeFloor())
 	if err != nil {
 		return protocol.Errorf(protocol.CodeInternal, name, "profile %s: %v", name, err)
 	}
@@ -124,10 +129,10 @@ func shellOf(format string) (shellSyntax, bool) {
 }
 
 // renderEnv writes the credentials in format. json is the SDKs' Version-1
-// object, as `process` prints it.
-func renderEnv(format string, c protocol.Credentials, region string, now time.Time) ([]byte, error) {
+// object, as `process` prints it under the serve rule floor.
+func renderEnv(format string, c protocol.Credentials, region string, now time.Time, floor time.Duration) ([]byte, error) {
 	if format == "json" {
-		return protocol.NewProcessOutput(c).Marshal(now)
+		return protocol.NewProcessOutput(c).MarshalFloor(now, floor)
 	}
 	sh, ok := shellOf(format)
 	if !ok {
