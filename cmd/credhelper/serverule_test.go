@@ -80,3 +80,49 @@ func TestEnvAppliesTheServeRuleCreddNames(t *testing.T) {
 		})
 	}
 }
+
+// TestEnvReadsPAsExecDoes: env asks credd for the definition P stands for
+// as awsconfig.Target reads it (credd reads exec's P so, and status
+// --profile finds P so): a served profile's definition with the served
+// profile's region; a credentials-file section is never a served profile.
+func TestEnvReadsPAsExecDoes(t *testing.T) {
+	old := prompt.TTYPath
+	prompt.TTYPath = filepath.Join(t.TempDir(), "no-tty")
+	t.Cleanup(func() { prompt.TTYPath = old })
+	t.Setenv("CREDHELPER_NO_AUTOSTART", "1")
+	t.Setenv("AWS_CONFIG_FILE", writeConfig(t, `[profile prod]
+credential_process = credhelper process --profile prod-src
+region = eu-central-1
+[profile prod-src]
+role_arn = arn:aws:iam::123456789012:role/x
+source_profile = base
+region = eu-west-1
+`))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", writeConfig(t, "[inkeys]\ncredential_process = credhelper process --profile prod-src\n"))
+	asked := make(chan string, 10)
+	t.Setenv(protocol.EnvSocket, testenv.ServeUnix(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(protocol.HeaderAPIVersion, protocol.APIVersion)
+		var req protocol.CredentialsRequest
+		json.NewDecoder(r.Body).Decode(&req)
+		asked <- req.Profile
+		json.NewEncoder(w).Encode(protocol.CredentialsResponse{Credentials: protocol.Credentials{
+			AccessKeyID: "ASIAEXAMPLETARGET001", SecretAccessKey: "secret", SessionToken: "token", Expiration: time.Now().Add(time.Hour)}})
+	})))
+	tests := []struct{ p, definition, region string }{
+		{"prod", "prod-src", "eu-central-1"},
+		{"prod-src", "prod-src", "eu-west-1"},
+		{"inkeys", "inkeys", ""},
+	}
+	for _, tt := range tests {
+		var out, errb bytes.Buffer
+		if code := run([]string{"env", tt.p}, strings.NewReader(""), &out, &errb); code != protocol.ExitOK {
+			t.Fatalf("env %s: exit %d, %s", tt.p, code, errb.String())
+		}
+		if got := <-asked; got != tt.definition {
+			t.Errorf("env %s asked credd for %s, want %s", tt.p, got, tt.definition)
+		}
+		if has := strings.Contains(out.String(), "AWS_REGION="); has != (tt.region != "") || !strings.Contains(out.String(), "AWS_REGION='"+tt.region+"'") && tt.region != "" {
+			t.Errorf("env %s: want region %q in\n%s", tt.p, tt.region, out.String())
+		}
+	}
+}
