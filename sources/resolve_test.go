@@ -235,7 +235,7 @@ func TestResolveErrors(t *testing.T) {
 		{"missing source profile", "[profile dev]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = bsae\n[profile base]\n", "", "dev", protocol.CodeBadConfig,
 			"CONFIG:3: profile dev has source_profile bsae, which is in neither CONFIG nor CREDS; add [profile bsae] or fix source_profile; did you mean base?"},
 		{"role_arn with credential_process", "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = b\ncredential_process = get-creds\n[profile b]\n", "", "a", protocol.CodeBadConfig,
-			"CONFIG:1: profile a has more than one kind of credentials: role_arn (CONFIG:2), credential_process (CONFIG:4); keep one and move the other to its own profile"},
+			"CONFIG:1: profile a has more than one kind of credentials: role_arn (CONFIG:2), credential_process (CONFIG:4): the Go SDK says \"only one credential type may be specified per profile\"; keep one and move the other to its own profile"},
 		{"static keys with role_arn", "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = b\n[profile b]\n", "[a]\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = s\n", "a", protocol.CodeBadConfig,
 			"CONFIG:1: profile a has more than one kind of credentials: role_arn (CONFIG:2), static keys (CREDS:2); keep one and move the other to its own profile"},
 		{"sso with role_arn", "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nsso_session = corp\n", "", "a", protocol.CodeBadConfig,
