@@ -239,7 +239,7 @@ func TestWebIdentityFailures(t *testing.T) {
 		t.Errorf("missing token file: %s\nwant exit 3 and %q", r, want)
 	}
 	r = w.credhelper("process", "--profile", "mixed-src")
-	if r.code != 3 || !strings.Contains(r.stderr, "config:") || !strings.Contains(r.stderr, "profile mixed-src has both web_identity_token_file (") ||
+	if r.code != 3 || !strings.Contains(r.stderr, "config:") || !strings.Contains(r.stderr, "profile mixed-src has more than one kind of credentials: source_profile (") ||
 		!strings.Contains(r.stderr, "only one credential type may be specified per profile") {
 		t.Errorf("web identity with source_profile: %s", r)
 	}
