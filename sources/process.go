@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"hash"
 	"runtime"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/credhelper/credhelper/internal/awsconfig"
-	"github.com/credhelper/credhelper/internal/proc"
 	"github.com/credhelper/credhelper/internal/safetext"
 	"github.com/credhelper/credhelper/protocol"
 )
@@ -114,11 +112,10 @@ func processError(code protocol.Code, profile string, pc *ProcessConfig, format 
 // redirections, globs or ~ is run by sh -c (cmd.exe /C on Windows), as the
 // Go and JS SDKs run every line.
 func RunProcess(ctx context.Context, profile string, pc *ProcessConfig, now func() time.Time) (protocol.Credentials, error) {
-	cmd, err := processCmd(pc.Command)
+	cmd, err := configCommand(pc.Command)
 	if err != nil {
 		return protocol.Credentials{}, processError(protocol.CodeBadConfig, profile, pc, "cannot be run: %v", err)
 	}
-	cmd.Sys, cmd.KillGroup = detachedProcess()
 	parent := ctx
 	ctx, cancel := context.WithTimeout(parent, ProcessTimeout)
 	defer cancel()
@@ -138,31 +135,6 @@ func RunProcess(ctx context.Context, profile string, pc *ProcessConfig, now func
 		return protocol.Credentials{}, processError(protocol.CodeRejected, profile, pc, "failed (exit status %d) and said nothing on stderr", res.ExitCode)
 	}
 	return ParseProcessOutput(profile, pc, res.Stdout, now())
-}
-
-// processCmd is how to run line: its words without a shell, or the shell
-// when the line needs one.
-func processCmd(line string) (proc.Cmd, error) {
-	words, ok := awsconfig.Command(line)
-	if !ok || len(words) == 0 {
-		return proc.Cmd{}, errors.New("the line is empty or has an unclosed quote")
-	}
-	if NeedsShell(line, words) {
-		shell, args := "/bin/sh", []string{"sh", "-c", line}
-		if runtime.GOOS == "windows" {
-			p, err := proc.LookPath("cmd.exe")
-			if err != nil {
-				return proc.Cmd{}, err
-			}
-			shell, args = p, []string{"cmd.exe", "/C", line}
-		}
-		return proc.Cmd{Path: shell, Args: args}, nil
-	}
-	path, err := proc.LookPath(words[0])
-	if err != nil {
-		return proc.Cmd{}, fmt.Errorf("%s is not an executable file or on PATH (credd's PATH; write its absolute path)", safetext.Line(words[0]))
-	}
-	return proc.Cmd{Path: path, Args: words}, nil
 }
 
 // NeedsShell says whether a credential_process line means something only a

@@ -192,7 +192,7 @@ func TestWebIdentityTokenProcess(t *testing.T) {
 		t.Errorf("stdin token = %q, %v", got, err)
 	}
 	def.WebIdentity.TokenProcess = filepath.Join(dir, "missing")
-	if _, err := WebIdentityToken(context.Background(), def); err == nil || !strings.Contains(err.Error(), "is not an executable on PATH; fix the command") {
+	if _, err := WebIdentityToken(context.Background(), def); err == nil || !strings.Contains(err.Error(), "is not an executable file or on PATH (credd's PATH; write its absolute path); fix the command") {
 		t.Errorf("missing: %v", err)
 	}
 	os.WriteFile(script, []byte("#!/bin/sh\nexit 0\n"), 0o700)
