@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"github.com/credhelper/credhelper/internal/fmt"
 	"strings"
@@ -10,7 +9,6 @@ import (
 	"github.com/credhelper/credhelper/internal/prompt"
 	"github.com/credhelper/credhelper/internal/safetext"
 	"github.com/credhelper/credhelper/protocol"
-	"github.com/credhelper/credhelper/protocol/client"
 )
 
 // printEnv is `credhelper env P`: P's credentials as variables for a shell,
@@ -57,15 +55,6 @@ func (e *env) printEnv(args []string) error {
 		}
 	}
 	return nil
-}
-
-// processContext bounds a command that gets credentials as process does,
-// with its time limits (longer when a person may be asked for a code).
-func processContext() (context.Context, context.CancelFunc) {
-	if prompt.Available() {
-		return client.Timeout(interactiveTimeout)
-	}
-	return client.Timeout(processTimeout)
 }
 
 // envVar is one line of env's output: a variable set to value, or unset.

@@ -56,11 +56,7 @@ func (e *env) exec(args []string) int {
 	// MFA code or a login is asked here, on the terminal, as `process` asks,
 	// and what cannot be had is one line with the child not started.
 	interactive := prompt.Available()
-	timeout := processTimeout
-	if interactive {
-		timeout = interactiveTimeout
-	}
-	ctx, cancel := client.Timeout(timeout)
+	ctx, cancel := processContext()
 	req := protocol.GrantRequest{Profile: profile, Command: argv}
 	g, err := e.grant(ctx, req)
 	if err != nil {

@@ -24,6 +24,17 @@ const (
 	mfaProcessTimeout  = time.Minute
 )
 
+// processContext bounds a command that gets credentials as process does,
+// with its time limits (longer when a person may be asked for a code). A
+// deadline whose timer starts only when something waits on it: a request
+// to credd is timed by its socket (see client.Timeout).
+func processContext() (context.Context, context.CancelFunc) {
+	if prompt.Available() {
+		return client.Timeout(interactiveTimeout)
+	}
+	return client.Timeout(processTimeout)
+}
+
 func (e *env) process(args []string) error {
 	fs := newFlagSet("process")
 	profile := fs.String("profile", "", "the definition profile to serve")
@@ -34,13 +45,7 @@ func (e *env) process(args []string) error {
 		return usageError{"process needs --profile: credential_process = credhelper process --profile PROFILE"}
 	}
 	interactive := prompt.Available()
-	timeout := processTimeout
-	if interactive {
-		timeout = interactiveTimeout
-	}
-	// A deadline whose timer starts only when something waits on it: the
-	// request to credd is timed by its socket (see client.Timeout).
-	ctx, cancel := client.Timeout(timeout)
+	ctx, cancel := processContext()
 	defer cancel()
 
 	answer, err := e.credentialsAnswer(ctx, protocol.CredentialsRequest{Profile: *profile, Interactive: interactive})
