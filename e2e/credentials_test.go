@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -12,8 +11,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/credhelper/credhelper/internal/testenv"
 	"github.com/credhelper/credhelper/protocol"
@@ -107,17 +104,7 @@ print(json.dumps({"method": c.method, "key": f.access_key, "secret": f.secret_ke
 
 	t.Run("go-sdk", func(t *testing.T) {
 		w.shareEnv(t, "PATH", "CREDHELPER_SOCKET", "CREDHELPER_NO_AUTOSTART")
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		cfg, err := config.LoadDefaultConfig(ctx,
-			config.WithSharedConfigProfile("dev"),
-			config.WithSharedConfigFiles([]string{w.home.ConfigFile}),
-			config.WithSharedCredentialsFiles([]string{w.home.CredentialsFile}),
-		)
-		if err != nil {
-			t.Fatal(err)
-		}
-		creds, err := cfg.Credentials.Retrieve(ctx)
+		creds, err := w.goSDKCredentials(t, "dev")
 		if err != nil {
 			t.Fatal(err)
 		}

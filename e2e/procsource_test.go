@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -12,8 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/credhelper/credhelper/internal/testaws"
 	"github.com/credhelper/credhelper/internal/testenv"
@@ -164,15 +161,7 @@ print(json.dumps({"method": c.method, "key": f.access_key, "token": f.token}))
 	})
 	t.Run("go-sdk", func(t *testing.T) {
 		w.shareEnv(t, "PATH", "CREDHELPER_SOCKET", "CREDHELPER_NO_AUTOSTART")
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		cfg, err := config.LoadDefaultConfig(ctx, config.WithSharedConfigProfile("tool"),
-			config.WithSharedConfigFiles([]string{w.home.ConfigFile}),
-			config.WithSharedCredentialsFiles([]string{w.home.CredentialsFile}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		creds, err := cfg.Credentials.Retrieve(ctx)
+		creds, err := w.goSDKCredentials(t, "tool")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -181,14 +170,7 @@ print(json.dumps({"method": c.method, "key": f.access_key, "token": f.token}))
 		}
 	})
 	t.Run("js-sdk", func(t *testing.T) {
-		node, err := exec.LookPath("node")
-		if err != nil {
-			testenv.Missing(t, "node is not on PATH")
-		}
-		if _, err := os.Stat("js/node_modules/@aws-sdk/credential-providers"); err != nil {
-			testenv.Missing(t, "the JS SDK is not installed: npm ci --prefix e2e/js")
-		}
-		script, _ := filepath.Abs("js/caller.mjs")
+		node, script := jsScript(t, "caller.mjs")
 		r := w.runFor(30*time.Second, node, script, "tool")
 		if r.code != 0 {
 			t.Fatalf("node caller.mjs tool: %s", r)

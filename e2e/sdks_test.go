@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -10,6 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/credhelper/credhelper/internal/testenv"
 )
@@ -19,17 +23,7 @@ import (
 // serves. JS runs credential_process with stdin piped and never closed, so
 // this also proves credhelper never reads stdin: if it did, node would hang.
 func TestJSSDK(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		testenv.Missing(t, "node is not on PATH (apt-get install -y nodejs)")
-	}
-	if _, err := os.Stat("js/node_modules/@aws-sdk/credential-providers"); err != nil {
-		testenv.Missing(t, "the JS SDK is not installed: npm ci --prefix e2e/js")
-	}
-	script, err := filepath.Abs("js/caller.mjs")
-	if err != nil {
-		t.Fatal(err)
-	}
+	node, script := jsScript(t, "caller.mjs")
 	w := newWorld(t, roleConfig, "")
 	w.startCredd()
 	w.addKeys("keys", baseKeyID, baseSecret)
@@ -147,4 +141,38 @@ func sameTime(a, b string) bool {
 	ta, err1 := time.Parse(time.RFC3339, a)
 	tb, err2 := time.Parse(time.RFC3339, b)
 	return err1 == nil && err2 == nil && ta.Equal(tb)
+}
+
+// jsScript is node and the absolute path of a script under e2e/js, or the
+// test is marked missing a component.
+func jsScript(t *testing.T, name string) (node, script string) {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		testenv.Missing(t, "node is not on PATH (apt-get install -y nodejs)")
+	}
+	if _, err := os.Stat("js/node_modules/@aws-sdk/credential-providers"); err != nil {
+		testenv.Missing(t, "the JS SDK is not installed: npm ci --prefix e2e/js")
+	}
+	script, err = filepath.Abs(filepath.Join("js", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return node, script
+}
+
+// goSDKCredentials is what the Go SDK's default chain gives for profile,
+// chosen in code as programs do, with w's config files: LoadDefaultConfig,
+// then Retrieve, within a minute. A credential_process it runs sees this
+// test process's environment (see shareEnv).
+func (w *world) goSDKCredentials(t *testing.T, profile string) (aws.Credentials, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithSharedConfigProfile(profile),
+		config.WithSharedConfigFiles([]string{w.home.ConfigFile}), config.WithSharedCredentialsFiles([]string{w.home.CredentialsFile}))
+	if err != nil {
+		t.Fatalf("Go SDK config for profile %s: %v", profile, err)
+	}
+	return cfg.Credentials.Retrieve(ctx)
 }

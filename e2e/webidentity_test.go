@@ -3,21 +3,16 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/config"
-
 	"github.com/credhelper/credhelper/internal/testaws"
-	"github.com/credhelper/credhelper/internal/testenv"
 )
 
 // The OIDC tokens of these tests: any text will do for moto, which does not
@@ -132,27 +127,13 @@ print(json.dumps({"method": c.method, "key": c.get_frozen_credentials().access_k
 	})
 	t.Run("go-sdk", func(t *testing.T) {
 		w.shareEnv(t, "PATH", "CREDHELPER_SOCKET", "CREDHELPER_NO_AUTOSTART")
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		cfg, err := config.LoadDefaultConfig(ctx, config.WithSharedConfigProfile("ci"),
-			config.WithSharedConfigFiles([]string{w.home.ConfigFile}), config.WithSharedCredentialsFiles([]string{w.home.CredentialsFile}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		creds, err := cfg.Credentials.Retrieve(ctx)
+		creds, err := w.goSDKCredentials(t, "ci")
 		if err != nil || creds.AccessKeyID != want.AccessKeyID || creds.AccountID != "111111111111" {
 			t.Errorf("Go SDK got %s (account %s), %v; want %s", creds.AccessKeyID, creds.AccountID, err, want.AccessKeyID)
 		}
 	})
 	t.Run("js-sdk", func(t *testing.T) {
-		node, err := exec.LookPath("node")
-		if err != nil {
-			testenv.Missing(t, "node is not on PATH (apt-get install -y nodejs)")
-		}
-		if _, err := os.Stat("js/node_modules/@aws-sdk/credential-providers"); err != nil {
-			testenv.Missing(t, "the JS SDK is not installed: npm ci --prefix e2e/js")
-		}
-		script, _ := filepath.Abs("js/caller.mjs")
+		node, script := jsScript(t, "caller.mjs")
 		r := w.runFor(30*time.Second, node, script, "ci")
 		var got struct {
 			AccessKeyID string `json:"accessKeyId"`
