@@ -152,13 +152,8 @@ print(json.dumps({"method": c.method, "keys": keys}))
 		}
 	})
 	t.Run("js-sdk", func(t *testing.T) {
-		node, script := jsScript(t, "caller.mjs")
-		r := w.runFor(30*time.Second, node, script, "console")
-		var out struct {
-			AccessKeyID string `json:"accessKeyId"`
-		}
-		if r.code != 0 || json.Unmarshal([]byte(r.stdout), &out) != nil || out.AccessKeyID != got.AccessKeyID {
-			t.Errorf("node caller.mjs console: %s", r)
+		if js := w.jsCaller(t, "console"); js.AccessKeyID != got.AccessKeyID {
+			t.Errorf("JS SDK got %+v, want %s", js, got.AccessKeyID)
 		}
 	})
 	if srv.Calls() != 1 {

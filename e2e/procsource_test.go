@@ -170,17 +170,8 @@ print(json.dumps({"method": c.method, "key": f.access_key, "token": f.token}))
 		}
 	})
 	t.Run("js-sdk", func(t *testing.T) {
-		node, script := jsScript(t, "caller.mjs")
-		r := w.runFor(30*time.Second, node, script, "tool")
-		if r.code != 0 {
-			t.Fatalf("node caller.mjs tool: %s", r)
-		}
-		var got struct {
-			AccessKeyID string `json:"accessKeyId"`
-			Expiration  string `json:"expiration"`
-		}
-		if err := json.Unmarshal([]byte(r.stdout), &got); err != nil || got.AccessKeyID != toolKeyID || !sameTime(got.Expiration, want.Expiration) {
-			t.Errorf("JS SDK got %+v (%v)", got, err)
+		if got := w.jsCaller(t, "tool"); got.AccessKeyID != toolKeyID || !sameTime(got.Expiration, want.Expiration) {
+			t.Errorf("JS SDK got %+v", got)
 		}
 	})
 	t.Run("aws-cli-v2", func(t *testing.T) {

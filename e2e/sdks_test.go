@@ -31,17 +31,9 @@ func TestJSSDK(t *testing.T) {
 
 	// No SDK timeout would end a credential_process that waits on stdin.
 	r := w.runFor(30*time.Second, node, script, "dev")
-	if r.code != 0 {
+	var got jsIdentity
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &got) != nil {
 		t.Fatalf("node caller.mjs dev: %s", r)
-	}
-	var got struct {
-		AccessKeyID string `json:"accessKeyId"`
-		Expiration  string `json:"expiration"`
-		AccountID   string `json:"accountId"`
-		Arn         string `json:"arn"`
-	}
-	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
-		t.Fatalf("%v: %s", err, r)
 	}
 	if got.AccessKeyID != want.AccessKeyID {
 		t.Errorf("JS SDK got access key %q, credhelper process served %q", got.AccessKeyID, want.AccessKeyID)
@@ -175,4 +167,27 @@ func (w *world) goSDKCredentials(t *testing.T, profile string) (aws.Credentials,
 		t.Fatalf("Go SDK config for profile %s: %v", profile, err)
 	}
 	return cfg.Credentials.Retrieve(ctx)
+}
+
+// jsIdentity is what js/caller.mjs prints: the credentials the JS SDK's
+// fromIni got, and the identity STS answered with when it signed with them.
+type jsIdentity struct {
+	AccessKeyID string `json:"accessKeyId"`
+	Expiration  string `json:"expiration"`
+	AccountID   string `json:"accountId"`
+	Arn         string `json:"arn"`
+}
+
+// jsCaller runs js/caller.mjs for profile, as an application runs the JS
+// SDK (no SDK timeout would end a credential_process that waits on stdin,
+// so the test's own); a failure ends the test.
+func (w *world) jsCaller(t *testing.T, profile string) jsIdentity {
+	t.Helper()
+	node, script := jsScript(t, "caller.mjs")
+	r := w.runFor(30*time.Second, node, script, profile)
+	var got jsIdentity
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &got) != nil {
+		t.Fatalf("node caller.mjs %s: %s", profile, r)
+	}
+	return got
 }

@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/credhelper/credhelper/internal/testaws"
 )
@@ -133,15 +132,7 @@ print(json.dumps({"method": c.method, "key": c.get_frozen_credentials().access_k
 		}
 	})
 	t.Run("js-sdk", func(t *testing.T) {
-		node, script := jsScript(t, "caller.mjs")
-		r := w.runFor(30*time.Second, node, script, "ci")
-		var got struct {
-			AccessKeyID string `json:"accessKeyId"`
-			Arn         string `json:"arn"`
-		}
-		if r.code != 0 || json.Unmarshal([]byte(r.stdout), &got) != nil {
-			t.Fatalf("node caller.mjs ci: %s", r)
-		}
+		got := w.jsCaller(t, "ci")
 		if got.AccessKeyID != want.AccessKeyID || !strings.Contains(got.Arn, "assumed-role/CI/e2e-ci") {
 			t.Errorf("JS SDK got %+v, want %s as assumed-role/CI", got, want.AccessKeyID)
 		}
