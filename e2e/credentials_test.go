@@ -76,27 +76,7 @@ func TestSDKsGetCredentialsThroughCredentialProcess(t *testing.T) {
 	})
 
 	t.Run("botocore", func(t *testing.T) {
-		py, err := lookPath(w, "python3")
-		if err != nil {
-			testenv.Missing(t, "python3 is not on PATH")
-		}
-		r := w.run(py, "-c", `
-import json, botocore.session
-s = botocore.session.Session(profile="dev")
-c = s.get_credentials()
-f = c.get_frozen_credentials()
-print(json.dumps({"method": c.method, "key": f.access_key, "secret": f.secret_key, "token": f.token}))
-`)
-		if r.code != 0 {
-			if strings.Contains(r.stderr, "No module named") {
-				testenv.Missing(t, "botocore is not installed: %s", r.stderr)
-			}
-			t.Fatalf("botocore: %s", r)
-		}
-		var got struct{ Method, Key, Secret, Token string }
-		if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
-			t.Fatalf("%v: %s", err, r.stdout)
-		}
+		got := w.botocoreCredentials(t, "dev")
 		if got.Method != "custom-process" || got.Key != want.AccessKeyID || got.Secret != want.SecretAccessKey || got.Token != want.SessionToken {
 			t.Errorf("botocore got method %q key %q, want custom-process with %q", got.Method, got.Key, want.AccessKeyID)
 		}

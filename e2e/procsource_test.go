@@ -138,23 +138,7 @@ func TestOtherToolsProcessThroughEverySDK(t *testing.T) {
 		}
 	})
 	t.Run("botocore", func(t *testing.T) {
-		py, err := lookPath(w, "python3")
-		if err != nil {
-			testenv.Missing(t, "python3 is not on PATH")
-		}
-		r := w.run(py, "-c", `
-import json, botocore.session
-c = botocore.session.Session(profile="tool").get_credentials()
-f = c.get_frozen_credentials()
-print(json.dumps({"method": c.method, "key": f.access_key, "token": f.token}))
-`)
-		if r.code != 0 {
-			t.Fatalf("botocore: %s", r)
-		}
-		var got struct{ Method, Key, Token string }
-		if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
-			t.Fatalf("%v: %s", err, r.stdout)
-		}
+		got := w.botocoreCredentials(t, "tool")
 		if got.Method != "custom-process" || got.Key != toolKeyID || got.Token != toolToken {
 			t.Errorf("botocore got %+v", got)
 		}

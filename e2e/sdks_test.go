@@ -191,3 +191,31 @@ func (w *world) jsCaller(t *testing.T, profile string) jsIdentity {
 	}
 	return got
 }
+
+// botocoreCreds is what botocore's default chain resolved for a profile.
+type botocoreCreds struct{ Method, Key, Secret, Token string }
+
+// botocoreCredentials runs botocore for profile as the AWS CLI v1 does
+// (Session(profile).get_credentials()); a failure ends the test, a missing
+// python3 or botocore marks the component missing.
+func (w *world) botocoreCredentials(t *testing.T, profile string) botocoreCreds {
+	t.Helper()
+	py, err := lookPath(w, "python3")
+	if err != nil {
+		testenv.Missing(t, "python3 is not on PATH")
+	}
+	r := w.run(py, "-c", `
+import json, sys, botocore.session
+c = botocore.session.Session(profile=sys.argv[1]).get_credentials()
+f = c.get_frozen_credentials()
+print(json.dumps({"method": c.method, "key": f.access_key, "secret": f.secret_key, "token": f.token}))
+`, profile)
+	if r.code != 0 && strings.Contains(r.stderr, "No module named") {
+		testenv.Missing(t, "botocore is not installed: %s", r.stderr)
+	}
+	var got botocoreCreds
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &got) != nil {
+		t.Fatalf("botocore, profile %s: %s", profile, r)
+	}
+	return got
+}

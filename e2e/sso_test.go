@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -106,16 +105,7 @@ func TestSSOLoginThenSDKs(t *testing.T) {
 		}
 	})
 	t.Run("botocore", func(t *testing.T) {
-		r := w.run("python3", "-c", `
-import json, botocore.session
-c = botocore.session.Session(profile="dev").get_credentials()
-print(json.dumps({"method": c.method, "key": c.get_frozen_credentials().access_key}))
-`)
-		if r.code != 0 {
-			t.Fatalf("botocore: %s", r)
-		}
-		var got struct{ Method, Key string }
-		json.Unmarshal([]byte(r.stdout), &got)
+		got := w.botocoreCredentials(t, "dev")
 		if got.Method != "custom-process" || got.Key != want.AccessKeyID {
 			t.Errorf("botocore got %+v, want custom-process with %s", got, want.AccessKeyID)
 		}

@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -111,15 +110,7 @@ func TestWebIdentity(t *testing.T) {
 		}
 	})
 	t.Run("botocore", func(t *testing.T) {
-		r := w.run("python3", "-c", `
-import json, botocore.session
-c = botocore.session.Session(profile="ci").get_credentials()
-print(json.dumps({"method": c.method, "key": c.get_frozen_credentials().access_key}))
-`)
-		var got struct{ Method, Key string }
-		if r.code != 0 || json.Unmarshal([]byte(r.stdout), &got) != nil {
-			t.Fatalf("botocore: %s", r)
-		}
+		got := w.botocoreCredentials(t, "ci")
 		if got.Method != "custom-process" || got.Key != want.AccessKeyID {
 			t.Errorf("botocore got %+v, want custom-process with %s", got, want.AccessKeyID)
 		}
