@@ -262,17 +262,7 @@ func TestResolveErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, files, err := resolve(t, tt.config, tt.creds, tt.profile)
-			var pe *protocol.Error
-			if !errors.As(err, &pe) {
-				t.Fatalf("err = %v, want *protocol.Error", err)
-			}
-			want := strings.NewReplacer("CONFIG", files.Config, "CREDS", files.Credentials).Replace(tt.want)
-			if pe.Code != tt.code || pe.Message != want {
-				t.Errorf("got  %s %s\nwant %s %s", pe.Code, pe.Message, tt.code, want)
-			}
-			if strings.Contains(err.Error(), "\n") || strings.Contains(err.Error(), "secretEXAMPLE") {
-				t.Errorf("error is not one clean line: %q", err)
-			}
+			checkError(t, err, files, tt.code, tt.want)
 		})
 	}
 }

@@ -126,14 +126,7 @@ func TestResolveWebIdentityErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, files, err := resolve(t, tt.config, "", "a")
-			var pe *protocol.Error
-			if !errors.As(err, &pe) {
-				t.Fatalf("err = %v, want *protocol.Error", err)
-			}
-			want := strings.NewReplacer("CONFIG", files.Config).Replace(tt.want)
-			if pe.Code != protocol.CodeBadConfig || pe.Message != want {
-				t.Errorf("got  %s %s\nwant %s", pe.Code, pe.Message, want)
-			}
+			checkError(t, err, files, protocol.CodeBadConfig, tt.want)
 		})
 	}
 }
