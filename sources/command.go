@@ -3,7 +3,6 @@ package sources
 import (
 	"errors"
 	"fmt"
-	"runtime"
 
 	"github.com/credhelper/credhelper/internal/awsconfig"
 	"github.com/credhelper/credhelper/internal/proc"
@@ -23,14 +22,11 @@ func configCommand(line string) (proc.Cmd, error) {
 	}
 	var cmd proc.Cmd
 	switch {
-	case NeedsShell(line, words) && runtime.GOOS == "windows":
-		path, err := proc.LookPath("cmd.exe")
-		if err != nil {
+	case NeedsShell(line, words):
+		var err error
+		if cmd, err = proc.Shell(line); err != nil {
 			return proc.Cmd{}, err
 		}
-		cmd = proc.Cmd{Path: path, Args: []string{"cmd.exe", "/C", line}}
-	case NeedsShell(line, words):
-		cmd = proc.Cmd{Path: "/bin/sh", Args: []string{"sh", "-c", line}}
 	default:
 		path, err := proc.LookPath(words[0])
 		if err != nil {

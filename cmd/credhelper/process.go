@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"github.com/credhelper/credhelper/internal/fmt"
-	"runtime"
 	"strings"
 	"time"
 
@@ -160,7 +159,7 @@ func validMFACode(code string) bool {
 func runMFAProcess(ctx context.Context, line string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, mfaProcessTimeout)
 	defer cancel()
-	cmd, err := shellCmd(line)
+	cmd, err := proc.Shell(line)
 	if err != nil {
 		return "", err
 	}
@@ -181,16 +180,6 @@ func runMFAProcess(ctx context.Context, line string) (string, error) {
 	}
 	first, _, _ := strings.Cut(string(res.Stdout), "\n")
 	return strings.TrimSpace(first), nil
-}
-
-// shellCmd runs line through the shell, as the Go and JS SDKs run
-// credential_process: sh -c, cmd /C on Windows.
-func shellCmd(line string) (proc.Cmd, error) {
-	if runtime.GOOS == "windows" {
-		path, err := proc.LookPath("cmd")
-		return proc.Cmd{Path: path, Args: []string{"cmd", "/C", line}}, err
-	}
-	return proc.Cmd{Path: "/bin/sh", Args: []string{"sh", "-c", line}}, nil
 }
 
 func lastLine(s string) string {
