@@ -129,7 +129,7 @@ func RunProcess(ctx context.Context, profile string, pc *ProcessConfig, now func
 	case res.TimedOut:
 		return protocol.Credentials{}, processError(protocol.CodeUnavailable, profile, pc, "was stopped: %v", context.Cause(parent))
 	case res.ExitCode != 0:
-		if line := LastLine(res.Stderr); line != "" {
+		if line := safetext.LastLine(res.Stderr); line != "" {
 			return protocol.Credentials{}, processError(protocol.CodeRejected, profile, pc, "failed (exit status %d): %s", res.ExitCode, line)
 		}
 		return protocol.Credentials{}, processError(protocol.CodeRejected, profile, pc, "failed (exit status %d) and said nothing on stderr", res.ExitCode)
@@ -155,19 +155,6 @@ func NeedsShell(line string, words []string) bool {
 	}
 	name, _, assign := strings.Cut(words[0], "=")
 	return assign && name != "" && !strings.ContainsAny(name, "/\\")
-}
-
-// LastLine is the last non-blank line of a tool's stderr, made safe to show:
-// secrets after a key redacted, control characters escaped, at most 300
-// bytes. A tool's last line is, by habit, its error.
-func LastLine(stderr []byte) string {
-	lines := strings.Split(strings.TrimSpace(string(stderr)), "\n")
-	s := strings.TrimSpace(lines[len(lines)-1])
-	s = safetext.Line(safetext.Redact(s))
-	if len(s) > 300 {
-		s = strings.ToValidUTF8(s[:300], "") + "…"
-	}
-	return s
 }
 
 // ParseProcessOutput reads what a credential_process printed as the SDKs

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/credhelper/credhelper/internal/safetext"
 	"github.com/credhelper/credhelper/protocol"
 )
 
@@ -240,7 +241,7 @@ func tokenFromProcess(ctx context.Context, def *Definition) (string, error) {
 		return "", protocol.Errorf(protocol.CodeUnavailable, def.Name, "profile %s: web_identity_token_process did not finish within %v", def.Name, TokenProcessTimeout)
 	case res.ExitCode != 0:
 		msg := fmt.Sprintf("profile %s: web_identity_token_process exited with status %d", def.Name, res.ExitCode)
-		if last := LastLine(res.Stderr); last != "" {
+		if last := safetext.LastLine(res.Stderr); last != "" {
 			msg += ": " + last
 		}
 		return "", &protocol.Error{Code: protocol.CodeUnavailable, Profile: def.Name, Message: msg,

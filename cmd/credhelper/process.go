@@ -173,18 +173,13 @@ func runMFAProcess(ctx context.Context, line string) (string, error) {
 		err = fmt.Errorf("exit status %d", res.ExitCode)
 	}
 	if err != nil {
-		if msg := lastLine(string(res.Stderr)); msg != "" {
+		if msg := safetext.LastLine(res.Stderr); msg != "" {
 			return "", fmt.Errorf("%v: %s", err, msg)
 		}
 		return "", err
 	}
 	first, _, _ := strings.Cut(string(res.Stdout), "\n")
 	return strings.TrimSpace(first), nil
-}
-
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return strings.TrimSpace(lines[len(lines)-1])
 }
 
 // loginFromProcess runs an IAM Identity Center login for profile's session,
