@@ -250,11 +250,13 @@ func (c *Config) Resolve(name string) (*Chain, error) {
 	} else if err := c.mfaSessionDuration(name, root); err != nil {
 		return nil, err
 	}
-	// A role assumed with role credentials (those of another role, or sso
-	// role credentials) lasts at most an hour (STS rejects a longer
-	// DurationSeconds).
+	// A role assumed with role credentials (those of another role, of sso,
+	// web identity, an aws login session, the instance or container, or
+	// maybe another tool's) lasts at most an hour: STS rejects a longer
+	// DurationSeconds. Only an IAM user's keys and their MFA session are
+	// not role credentials.
 	for i := 1; i < len(steps); i++ {
-		if d := steps[i]; (steps[i-1].Kind == KindAssumeRole || startsFromSession(steps[i-1].Kind)) && d.Duration > MaxChainedDuration {
+		if d := steps[i]; !userCredentials(steps[i-1].Kind) && d.Duration > MaxChainedDuration {
 			d.Notes = append(d.Notes, fmt.Sprintf("duration_seconds %d lowered to %d: a role assumed with another role's credentials lasts at most an hour",
 				int(d.Duration.Seconds()), int(MaxChainedDuration.Seconds())))
 			d.Duration = MaxChainedDuration
@@ -332,6 +334,11 @@ func (c *Config) mixedKinds(p *profile, kinds, goKinds []string, webIdentity boo
 	return badConfig(p.name, "%s: profile %s has more than one kind of credentials: %s%s; keep one and move the other to its own profile",
 		p.at(), p.name, strings.Join(list, ", "), sdks)
 }
+
+// userCredentials says whether a step of kind k gives an IAM user's
+// credentials (its keys, or an MFA session of them), with which a role is
+// assumed without role chaining's one-hour cap.
+func userCredentials(k DefinitionKind) bool { return k == KindLongTerm || k == KindMFASession }
 
 // definition checks one profile and turns it into a Definition.
 func (c *Config) definition(p *profile, requested bool) (*Definition, error) {

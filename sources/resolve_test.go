@@ -421,3 +421,34 @@ func TestLoaderPicksUpEdits(t *testing.T) {
 		t.Errorf("fix not picked up: %v", err)
 	}
 }
+
+// TestRoleChainingCap: a role assumed with role credentials (of a role, sso,
+// web identity, an aws login session, the instance or container, another
+// tool's) is held to STS's one hour; one assumed with an IAM user's keys or
+// their MFA session keeps its duration_seconds.
+func TestRoleChainingCap(t *testing.T) {
+	const role = "role_arn = arn:aws:iam::1:role/r\nduration_seconds = 7200\n"
+	tests := []struct {
+		name, config, creds string
+		want                time.Duration
+	}{
+		{"keys", "[profile r]\n" + role + "source_profile = base\n", baseCreds, 2 * time.Hour},
+		{"mfa session", "[profile base]\nmfa_serial = arn:aws:iam::1:mfa/u\n[profile r]\n" + role + "source_profile = base\n", baseCreds, 2 * time.Hour},
+		{"another role", "[profile mid]\nrole_arn = arn:aws:iam::1:role/mid\nsource_profile = base\n[profile r]\n" + role + "source_profile = mid\n", baseCreds, time.Hour},
+		{"instance metadata", "[profile r]\n" + role + "credential_source = Ec2InstanceMetadata\n", "", time.Hour},
+		{"container", "[profile r]\n" + role + "credential_source = EcsContainer\n", "", time.Hour},
+		{"another tool", "[profile tool]\ncredential_process = saml2aws\n[profile r]\n" + role + "source_profile = tool\n", "", time.Hour},
+		{"web identity", "[profile ci]\nrole_arn = arn:aws:iam::1:role/ci\nweb_identity_token_file = /t\n[profile r]\n" + role + "source_profile = ci\n", "", time.Hour},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ch, _, err := resolve(t, tt.config, tt.creds, "r")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := ch.Requested().Duration; got != tt.want {
+				t.Errorf("duration %v, want %v (%s)", got, tt.want, stepSummary(ch))
+			}
+		})
+	}
+}

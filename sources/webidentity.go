@@ -54,12 +54,6 @@ const TokenProcessTimeout = 30 * time.Second
 // up to 20,000 characters).
 const maxTokenSize = 64 << 10
 
-// startsFromSession reports whether a root of kind k yields temporary role
-// credentials from a sign-in of its own (no long-term keys, no MFA session).
-func startsFromSession(k DefinitionKind) bool {
-	return k == KindSSO || k == KindWebIdentity || k == KindLoginSession
-}
-
 // envWebIdentity is the default profile's web identity from credd's
 // environment, as botocore and the Go SDK apply it when no profile was named
 // in code: AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN and
