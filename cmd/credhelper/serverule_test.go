@@ -126,3 +126,18 @@ region = eu-west-1
 		}
 	}
 }
+
+// TestExecDropsWhatEnvSets: every variable `env` sets or unsets (but the
+// region, which exec sets itself) is one exec's child never inherits: after
+// `eval "$(credhelper env a)"`, `credhelper exec b -- cmd` gives cmd b's
+// endpoint and nothing of a's.
+func TestExecDropsWhatEnvSets(t *testing.T) {
+	for _, v := range envVars(envTestCreds, "eu-west-1") {
+		if v.name == "AWS_REGION" || v.name == "AWS_DEFAULT_REGION" {
+			continue
+		}
+		if !dropFromChild(v.name) {
+			t.Errorf("env writes %s, which exec passes on to its child", v.name)
+		}
+	}
+}
