@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -12,8 +11,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/credhelper/credhelper/internal/testenv"
 	"github.com/credhelper/credhelper/protocol"
@@ -79,27 +76,7 @@ func TestSDKsGetCredentialsThroughCredentialProcess(t *testing.T) {
 	})
 
 	t.Run("botocore", func(t *testing.T) {
-		py, err := lookPath(w, "python3")
-		if err != nil {
-			testenv.Missing(t, "python3 is not on PATH")
-		}
-		r := w.run(py, "-c", `
-import json, botocore.session
-s = botocore.session.Session(profile="dev")
-c = s.get_credentials()
-f = c.get_frozen_credentials()
-print(json.dumps({"method": c.method, "key": f.access_key, "secret": f.secret_key, "token": f.token}))
-`)
-		if r.code != 0 {
-			if strings.Contains(r.stderr, "No module named") {
-				testenv.Missing(t, "botocore is not installed: %s", r.stderr)
-			}
-			t.Fatalf("botocore: %s", r)
-		}
-		var got struct{ Method, Key, Secret, Token string }
-		if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
-			t.Fatalf("%v: %s", err, r.stdout)
-		}
+		got := w.botocoreCredentials(t, "dev")
 		if got.Method != "custom-process" || got.Key != want.AccessKeyID || got.Secret != want.SecretAccessKey || got.Token != want.SessionToken {
 			t.Errorf("botocore got method %q key %q, want custom-process with %q", got.Method, got.Key, want.AccessKeyID)
 		}
@@ -107,17 +84,7 @@ print(json.dumps({"method": c.method, "key": f.access_key, "secret": f.secret_ke
 
 	t.Run("go-sdk", func(t *testing.T) {
 		w.shareEnv(t, "PATH", "CREDHELPER_SOCKET", "CREDHELPER_NO_AUTOSTART")
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		cfg, err := config.LoadDefaultConfig(ctx,
-			config.WithSharedConfigProfile("dev"),
-			config.WithSharedConfigFiles([]string{w.home.ConfigFile}),
-			config.WithSharedCredentialsFiles([]string{w.home.CredentialsFile}),
-		)
-		if err != nil {
-			t.Fatal(err)
-		}
-		creds, err := cfg.Credentials.Retrieve(ctx)
+		creds, err := w.goSDKCredentials(t, "dev")
 		if err != nil {
 			t.Fatal(err)
 		}

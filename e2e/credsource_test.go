@@ -3,16 +3,12 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/credhelper/credhelper/internal/fakeimds"
 	"github.com/credhelper/credhelper/internal/testaws"
@@ -76,13 +72,8 @@ func TestCredentialSourceRoles(t *testing.T) {
 			if last.Get("RoleArn") != "arn:aws:iam::444444444444:role/Deploy" || !strings.HasPrefix(role.AccessKeyID, "ASIA") || role.AccessKeyID == sourceKeyID {
 				t.Errorf("served %s for RoleArn %s", role.AccessKeyID, last.Get("RoleArn"))
 			}
-			if py, err := lookPath(w, "python3"); err == nil {
-				r := w.run(py, "-c", `
-import botocore.session
-print(botocore.session.Session(profile="ci").get_credentials().get_frozen_credentials().access_key)`)
-				if r.code != 0 || strings.TrimSpace(r.stdout) != role.AccessKeyID {
-					t.Errorf("botocore: %s", r)
-				}
+			if got := w.botocoreCredentials(t, "ci"); got.Key != role.AccessKeyID {
+				t.Errorf("botocore got %+v, want %s", got, role.AccessKeyID)
 			}
 			if tt.source == "Ec2InstanceMetadata" {
 				otherSDKsGetTheRole(t, w, "ci", role.AccessKeyID, "assumed-role/Deploy/e2e")
@@ -119,28 +110,11 @@ func otherSDKsGetTheRole(t *testing.T, w *world, profile, keyID, arn string) {
 	}
 
 	w.shareEnv(t, "PATH", "CREDHELPER_SOCKET", "CREDHELPER_NO_AUTOSTART")
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithSharedConfigProfile(profile),
-		config.WithSharedConfigFiles([]string{w.home.ConfigFile}),
-		config.WithSharedCredentialsFiles([]string{w.home.CredentialsFile}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if creds, err := cfg.Credentials.Retrieve(ctx); err != nil || creds.Source != "ProcessProvider" || creds.AccessKeyID != keyID {
+	if creds, err := w.goSDKCredentials(t, profile); err != nil || creds.Source != "ProcessProvider" || creds.AccessKeyID != keyID {
 		t.Errorf("Go SDK: %v %s %s", err, creds.Source, creds.AccessKeyID)
 	}
 
-	node, err := exec.LookPath("node")
-	if err != nil {
-		testenv.Missing(t, "node is not on PATH")
-	}
-	if _, err := os.Stat("js/node_modules/@aws-sdk/credential-providers"); err != nil {
-		testenv.Missing(t, "the JS SDK is not installed: npm ci --prefix e2e/js")
-	}
-	script, _ := filepath.Abs("js/caller.mjs")
-	r = w.runFor(30*time.Second, node, script, profile)
-	if r.code != 0 || !strings.Contains(r.stdout, `"accessKeyId":"`+keyID+`"`) || !strings.Contains(r.stdout, arn) {
-		t.Errorf("JS SDK: %s", r)
+	if got := w.jsCaller(t, profile); got.AccessKeyID != keyID || !strings.Contains(got.Arn, arn) {
+		t.Errorf("JS SDK got %+v, want %s as %s", got, keyID, arn)
 	}
 }

@@ -187,17 +187,7 @@ func TestEnvTellsHowLongOnATerminal(t *testing.T) {
 // unset it; after `eval "$(credhelper env dev)"` it answers from the
 // environment's keys.
 func TestEnvWinsOverAChosenProfileInTheJSSDK(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		testenv.Missing(t, "node is not on PATH (apt-get install -y nodejs)")
-	}
-	if _, err := os.Stat("js/node_modules/@aws-sdk/credential-providers"); err != nil {
-		testenv.Missing(t, "the JS SDK is not installed: npm ci --prefix e2e/js")
-	}
-	chain, err := filepath.Abs("js/chain.mjs")
-	if err != nil {
-		t.Fatal(err)
-	}
+	node, chain := jsScript(t, "chain.mjs")
 	w := newWorld(t, envConfig+"\n[profile other]\nregion = us-east-1\n", "")
 	w.startCredd()
 	w.addKeys("keys", baseKeyID, baseSecret)

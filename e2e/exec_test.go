@@ -201,17 +201,7 @@ print(json.dumps({"method": c.method, "key": f.access_key, "arn": s.client("sts"
 		}
 	})
 	t.Run("js-sdk", func(t *testing.T) {
-		node, err := exec.LookPath("node")
-		if err != nil {
-			testenv.Missing(t, "node is not on PATH (apt-get install -y nodejs)")
-		}
-		if _, err := os.Stat("js/node_modules/@aws-sdk/credential-providers"); err != nil {
-			testenv.Missing(t, "the JS SDK is not installed: npm ci --prefix e2e/js")
-		}
-		script, err := filepath.Abs("js/execcaller.mjs")
-		if err != nil {
-			t.Fatal(err)
-		}
+		node, script := jsScript(t, "execcaller.mjs")
 		r := w.credhelper("exec", "dev", "--", node, script)
 		var got struct {
 			Features    []string

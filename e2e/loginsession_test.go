@@ -3,23 +3,18 @@
 package e2e
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/config"
-
 	"github.com/credhelper/credhelper/internal/fakelogin"
 	"github.com/credhelper/credhelper/internal/testaws"
-	"github.com/credhelper/credhelper/internal/testenv"
 	"github.com/credhelper/credhelper/protocol"
 )
 
@@ -101,14 +96,7 @@ func TestLoginSession(t *testing.T) {
 		// credd wrote as it is: fresh credentials, no call of its own.
 		t.Setenv("AWS_LOGIN_CACHE_DIRECTORY", filepath.Dir(cacheFile))
 		t.Setenv("AWS_ENDPOINT_URL_SIGNIN", srv.URL())
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		cfg, err := config.LoadDefaultConfig(ctx, config.WithSharedConfigProfile("console-src"),
-			config.WithSharedConfigFiles([]string{w.home.ConfigFile}), config.WithSharedCredentialsFiles([]string{w.home.CredentialsFile}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		creds, err := cfg.Credentials.Retrieve(ctx)
+		creds, err := w.goSDKCredentials(t, "console-src")
 		if err != nil || creds.AccessKeyID != got.AccessKeyID || creds.AccountID != "111122223333" {
 			t.Errorf("the Go SDK's login provider read %s (account %s), %v; want %s", creds.AccessKeyID, creds.AccountID, err, got.AccessKeyID)
 		}
@@ -158,33 +146,14 @@ print(json.dumps({"method": c.method, "keys": keys}))
 	})
 	t.Run("go-sdk", func(t *testing.T) {
 		w.shareEnv(t, "PATH", "CREDHELPER_SOCKET", "CREDHELPER_NO_AUTOSTART")
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		cfg, err := config.LoadDefaultConfig(ctx, config.WithSharedConfigProfile("console"),
-			config.WithSharedConfigFiles([]string{w.home.ConfigFile}), config.WithSharedCredentialsFiles([]string{w.home.CredentialsFile}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		creds, err := cfg.Credentials.Retrieve(ctx)
+		creds, err := w.goSDKCredentials(t, "console")
 		if err != nil || creds.AccessKeyID != got.AccessKeyID {
 			t.Errorf("Go SDK got %s, %v; want %s", creds.AccessKeyID, err, got.AccessKeyID)
 		}
 	})
 	t.Run("js-sdk", func(t *testing.T) {
-		node, err := exec.LookPath("node")
-		if err != nil {
-			testenv.Missing(t, "node is not on PATH (apt-get install -y nodejs)")
-		}
-		if _, err := os.Stat("js/node_modules/@aws-sdk/credential-providers"); err != nil {
-			testenv.Missing(t, "the JS SDK is not installed: npm ci --prefix e2e/js")
-		}
-		script, _ := filepath.Abs("js/caller.mjs")
-		r := w.runFor(30*time.Second, node, script, "console")
-		var out struct {
-			AccessKeyID string `json:"accessKeyId"`
-		}
-		if r.code != 0 || json.Unmarshal([]byte(r.stdout), &out) != nil || out.AccessKeyID != got.AccessKeyID {
-			t.Errorf("node caller.mjs console: %s", r)
+		if js := w.jsCaller(t, "console"); js.AccessKeyID != got.AccessKeyID {
+			t.Errorf("JS SDK got %+v, want %s", js, got.AccessKeyID)
 		}
 	})
 	if srv.Calls() != 1 {
@@ -251,24 +220,6 @@ func loginProcess(w *world, profile string) protocol.ProcessOutput {
 		w.t.Fatalf("credhelper process --profile %s printed output the SDKs would refuse: %v", profile, err)
 	}
 	return out
-}
-
-// jsScript is node and the absolute path of a script under e2e/js, or the
-// test is marked missing a component.
-func jsScript(t *testing.T, name string) (node, script string) {
-	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		testenv.Missing(t, "node is not on PATH (apt-get install -y nodejs)")
-	}
-	if _, err := os.Stat("js/node_modules/@aws-sdk/credential-providers"); err != nil {
-		testenv.Missing(t, "the JS SDK is not installed: npm ci --prefix e2e/js")
-	}
-	script, err = filepath.Abs(filepath.Join("js", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return node, script
 }
 
 // TestJSSDKRefreshesAtTheFakeSignIn: the JS SDK's own login provider, given

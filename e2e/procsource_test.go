@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -12,8 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/credhelper/credhelper/internal/testaws"
 	"github.com/credhelper/credhelper/internal/testenv"
@@ -141,38 +138,14 @@ func TestOtherToolsProcessThroughEverySDK(t *testing.T) {
 		}
 	})
 	t.Run("botocore", func(t *testing.T) {
-		py, err := lookPath(w, "python3")
-		if err != nil {
-			testenv.Missing(t, "python3 is not on PATH")
-		}
-		r := w.run(py, "-c", `
-import json, botocore.session
-c = botocore.session.Session(profile="tool").get_credentials()
-f = c.get_frozen_credentials()
-print(json.dumps({"method": c.method, "key": f.access_key, "token": f.token}))
-`)
-		if r.code != 0 {
-			t.Fatalf("botocore: %s", r)
-		}
-		var got struct{ Method, Key, Token string }
-		if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
-			t.Fatalf("%v: %s", err, r.stdout)
-		}
+		got := w.botocoreCredentials(t, "tool")
 		if got.Method != "custom-process" || got.Key != toolKeyID || got.Token != toolToken {
 			t.Errorf("botocore got %+v", got)
 		}
 	})
 	t.Run("go-sdk", func(t *testing.T) {
 		w.shareEnv(t, "PATH", "CREDHELPER_SOCKET", "CREDHELPER_NO_AUTOSTART")
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		cfg, err := config.LoadDefaultConfig(ctx, config.WithSharedConfigProfile("tool"),
-			config.WithSharedConfigFiles([]string{w.home.ConfigFile}),
-			config.WithSharedCredentialsFiles([]string{w.home.CredentialsFile}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		creds, err := cfg.Credentials.Retrieve(ctx)
+		creds, err := w.goSDKCredentials(t, "tool")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -181,24 +154,8 @@ print(json.dumps({"method": c.method, "key": f.access_key, "token": f.token}))
 		}
 	})
 	t.Run("js-sdk", func(t *testing.T) {
-		node, err := exec.LookPath("node")
-		if err != nil {
-			testenv.Missing(t, "node is not on PATH")
-		}
-		if _, err := os.Stat("js/node_modules/@aws-sdk/credential-providers"); err != nil {
-			testenv.Missing(t, "the JS SDK is not installed: npm ci --prefix e2e/js")
-		}
-		script, _ := filepath.Abs("js/caller.mjs")
-		r := w.runFor(30*time.Second, node, script, "tool")
-		if r.code != 0 {
-			t.Fatalf("node caller.mjs tool: %s", r)
-		}
-		var got struct {
-			AccessKeyID string `json:"accessKeyId"`
-			Expiration  string `json:"expiration"`
-		}
-		if err := json.Unmarshal([]byte(r.stdout), &got); err != nil || got.AccessKeyID != toolKeyID || !sameTime(got.Expiration, want.Expiration) {
-			t.Errorf("JS SDK got %+v (%v)", got, err)
+		if got := w.jsCaller(t, "tool"); got.AccessKeyID != toolKeyID || !sameTime(got.Expiration, want.Expiration) {
+			t.Errorf("JS SDK got %+v", got)
 		}
 	})
 	t.Run("aws-cli-v2", func(t *testing.T) {

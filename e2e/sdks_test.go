@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -10,6 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/credhelper/credhelper/internal/testenv"
 )
@@ -19,17 +23,7 @@ import (
 // serves. JS runs credential_process with stdin piped and never closed, so
 // this also proves credhelper never reads stdin: if it did, node would hang.
 func TestJSSDK(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		testenv.Missing(t, "node is not on PATH (apt-get install -y nodejs)")
-	}
-	if _, err := os.Stat("js/node_modules/@aws-sdk/credential-providers"); err != nil {
-		testenv.Missing(t, "the JS SDK is not installed: npm ci --prefix e2e/js")
-	}
-	script, err := filepath.Abs("js/caller.mjs")
-	if err != nil {
-		t.Fatal(err)
-	}
+	node, script := jsScript(t, "caller.mjs")
 	w := newWorld(t, roleConfig, "")
 	w.startCredd()
 	w.addKeys("keys", baseKeyID, baseSecret)
@@ -37,17 +31,9 @@ func TestJSSDK(t *testing.T) {
 
 	// No SDK timeout would end a credential_process that waits on stdin.
 	r := w.runFor(30*time.Second, node, script, "dev")
-	if r.code != 0 {
+	var got jsIdentity
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &got) != nil {
 		t.Fatalf("node caller.mjs dev: %s", r)
-	}
-	var got struct {
-		AccessKeyID string `json:"accessKeyId"`
-		Expiration  string `json:"expiration"`
-		AccountID   string `json:"accountId"`
-		Arn         string `json:"arn"`
-	}
-	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
-		t.Fatalf("%v: %s", err, r)
 	}
 	if got.AccessKeyID != want.AccessKeyID {
 		t.Errorf("JS SDK got access key %q, credhelper process served %q", got.AccessKeyID, want.AccessKeyID)
@@ -147,4 +133,89 @@ func sameTime(a, b string) bool {
 	ta, err1 := time.Parse(time.RFC3339, a)
 	tb, err2 := time.Parse(time.RFC3339, b)
 	return err1 == nil && err2 == nil && ta.Equal(tb)
+}
+
+// jsScript is node and the absolute path of a script under e2e/js, or the
+// test is marked missing a component.
+func jsScript(t *testing.T, name string) (node, script string) {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		testenv.Missing(t, "node is not on PATH (apt-get install -y nodejs)")
+	}
+	if _, err := os.Stat("js/node_modules/@aws-sdk/credential-providers"); err != nil {
+		testenv.Missing(t, "the JS SDK is not installed: npm ci --prefix e2e/js")
+	}
+	script, err = filepath.Abs(filepath.Join("js", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return node, script
+}
+
+// goSDKCredentials is what the Go SDK's default chain gives for profile,
+// chosen in code as programs do, with w's config files: LoadDefaultConfig,
+// then Retrieve, within a minute. A credential_process it runs sees this
+// test process's environment (see shareEnv).
+func (w *world) goSDKCredentials(t *testing.T, profile string) (aws.Credentials, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithSharedConfigProfile(profile),
+		config.WithSharedConfigFiles([]string{w.home.ConfigFile}), config.WithSharedCredentialsFiles([]string{w.home.CredentialsFile}))
+	if err != nil {
+		t.Fatalf("Go SDK config for profile %s: %v", profile, err)
+	}
+	return cfg.Credentials.Retrieve(ctx)
+}
+
+// jsIdentity is what js/caller.mjs prints: the credentials the JS SDK's
+// fromIni got, and the identity STS answered with when it signed with them.
+type jsIdentity struct {
+	AccessKeyID string `json:"accessKeyId"`
+	Expiration  string `json:"expiration"`
+	AccountID   string `json:"accountId"`
+	Arn         string `json:"arn"`
+}
+
+// jsCaller runs js/caller.mjs for profile, as an application runs the JS
+// SDK (no SDK timeout would end a credential_process that waits on stdin,
+// so the test's own); a failure ends the test.
+func (w *world) jsCaller(t *testing.T, profile string) jsIdentity {
+	t.Helper()
+	node, script := jsScript(t, "caller.mjs")
+	r := w.runFor(30*time.Second, node, script, profile)
+	var got jsIdentity
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &got) != nil {
+		t.Fatalf("node caller.mjs %s: %s", profile, r)
+	}
+	return got
+}
+
+// botocoreCreds is what botocore's default chain resolved for a profile.
+type botocoreCreds struct{ Method, Key, Secret, Token string }
+
+// botocoreCredentials runs botocore for profile as the AWS CLI v1 does
+// (Session(profile).get_credentials()); a failure ends the test, a missing
+// python3 or botocore marks the component missing.
+func (w *world) botocoreCredentials(t *testing.T, profile string) botocoreCreds {
+	t.Helper()
+	py, err := lookPath(w, "python3")
+	if err != nil {
+		testenv.Missing(t, "python3 is not on PATH")
+	}
+	r := w.run(py, "-c", `
+import json, sys, botocore.session
+c = botocore.session.Session(profile=sys.argv[1]).get_credentials()
+f = c.get_frozen_credentials()
+print(json.dumps({"method": c.method, "key": f.access_key, "secret": f.secret_key, "token": f.token}))
+`, profile)
+	if r.code != 0 && strings.Contains(r.stderr, "No module named") {
+		testenv.Missing(t, "botocore is not installed: %s", r.stderr)
+	}
+	var got botocoreCreds
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &got) != nil {
+		t.Fatalf("botocore, profile %s: %s", profile, r)
+	}
+	return got
 }

@@ -3,15 +3,11 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/credhelper/credhelper/internal/fakesso"
 	"github.com/credhelper/credhelper/internal/testenv"
@@ -57,14 +53,7 @@ func callerARN(t *testing.T, w *world, profile string) string {
 func goSDKSource(t *testing.T, w *world, profile string) string {
 	t.Helper()
 	w.shareEnv(t, "PATH", "CREDHELPER_SOCKET", "CREDHELPER_NO_AUTOSTART")
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithSharedConfigProfile(profile),
-		config.WithSharedConfigFiles([]string{w.home.ConfigFile}), config.WithSharedCredentialsFiles([]string{w.home.CredentialsFile}))
-	if err != nil {
-		t.Fatalf("Go SDK config for %s: %v", profile, err)
-	}
-	creds, err := cfg.Credentials.Retrieve(ctx)
+	creds, err := w.goSDKCredentials(t, profile)
 	if err != nil {
 		t.Fatalf("Go SDK credentials for %s: %v", profile, err)
 	}

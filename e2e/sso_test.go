@@ -3,16 +3,12 @@
 package e2e
 
 import (
-	"context"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/credhelper/credhelper/internal/fakesso"
 	"github.com/credhelper/credhelper/internal/testenv"
@@ -109,30 +105,14 @@ func TestSSOLoginThenSDKs(t *testing.T) {
 		}
 	})
 	t.Run("botocore", func(t *testing.T) {
-		r := w.run("python3", "-c", `
-import json, botocore.session
-c = botocore.session.Session(profile="dev").get_credentials()
-print(json.dumps({"method": c.method, "key": c.get_frozen_credentials().access_key}))
-`)
-		if r.code != 0 {
-			t.Fatalf("botocore: %s", r)
-		}
-		var got struct{ Method, Key string }
-		json.Unmarshal([]byte(r.stdout), &got)
+		got := w.botocoreCredentials(t, "dev")
 		if got.Method != "custom-process" || got.Key != want.AccessKeyID {
 			t.Errorf("botocore got %+v, want custom-process with %s", got, want.AccessKeyID)
 		}
 	})
 	t.Run("go-sdk", func(t *testing.T) {
 		w.shareEnv(t, "PATH", "CREDHELPER_SOCKET", "CREDHELPER_NO_AUTOSTART")
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		cfg, err := config.LoadDefaultConfig(ctx, config.WithSharedConfigProfile("dev"),
-			config.WithSharedConfigFiles([]string{w.home.ConfigFile}), config.WithSharedCredentialsFiles([]string{w.home.CredentialsFile}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		creds, err := cfg.Credentials.Retrieve(ctx)
+		creds, err := w.goSDKCredentials(t, "dev")
 		if err != nil || creds.AccessKeyID != want.AccessKeyID || creds.AccountID != "111111111111" {
 			t.Errorf("Go SDK got %s (account %s), %v; want %s", creds.AccessKeyID, creds.AccountID, err, want.AccessKeyID)
 		}
@@ -264,14 +244,7 @@ func TestSSOAWSCLICache(t *testing.T) {
 
 	// The Go SDK's own sso-session provider, on the file credd wrote.
 	w.shareEnv(t, "HOME", "AWS_ENDPOINT_URL_SSO", "AWS_ENDPOINT_URL_SSO_OIDC")
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithSharedConfigProfile("dev-src"),
-		config.WithSharedConfigFiles([]string{w.home.ConfigFile}), config.WithSharedCredentialsFiles([]string{w.home.CredentialsFile}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	creds, err := cfg.Credentials.Retrieve(ctx)
+	creds, err := w.goSDKCredentials(t, "dev-src")
 	if err != nil || creds.Source != "SSOProvider" {
 		t.Errorf("the Go SDK's SSO provider on credd's token file: %q, %v", creds.Source, err)
 	}

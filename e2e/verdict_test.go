@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -131,17 +130,7 @@ func goChain(t *testing.T, w *world) clientResult {
 // jsChain runs the JS SDK's default chain (js/chain.mjs).
 func jsChain(t *testing.T, w *world) clientResult {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		testenv.Missing(t, "node is not on PATH (apt-get install -y nodejs)")
-	}
-	if _, err := os.Stat("js/node_modules/@aws-sdk/credential-providers"); err != nil {
-		testenv.Missing(t, "the JS SDK is not installed: npm ci --prefix e2e/js")
-	}
-	script, err := filepath.Abs("js/chain.mjs")
-	if err != nil {
-		t.Fatal(err)
-	}
+	node, script := jsScript(t, "chain.mjs")
 	r := w.runFor(60*time.Second, node, script)
 	var got struct {
 		Found    bool

@@ -3,21 +3,14 @@
 package e2e
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/credhelper/credhelper/internal/testaws"
-	"github.com/credhelper/credhelper/internal/testenv"
 )
 
 // The OIDC tokens of these tests: any text will do for moto, which does not
@@ -117,50 +110,20 @@ func TestWebIdentity(t *testing.T) {
 		}
 	})
 	t.Run("botocore", func(t *testing.T) {
-		r := w.run("python3", "-c", `
-import json, botocore.session
-c = botocore.session.Session(profile="ci").get_credentials()
-print(json.dumps({"method": c.method, "key": c.get_frozen_credentials().access_key}))
-`)
-		var got struct{ Method, Key string }
-		if r.code != 0 || json.Unmarshal([]byte(r.stdout), &got) != nil {
-			t.Fatalf("botocore: %s", r)
-		}
+		got := w.botocoreCredentials(t, "ci")
 		if got.Method != "custom-process" || got.Key != want.AccessKeyID {
 			t.Errorf("botocore got %+v, want custom-process with %s", got, want.AccessKeyID)
 		}
 	})
 	t.Run("go-sdk", func(t *testing.T) {
 		w.shareEnv(t, "PATH", "CREDHELPER_SOCKET", "CREDHELPER_NO_AUTOSTART")
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		cfg, err := config.LoadDefaultConfig(ctx, config.WithSharedConfigProfile("ci"),
-			config.WithSharedConfigFiles([]string{w.home.ConfigFile}), config.WithSharedCredentialsFiles([]string{w.home.CredentialsFile}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		creds, err := cfg.Credentials.Retrieve(ctx)
+		creds, err := w.goSDKCredentials(t, "ci")
 		if err != nil || creds.AccessKeyID != want.AccessKeyID || creds.AccountID != "111111111111" {
 			t.Errorf("Go SDK got %s (account %s), %v; want %s", creds.AccessKeyID, creds.AccountID, err, want.AccessKeyID)
 		}
 	})
 	t.Run("js-sdk", func(t *testing.T) {
-		node, err := exec.LookPath("node")
-		if err != nil {
-			testenv.Missing(t, "node is not on PATH (apt-get install -y nodejs)")
-		}
-		if _, err := os.Stat("js/node_modules/@aws-sdk/credential-providers"); err != nil {
-			testenv.Missing(t, "the JS SDK is not installed: npm ci --prefix e2e/js")
-		}
-		script, _ := filepath.Abs("js/caller.mjs")
-		r := w.runFor(30*time.Second, node, script, "ci")
-		var got struct {
-			AccessKeyID string `json:"accessKeyId"`
-			Arn         string `json:"arn"`
-		}
-		if r.code != 0 || json.Unmarshal([]byte(r.stdout), &got) != nil {
-			t.Fatalf("node caller.mjs ci: %s", r)
-		}
+		got := w.jsCaller(t, "ci")
 		if got.AccessKeyID != want.AccessKeyID || !strings.Contains(got.Arn, "assumed-role/CI/e2e-ci") {
 			t.Errorf("JS SDK got %+v, want %s as assumed-role/CI", got, want.AccessKeyID)
 		}
@@ -239,7 +202,7 @@ func TestWebIdentityFailures(t *testing.T) {
 		t.Errorf("missing token file: %s\nwant exit 3 and %q", r, want)
 	}
 	r = w.credhelper("process", "--profile", "mixed-src")
-	if r.code != 3 || !strings.Contains(r.stderr, "config:") || !strings.Contains(r.stderr, "profile mixed-src has both web_identity_token_file (") ||
+	if r.code != 3 || !strings.Contains(r.stderr, "config:") || !strings.Contains(r.stderr, "profile mixed-src has more than one kind of credentials: source_profile (") ||
 		!strings.Contains(r.stderr, "only one credential type may be specified per profile") {
 		t.Errorf("web identity with source_profile: %s", r)
 	}

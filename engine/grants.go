@@ -84,10 +84,10 @@ func validGrantID(id string) bool {
 	return err == nil && len(id) == protocol.GrantIDLen && strings.ToLower(id) == id
 }
 
-// servedOrDefinition reads name as `status --profile` does: a served
-// profile's name stands for its definition; any other name is a definition.
-// It returns the definition's chain and the region the served profile (else
-// the definition) sets.
+// servedOrDefinition reads name as `status --profile`, `env` and `console`
+// do (awsconfig.Target): a served profile's name stands for its definition;
+// any other name is a definition. It returns the definition's chain and the
+// region the served profile (else the definition) sets.
 func (eng *Engine) servedOrDefinition(name string) (*sources.Chain, string, error) {
 	if name == "" {
 		return nil, "", &protocol.Error{Code: protocol.CodeBadRequest, Message: "no profile given"}
@@ -96,22 +96,12 @@ func (eng *Engine) servedOrDefinition(name string) (*sources.Chain, string, erro
 	if err != nil {
 		return nil, "", err
 	}
-	def, region := name, ""
-	for _, s := range awsconfig.ServedProfiles(cfg.ConfigFile) {
-		if s.Profile == name {
-			def = s.Definition
-			region = awsconfig.ConfigProfile(cfg.ConfigFile, name).Value("region")
-			break
-		}
-	}
+	def, region := awsconfig.Target(cfg.ConfigFile, name)
 	chain, err := cfg.Resolve(def)
 	if err != nil {
 		return nil, "", err
 	}
 	eng.logNotes(chain)
-	if region == "" {
-		region = chain.Requested().Region
-	}
 	return chain, region, nil
 }
 

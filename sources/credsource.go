@@ -33,17 +33,11 @@ const (
 
 // checkCredentialSource applies the SDKs' rules to a profile with
 // credential_source, and says what they say when it breaks one.
-func (c *Config) checkCredentialSource(p *profile, hasRole, hasSource, hasProcess bool) error {
+// With source_profile or credential_process too it is a profile of two
+// kinds (mixedKinds).
+func (c *Config) checkCredentialSource(p *profile, hasRole bool) error {
 	v := p.keys["credential_source"]
 	switch {
-	case hasSource:
-		src := p.keys["source_profile"]
-		return badConfig(p.name, "%s: profile %s has both source_profile (%s) and credential_source: botocore says \"the profile %q contains both source_profile and credential_source\", the Go SDK \"only one credential type may be specified per profile\"; keep one",
-			v.at(), p.name, src.at(), p.name)
-	case hasProcess:
-		cmd := p.keys["credential_process"]
-		return badConfig(p.name, "%s: profile %s has both credential_process (%s) and credential_source: the Go SDK says \"only one credential type may be specified per profile\"; keep one, or move the process to a profile of its own and name it in source_profile",
-			v.at(), p.name, cmd.at())
 	case !hasRole:
 		return badConfig(p.name, "%s: profile %s has credential_source but no role_arn: the Go SDK says \"credential type credential_source requires role_arn, profile %s\", botocore ignores it; add role_arn = arn:aws:iam::ACCOUNT:role/NAME",
 			v.at(), p.name, p.name)

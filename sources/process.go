@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"hash"
 	"runtime"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/credhelper/credhelper/internal/awsconfig"
-	"github.com/credhelper/credhelper/internal/proc"
 	"github.com/credhelper/credhelper/internal/safetext"
 	"github.com/credhelper/credhelper/protocol"
 )
@@ -114,11 +112,10 @@ func processError(code protocol.Code, profile string, pc *ProcessConfig, format 
 // redirections, globs or ~ is run by sh -c (cmd.exe /C on Windows), as the
 // Go and JS SDKs run every line.
 func RunProcess(ctx context.Context, profile string, pc *ProcessConfig, now func() time.Time) (protocol.Credentials, error) {
-	cmd, err := processCmd(pc.Command)
+	cmd, err := configCommand(pc.Command)
 	if err != nil {
 		return protocol.Credentials{}, processError(protocol.CodeBadConfig, profile, pc, "cannot be run: %v", err)
 	}
-	cmd.Sys, cmd.KillGroup = detachedProcess()
 	parent := ctx
 	ctx, cancel := context.WithTimeout(parent, ProcessTimeout)
 	defer cancel()
@@ -132,37 +129,12 @@ func RunProcess(ctx context.Context, profile string, pc *ProcessConfig, now func
 	case res.TimedOut:
 		return protocol.Credentials{}, processError(protocol.CodeUnavailable, profile, pc, "was stopped: %v", context.Cause(parent))
 	case res.ExitCode != 0:
-		if line := LastLine(res.Stderr); line != "" {
+		if line := safetext.LastLine(res.Stderr); line != "" {
 			return protocol.Credentials{}, processError(protocol.CodeRejected, profile, pc, "failed (exit status %d): %s", res.ExitCode, line)
 		}
 		return protocol.Credentials{}, processError(protocol.CodeRejected, profile, pc, "failed (exit status %d) and said nothing on stderr", res.ExitCode)
 	}
 	return ParseProcessOutput(profile, pc, res.Stdout, now())
-}
-
-// processCmd is how to run line: its words without a shell, or the shell
-// when the line needs one.
-func processCmd(line string) (proc.Cmd, error) {
-	words, ok := awsconfig.Command(line)
-	if !ok || len(words) == 0 {
-		return proc.Cmd{}, errors.New("the line is empty or has an unclosed quote")
-	}
-	if NeedsShell(line, words) {
-		shell, args := "/bin/sh", []string{"sh", "-c", line}
-		if runtime.GOOS == "windows" {
-			p, err := proc.LookPath("cmd.exe")
-			if err != nil {
-				return proc.Cmd{}, err
-			}
-			shell, args = p, []string{"cmd.exe", "/C", line}
-		}
-		return proc.Cmd{Path: shell, Args: args}, nil
-	}
-	path, err := proc.LookPath(words[0])
-	if err != nil {
-		return proc.Cmd{}, fmt.Errorf("%s is not an executable file or on PATH (credd's PATH; write its absolute path)", safetext.Line(words[0]))
-	}
-	return proc.Cmd{Path: path, Args: words}, nil
 }
 
 // NeedsShell says whether a credential_process line means something only a
@@ -183,19 +155,6 @@ func NeedsShell(line string, words []string) bool {
 	}
 	name, _, assign := strings.Cut(words[0], "=")
 	return assign && name != "" && !strings.ContainsAny(name, "/\\")
-}
-
-// LastLine is the last non-blank line of a tool's stderr, made safe to show:
-// secrets after a key redacted, control characters escaped, at most 300
-// bytes. A tool's last line is, by habit, its error.
-func LastLine(stderr []byte) string {
-	lines := strings.Split(strings.TrimSpace(string(stderr)), "\n")
-	s := strings.TrimSpace(lines[len(lines)-1])
-	s = safetext.Line(safetext.Redact(s))
-	if len(s) > 300 {
-		s = strings.ToValidUTF8(s[:300], "") + "…"
-	}
-	return s
 }
 
 // ParseProcessOutput reads what a credential_process printed as the SDKs

@@ -103,7 +103,7 @@ func TestResolveHalfConfiguredSources(t *testing.T) {
 		name, config, want string
 	}{
 		{"credential_source and source_profile", "[profile a]\nrole_arn = arn:aws:iam::1:role/a\ncredential_source = Environment\nsource_profile = b\n[profile b]\n",
-			`CONFIG:3: profile a has both source_profile (CONFIG:4) and credential_source: botocore says "the profile "a" contains both source_profile and credential_source", the Go SDK "only one credential type may be specified per profile"; keep one`},
+			`CONFIG:1: profile a has more than one kind of credentials: source_profile (CONFIG:4), credential_source (CONFIG:3): the Go SDK says "only one credential type may be specified per profile", botocore "the profile "a" contains both source_profile and credential_source"; keep one and move the other to its own profile`},
 		{"credential_source without role_arn", "[profile a]\ncredential_source = Environment\n",
 			`CONFIG:2: profile a has credential_source but no role_arn: the Go SDK says "credential type credential_source requires role_arn, profile a", botocore ignores it; add role_arn = arn:aws:iam::ACCOUNT:role/NAME`},
 		{"unknown credential_source", "[profile a]\nrole_arn = arn:aws:iam::1:role/a\ncredential_source = Lambda\n",
@@ -111,7 +111,17 @@ func TestResolveHalfConfiguredSources(t *testing.T) {
 		{"credential_source in the wrong case", "[profile a]\nrole_arn = arn:aws:iam::1:role/a\ncredential_source = environment\n",
 			`CONFIG:3: profile a has credential_source "environment": botocore says "the credential source "environment" referenced in profile "a" is not valid", the Go SDK "credential_source values must be EcsContainer, Ec2InstanceMetadata, or Environment"; did you mean Environment? (case matters)`},
 		{"credential_source and credential_process", "[profile a]\ncredential_source = Environment\ncredential_process = tool\n",
-			`CONFIG:2: profile a has both credential_process (CONFIG:3) and credential_source: the Go SDK says "only one credential type may be specified per profile"; keep one, or move the process to a profile of its own and name it in source_profile`},
+			`CONFIG:1: profile a has more than one kind of credentials: credential_source (CONFIG:2), credential_process (CONFIG:3): the Go SDK says "only one credential type may be specified per profile"; keep one and move the other to its own profile`},
+		{"credential_source, credential_process and role_arn", "[profile a]\nrole_arn = arn:aws:iam::1:role/a\ncredential_source = Environment\ncredential_process = tool\n",
+			`CONFIG:1: profile a has more than one kind of credentials: role_arn (CONFIG:2), credential_process (CONFIG:4): the Go SDK says "only one credential type may be specified per profile"; keep one and move the other to its own profile`},
+		{"credential_process and login_session", "[profile a]\nlogin_session = arn:aws:iam::1:user/u\ncredential_process = tool\n",
+			`CONFIG:1: profile a has more than one kind of credentials: credential_process (CONFIG:3), login_session (CONFIG:2); keep one and move the other to its own profile`},
+		{"web_identity_token_process and login_session", "[profile a]\nweb_identity_token_process = gettoken\nlogin_session = arn:aws:iam::1:user/u\n",
+			`CONFIG:1: profile a has more than one kind of credentials: web_identity_token_process (CONFIG:2), login_session (CONFIG:3); keep one and move the other to its own profile`},
+		{"web_identity_token_process and credential_source", "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nweb_identity_token_process = gettoken\ncredential_source = Environment\n",
+			`CONFIG:1: profile a has more than one kind of credentials: credential_source (CONFIG:4), web_identity_token_process (CONFIG:3): the Go SDK says "only one credential type may be specified per profile", botocore uses the token, the JS SDK the role's source; keep one and move the other to its own profile`},
+		{"web_identity_token_process and credential_process", "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nweb_identity_token_process = gettoken\ncredential_process = tool\n",
+			`CONFIG:1: profile a has more than one kind of credentials: role_arn (CONFIG:2), credential_process (CONFIG:4): the Go SDK says "only one credential type may be specified per profile"; keep one and move the other to its own profile`},
 		{"credential_process and role_arn", "[profile a]\nrole_arn = arn:aws:iam::1:role/a\ncredential_process = tool\n",
 			`CONFIG:1: profile a has more than one kind of credentials: role_arn (CONFIG:2), credential_process (CONFIG:3); keep one and move the other to its own profile`},
 		{"credential_process and sso", "[profile a]\nsso_session = s\ncredential_process = tool\n",
@@ -126,17 +136,7 @@ func TestResolveHalfConfiguredSources(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, files, err := resolve(t, tt.config, "", "a")
-			var pe *protocol.Error
-			if !errors.As(err, &pe) {
-				t.Fatalf("err = %v, want *protocol.Error", err)
-			}
-			want := strings.NewReplacer("CONFIG", files.Config).Replace(tt.want)
-			if pe.Code != protocol.CodeBadConfig || pe.Message != want {
-				t.Errorf("got  %s %s\nwant %s", pe.Code, pe.Message, want)
-			}
-			if strings.Contains(err.Error(), "\n") || strings.Contains(err.Error(), "secretEXAMPLE") {
-				t.Errorf("error is not one clean line: %q", err)
-			}
+			checkError(t, err, files, protocol.CodeBadConfig, tt.want)
 		})
 	}
 }

@@ -4,7 +4,7 @@ package sources
 
 import "syscall"
 
-// detachedProcess runs a credential_process in a session of its own: with
+// detachedProcess runs a command of the config in a session of its own: with
 // no controlling terminal it cannot open /dev/tty and wait there for an
 // answer nobody sees, and its whole process group is killed at the timeout.
 func detachedProcess() (*syscall.SysProcAttr, bool) {

@@ -250,11 +250,13 @@ func (c *Config) Resolve(name string) (*Chain, error) {
 	} else if err := c.mfaSessionDuration(name, root); err != nil {
 		return nil, err
 	}
-	// A role assumed with role credentials (those of another role, or sso
-	// role credentials) lasts at most an hour (STS rejects a longer
-	// DurationSeconds).
+	// A role assumed with role credentials (those of another role, of sso,
+	// web identity, an aws login session, the instance or container, or
+	// maybe another tool's) lasts at most an hour: STS rejects a longer
+	// DurationSeconds. Only an IAM user's keys and their MFA session are
+	// not role credentials.
 	for i := 1; i < len(steps); i++ {
-		if d := steps[i]; (steps[i-1].Kind == KindAssumeRole || startsFromSession(steps[i-1].Kind)) && d.Duration > MaxChainedDuration {
+		if d := steps[i]; !userCredentials(steps[i-1].Kind) && d.Duration > MaxChainedDuration {
 			d.Notes = append(d.Notes, fmt.Sprintf("duration_seconds %d lowered to %d: a role assumed with another role's credentials lasts at most an hour",
 				int(d.Duration.Seconds()), int(MaxChainedDuration.Seconds())))
 			d.Duration = MaxChainedDuration
@@ -311,6 +313,33 @@ func badConfig(profile, format string, args ...any) *protocol.Error {
 
 func (p *profile) at() string { return fmt.Sprintf("%s:%d", p.file, p.line) }
 
+// mixedKinds is the verdict on a profile with more than one kind of
+// credentials: its kinds with file:line, what the SDKs make of it where they
+// refuse it or disagree, and the fix. kinds are the kinds the SDKs choose
+// between, goKinds the keys of which the Go SDK takes one only.
+func (c *Config) mixedKinds(p *profile, kinds, goKinds []string, webIdentity bool) error {
+	list, sdks := kinds, ""
+	if len(list) < 2 {
+		list = goKinds
+	}
+	if len(goKinds) > 1 {
+		sdks = `: the Go SDK says "only one credential type may be specified per profile"`
+		switch {
+		case p.has("source_profile") && p.has("credential_source"):
+			sdks += fmt.Sprintf(`, botocore "the profile %q contains both source_profile and credential_source"`, p.name)
+		case webIdentity && (p.has("source_profile") || p.has("credential_source")):
+			sdks += ", botocore uses the token, the JS SDK the role's source"
+		}
+	}
+	return badConfig(p.name, "%s: profile %s has more than one kind of credentials: %s%s; keep one and move the other to its own profile",
+		p.at(), p.name, strings.Join(list, ", "), sdks)
+}
+
+// userCredentials says whether a step of kind k gives an IAM user's
+// credentials (its keys, or an MFA session of them), with which a role is
+// assumed without role chaining's one-hour cap.
+func userCredentials(k DefinitionKind) bool { return k == KindLongTerm || k == KindMFASession }
+
 // definition checks one profile and turns it into a Definition.
 func (c *Config) definition(p *profile, requested bool) (*Definition, error) {
 	d := &Definition{Name: p.name, File: p.file, Line: p.line}
@@ -333,7 +362,8 @@ func (c *Config) definition(p *profile, requested bool) (*Definition, error) {
 		}
 	}
 	// Two credential kinds in one profile: the SDKs pick different ones
-	// (or, like the Go SDK, refuse the profile).
+	// (or, like the Go SDK, refuse the profile). Every combination gets one
+	// verdict line, mixedKinds'.
 	var kinds []string
 	if hasRole {
 		kinds = append(kinds, "role_arn ("+role.at()+")")
@@ -352,26 +382,26 @@ func (c *Config) definition(p *profile, requested bool) (*Definition, error) {
 	if hasProcess {
 		kinds = append(kinds, "credential_process ("+cmd.at()+")")
 	}
+	webKey := "web_identity_token_file"
+	if !p.has(webKey) {
+		webKey = "web_identity_token_process"
+	}
 	if hasWebIdentity && !hasRole {
-		kinds = append(kinds, "web_identity_token_file ("+webIdentity.at()+")")
+		kinds = append(kinds, webKey+" ("+webIdentity.at()+")")
 	}
 	if hasLogin {
 		kinds = append(kinds, "login_session ("+login.at()+")")
 	}
-	if other, ok := p.get("credential_source"); hasWebIdentity && (hasSource || ok) {
-		// botocore uses the web identity and ignores source_profile or
-		// credential_source, the JS SDK assumes the role with the source's
-		// credentials, the Go SDK refuses the profile.
-		key := "credential_source"
-		if hasSource {
-			key, other = "source_profile", src
+	// The Go SDK refuses a profile with more than one of these, role_arn
+	// or not; web_identity_token_process counts as the token file.
+	var goKinds []string
+	for _, k := range []string{"source_profile", "credential_source", "credential_process", webKey} {
+		if v, ok := p.get(k); ok {
+			goKinds = append(goKinds, k+" ("+v.at()+")")
 		}
-		return nil, badConfig(p.name, "%s: profile %s has both web_identity_token_file (%s) and %s (%s): only one credential type may be specified per profile (the go sdk's verdict; botocore ignores %s, the js sdk the token); remove one",
-			p.at(), p.name, webIdentity.at(), key, other.at(), key)
 	}
-	if len(kinds) > 1 {
-		return nil, badConfig(p.name, "%s: profile %s has more than one kind of credentials: %s; keep one and move the other to its own profile",
-			p.at(), p.name, strings.Join(kinds, ", "))
+	if len(kinds) > 1 || len(goKinds) > 1 {
+		return nil, c.mixedKinds(p, kinds, goKinds, hasWebIdentity)
 	}
 	if selfSource && !requested {
 		// Below the top of a chain the SDKs use a profile's static keys
@@ -395,7 +425,7 @@ func (c *Config) definition(p *profile, requested bool) (*Definition, error) {
 		d.Region, d.STSEndpoint = p.keys["region"].v, c.stsEndpoint(p)
 		return d, nil
 	case hasCredSource:
-		if err := c.checkCredentialSource(p, hasRole, hasSource, hasProcess); err != nil {
+		if err := c.checkCredentialSource(p, hasRole); err != nil {
 			return nil, err
 		}
 		d.CredentialSource = p.keys["credential_source"].v

@@ -235,7 +235,7 @@ func TestResolveErrors(t *testing.T) {
 		{"missing source profile", "[profile dev]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = bsae\n[profile base]\n", "", "dev", protocol.CodeBadConfig,
 			"CONFIG:3: profile dev has source_profile bsae, which is in neither CONFIG nor CREDS; add [profile bsae] or fix source_profile; did you mean base?"},
 		{"role_arn with credential_process", "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = b\ncredential_process = get-creds\n[profile b]\n", "", "a", protocol.CodeBadConfig,
-			"CONFIG:1: profile a has more than one kind of credentials: role_arn (CONFIG:2), credential_process (CONFIG:4); keep one and move the other to its own profile"},
+			"CONFIG:1: profile a has more than one kind of credentials: role_arn (CONFIG:2), credential_process (CONFIG:4): the Go SDK says \"only one credential type may be specified per profile\"; keep one and move the other to its own profile"},
 		{"static keys with role_arn", "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = b\n[profile b]\n", "[a]\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = s\n", "a", protocol.CodeBadConfig,
 			"CONFIG:1: profile a has more than one kind of credentials: role_arn (CONFIG:2), static keys (CREDS:2); keep one and move the other to its own profile"},
 		{"sso with role_arn", "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nsso_session = corp\n", "", "a", protocol.CodeBadConfig,
@@ -262,17 +262,7 @@ func TestResolveErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, files, err := resolve(t, tt.config, tt.creds, tt.profile)
-			var pe *protocol.Error
-			if !errors.As(err, &pe) {
-				t.Fatalf("err = %v, want *protocol.Error", err)
-			}
-			want := strings.NewReplacer("CONFIG", files.Config, "CREDS", files.Credentials).Replace(tt.want)
-			if pe.Code != tt.code || pe.Message != want {
-				t.Errorf("got  %s %s\nwant %s %s", pe.Code, pe.Message, tt.code, want)
-			}
-			if strings.Contains(err.Error(), "\n") || strings.Contains(err.Error(), "secretEXAMPLE") {
-				t.Errorf("error is not one clean line: %q", err)
-			}
+			checkError(t, err, files, tt.code, tt.want)
 		})
 	}
 }
@@ -429,5 +419,36 @@ func TestLoaderPicksUpEdits(t *testing.T) {
 	os.WriteFile(files.Config, []byte("[profile z]\n"), 0o600)
 	if c, err := l.Load(); err != nil || c.profile("z") == nil {
 		t.Errorf("fix not picked up: %v", err)
+	}
+}
+
+// TestRoleChainingCap: a role assumed with role credentials (of a role, sso,
+// web identity, an aws login session, the instance or container, another
+// tool's) is held to STS's one hour; one assumed with an IAM user's keys or
+// their MFA session keeps its duration_seconds.
+func TestRoleChainingCap(t *testing.T) {
+	const role = "role_arn = arn:aws:iam::1:role/r\nduration_seconds = 7200\n"
+	tests := []struct {
+		name, config, creds string
+		want                time.Duration
+	}{
+		{"keys", "[profile r]\n" + role + "source_profile = base\n", baseCreds, 2 * time.Hour},
+		{"mfa session", "[profile base]\nmfa_serial = arn:aws:iam::1:mfa/u\n[profile r]\n" + role + "source_profile = base\n", baseCreds, 2 * time.Hour},
+		{"another role", "[profile mid]\nrole_arn = arn:aws:iam::1:role/mid\nsource_profile = base\n[profile r]\n" + role + "source_profile = mid\n", baseCreds, time.Hour},
+		{"instance metadata", "[profile r]\n" + role + "credential_source = Ec2InstanceMetadata\n", "", time.Hour},
+		{"container", "[profile r]\n" + role + "credential_source = EcsContainer\n", "", time.Hour},
+		{"another tool", "[profile tool]\ncredential_process = saml2aws\n[profile r]\n" + role + "source_profile = tool\n", "", time.Hour},
+		{"web identity", "[profile ci]\nrole_arn = arn:aws:iam::1:role/ci\nweb_identity_token_file = /t\n[profile r]\n" + role + "source_profile = ci\n", "", time.Hour},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ch, _, err := resolve(t, tt.config, tt.creds, "r")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := ch.Requested().Duration; got != tt.want {
+				t.Errorf("duration %v, want %v (%s)", got, tt.want, stepSummary(ch))
+			}
+		})
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -16,8 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/credhelper/credhelper/internal/awsini"
-	"github.com/credhelper/credhelper/internal/proc"
+	"github.com/credhelper/credhelper/internal/safetext"
 	"github.com/credhelper/credhelper/protocol"
 )
 
@@ -55,12 +53,6 @@ const TokenProcessTimeout = 30 * time.Second
 // maxTokenSize bounds a token read from a file or a process (STS accepts
 // up to 20,000 characters).
 const maxTokenSize = 64 << 10
-
-// startsFromSession reports whether a root of kind k yields temporary role
-// credentials from a sign-in of its own (no long-term keys, no MFA session).
-func startsFromSession(k DefinitionKind) bool {
-	return k == KindSSO || k == KindWebIdentity || k == KindLoginSession
-}
 
 // envWebIdentity is the default profile's web identity from credd's
 // environment, as botocore and the Go SDK apply it when no profile was named
@@ -224,17 +216,14 @@ func readFull(f *os.File, buf []byte) (int, error) {
 }
 
 // tokenFromProcess runs web_identity_token_process as credential_process
-// lines are run: split like a shell and started directly, through the
-// shell only when the line uses the shell's syntax; stdin closed; a time
-// limit. Its failure is its last stderr line.
+// lines are run (configCommand): stdin closed, a time limit. Its failure is
+// its last stderr line.
 func tokenFromProcess(ctx context.Context, def *Definition) (string, error) {
 	line := def.WebIdentity.TokenProcess
-	cmd, err := commandFor(line)
+	cmd, err := configCommand(line)
 	if err != nil {
 		return "", protocol.Errorf(protocol.CodeBadConfig, def.Name, "profile %s: web_identity_token_process: %v; fix the command", def.Name, err)
 	}
-	cmd.KillGroup = runtime.GOOS != "windows"
-	cmd.Sys = killGroupAttr()
 	ctx, cancel := context.WithTimeout(ctx, TokenProcessTimeout)
 	defer cancel()
 	res, err := cmd.Output(ctx, maxTokenSize+1, 2*time.Second)
@@ -246,8 +235,8 @@ func tokenFromProcess(ctx context.Context, def *Definition) (string, error) {
 		return "", protocol.Errorf(protocol.CodeUnavailable, def.Name, "profile %s: web_identity_token_process did not finish within %v", def.Name, TokenProcessTimeout)
 	case res.ExitCode != 0:
 		msg := fmt.Sprintf("profile %s: web_identity_token_process exited with status %d", def.Name, res.ExitCode)
-		if last := lastLine(res.Stderr); last != "" {
-			msg += ": " + protocol.OneLine(last)
+		if last := safetext.LastLine(res.Stderr); last != "" {
+			msg += ": " + last
 		}
 		return "", &protocol.Error{Code: protocol.CodeUnavailable, Profile: def.Name, Message: msg,
 			Remedy: "run the command yourself to see why it fails"}
@@ -260,39 +249,6 @@ func tokenFromProcess(ctx context.Context, def *Definition) (string, error) {
 		return "", protocol.Errorf(protocol.CodeBadConfig, def.Name, "profile %s: web_identity_token_process printed no token; make it print the token on stdout", def.Name)
 	}
 	return tok, nil
-}
-
-// lastLine is the last non-blank line of b.
-func lastLine(b []byte) string {
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	return strings.TrimSpace(lines[len(lines)-1])
-}
-
-// shellSyntax are the characters that need a shell to mean what they say.
-const shellSyntax = "|&;<>()$`*?[]{}~!#\n"
-
-// commandFor is how to run line: its words started directly, or sh -c (cmd
-// /C on Windows) when it uses the shell's syntax.
-func commandFor(line string) (proc.Cmd, error) {
-	words, ok := awsini.ShellSplit(line)
-	if !ok || len(words) == 0 {
-		return proc.Cmd{}, errors.New("the command line is empty or its quotes are unbalanced")
-	}
-	if strings.ContainsAny(line, shellSyntax) {
-		if runtime.GOOS == "windows" {
-			path, err := proc.LookPath("cmd")
-			if err != nil {
-				return proc.Cmd{}, err
-			}
-			return proc.Cmd{Path: path, Args: []string{"cmd", "/C", line}}, nil
-		}
-		return proc.Cmd{Path: "/bin/sh", Args: []string{"sh", "-c", line}}, nil
-	}
-	path, err := proc.LookPath(expandHome(words[0]))
-	if err != nil {
-		return proc.Cmd{}, fmt.Errorf("%s is not an executable on PATH", protocol.OneLine(words[0]))
-	}
-	return proc.Cmd{Path: path, Args: words}, nil
 }
 
 // AssumeRoleWithWebIdentity calls STS without signing: the token is the

@@ -105,9 +105,9 @@ func TestResolveWebIdentityErrors(t *testing.T) {
 		{"no role_arn", "[profile a]\nweb_identity_token_file = /t\n",
 			"CONFIG:2: profile a is configured to assume a role with web identity but has no role_arn; add role_arn (or set AWS_ROLE_ARN)"},
 		{"with source_profile", "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nweb_identity_token_file = /t\nsource_profile = b\n[profile b]\n",
-			"CONFIG:1: profile a has both web_identity_token_file (CONFIG:3) and source_profile (CONFIG:4): only one credential type may be specified per profile (the go sdk's verdict; botocore ignores source_profile, the js sdk the token); remove one"},
+			"CONFIG:1: profile a has more than one kind of credentials: source_profile (CONFIG:4), web_identity_token_file (CONFIG:3): the Go SDK says \"only one credential type may be specified per profile\", botocore uses the token, the JS SDK the role's source; keep one and move the other to its own profile"},
 		{"with credential_source", "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nweb_identity_token_file = /t\ncredential_source = Environment\n",
-			"CONFIG:1: profile a has both web_identity_token_file (CONFIG:3) and credential_source (CONFIG:4): only one credential type may be specified per profile (the go sdk's verdict; botocore ignores credential_source, the js sdk the token); remove one"},
+			"CONFIG:1: profile a has more than one kind of credentials: credential_source (CONFIG:4), web_identity_token_file (CONFIG:3): the Go SDK says \"only one credential type may be specified per profile\", botocore uses the token, the JS SDK the role's source; keep one and move the other to its own profile"},
 		{"with static keys", "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nweb_identity_token_file = /t\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = x\n",
 			"CONFIG:1: profile a has more than one kind of credentials: role_arn (CONFIG:2), static keys (CONFIG:4); keep one and move the other to its own profile"},
 		{"with sso", "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nweb_identity_token_file = /t\nsso_session = s\n",
@@ -126,14 +126,7 @@ func TestResolveWebIdentityErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, files, err := resolve(t, tt.config, "", "a")
-			var pe *protocol.Error
-			if !errors.As(err, &pe) {
-				t.Fatalf("err = %v, want *protocol.Error", err)
-			}
-			want := strings.NewReplacer("CONFIG", files.Config).Replace(tt.want)
-			if pe.Code != protocol.CodeBadConfig || pe.Message != want {
-				t.Errorf("got  %s %s\nwant %s", pe.Code, pe.Message, want)
-			}
+			checkError(t, err, files, protocol.CodeBadConfig, tt.want)
 		})
 	}
 }
@@ -192,7 +185,7 @@ func TestWebIdentityTokenProcess(t *testing.T) {
 		t.Errorf("stdin token = %q, %v", got, err)
 	}
 	def.WebIdentity.TokenProcess = filepath.Join(dir, "missing")
-	if _, err := WebIdentityToken(context.Background(), def); err == nil || !strings.Contains(err.Error(), "is not an executable on PATH; fix the command") {
+	if _, err := WebIdentityToken(context.Background(), def); err == nil || !strings.Contains(err.Error(), "is not an executable file or on PATH (credd's PATH; write its absolute path); fix the command") {
 		t.Errorf("missing: %v", err)
 	}
 	os.WriteFile(script, []byte("#!/bin/sh\nexit 0\n"), 0o700)

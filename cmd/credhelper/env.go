@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"github.com/credhelper/credhelper/internal/fmt"
 	"strings"
@@ -10,7 +9,6 @@ import (
 	"github.com/credhelper/credhelper/internal/prompt"
 	"github.com/credhelper/credhelper/internal/safetext"
 	"github.com/credhelper/credhelper/protocol"
-	"github.com/credhelper/credhelper/protocol/client"
 )
 
 // printEnv is `credhelper env P`: P's credentials as variables for a shell,
@@ -31,12 +29,17 @@ func (e *env) printEnv(args []string) error {
 	definition, region := resolveTarget(name)
 	ctx, cancel := processContext()
 	defer cancel()
-	creds, err := e.credentials(ctx, protocol.CredentialsRequest{Profile: definition, Interactive: prompt.Available()})
+	answer, err := e.credentialsAnswer(ctx, protocol.CredentialsRequest{Profile: definition, Interactive: prompt.Available()})
 	if err != nil {
 		return err
 	}
-	now := time.Now()
-	out, err := renderEnv(*format, creds, region, now)
+	creds, now := answer.Credentials, time.Now()
+	// The serve rule credd names, as process applies it: what process
+	// would refuse, env never prints, in any format.
+	if err := protocol.NewProcessOutput(creds).ValidateFloor(now, answer.ServeFloor()); err != nil {
+		return protocol.Errorf(protocol.CodeInternal, name, "credd returned unusable credentials for profile %s (%v)", name, err)
+	}
+	out, err := renderEnv(*format, creds, region, now, answer.ServeFloor())
 	if err != nil {
 		return protocol.Errorf(protocol.CodeInternal, name, "profile %s: %v", name, err)
 	}
@@ -52,15 +55,6 @@ func (e *env) printEnv(args []string) error {
 		}
 	}
 	return nil
-}
-
-// processContext bounds a command that gets credentials as process does,
-// with its time limits (longer when a person may be asked for a code).
-func processContext() (context.Context, context.CancelFunc) {
-	if prompt.Available() {
-		return client.Timeout(interactiveTimeout)
-	}
-	return client.Timeout(processTimeout)
 }
 
 // envVar is one line of env's output: a variable set to value, or unset.
@@ -124,10 +118,10 @@ func shellOf(format string) (shellSyntax, bool) {
 }
 
 // renderEnv writes the credentials in format. json is the SDKs' Version-1
-// object, as `process` prints it.
-func renderEnv(format string, c protocol.Credentials, region string, now time.Time) ([]byte, error) {
+// object, as `process` prints it under the serve rule floor.
+func renderEnv(format string, c protocol.Credentials, region string, now time.Time, floor time.Duration) ([]byte, error) {
 	if format == "json" {
-		return protocol.NewProcessOutput(c).Marshal(now)
+		return protocol.NewProcessOutput(c).MarshalFloor(now, floor)
 	}
 	sh, ok := shellOf(format)
 	if !ok {

@@ -188,7 +188,7 @@ AWS_DEFAULT_REGION=eu-west-1
 `},
 	}
 	for _, tt := range tests {
-		got, err := renderEnv(tt.format, tt.creds, tt.region, now)
+		got, err := renderEnv(tt.format, tt.creds, tt.region, now, protocol.MinServeRemaining)
 		if err != nil {
 			t.Fatalf("%s: %v", tt.format, err)
 		}
@@ -206,16 +206,16 @@ func TestRenderEnvRefuses(t *testing.T) {
 	nul := envTestCreds
 	nul.SecretAccessKey = "a\x00b"
 	for _, f := range []string{"sh", "fish", "powershell", "dotenv"} {
-		if out, err := renderEnv(f, nul, "", now); err == nil || out != nil {
+		if out, err := renderEnv(f, nul, "", now, protocol.MinServeRemaining); err == nil || out != nil {
 			t.Errorf("%s: a NUL byte was written: %q", f, out)
 		}
 	}
-	if out, err := renderEnv("dotenv", envTestCreds, "eu-west-1 $(x)", now); err == nil || out != nil {
+	if out, err := renderEnv("dotenv", envTestCreds, "eu-west-1 $(x)", now, protocol.MinServeRemaining); err == nil || out != nil {
 		t.Errorf("dotenv wrote an unsafe region: %q", out)
 	} else if strings.Contains(err.Error(), "$(x)") {
 		t.Errorf("the error echoes the value: %v", err)
 	}
-	if _, err := renderEnv("json", envTestCreds, "", envTestCreds.Expiration.Add(-10*time.Minute)); err == nil {
+	if _, err := renderEnv("json", envTestCreds, "", envTestCreds.Expiration.Add(-10*time.Minute), protocol.MinServeShortLived); err == nil {
 		t.Error("json printed credentials with 10 minutes left")
 	}
 }

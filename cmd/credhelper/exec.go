@@ -56,11 +56,7 @@ func (e *env) exec(args []string) int {
 	// MFA code or a login is asked here, on the terminal, as `process` asks,
 	// and what cannot be had is one line with the child not started.
 	interactive := prompt.Available()
-	timeout := processTimeout
-	if interactive {
-		timeout = interactiveTimeout
-	}
-	ctx, cancel := client.Timeout(timeout)
+	ctx, cancel := processContext()
 	req := protocol.GrantRequest{Profile: profile, Command: argv}
 	g, err := e.grant(ctx, req)
 	if err != nil {
@@ -116,14 +112,7 @@ func parseExec(args []string) (profile string, argv []string, err error) {
 // grant asks credd for a grant, starting credd when it is not running.
 func (e *env) grant(ctx context.Context, req protocol.GrantRequest) (protocol.GrantResponse, error) {
 	var g protocol.GrantResponse
-	err := e.client.Do(ctx, protocol.PathGrants, req, &g)
-	var pe *protocol.Error
-	if errors.As(err, &pe) && pe.Code == protocol.CodeDaemonDown {
-		if err := e.client.EnsureRunning(ctx); err != nil {
-			return g, err
-		}
-		err = e.client.Do(ctx, protocol.PathGrants, req, &g)
-	}
+	err := e.do(ctx, protocol.PathGrants, req, &g)
 	return g, err
 }
 

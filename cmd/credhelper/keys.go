@@ -199,7 +199,7 @@ func readCodeLine(r io.Reader) (string, error) {
 // do sends a request, starting credd first when it is not running.
 func (e *env) do(ctx context.Context, path string, in, out any) error {
 	err := e.client.Do(ctx, path, in, out)
-	if pe, ok := err.(*protocol.Error); ok && pe.Code == protocol.CodeDaemonDown {
+	if pe := (*protocol.Error)(nil); errors.As(err, &pe) && pe.Code == protocol.CodeDaemonDown {
 		if err := e.client.EnsureRunning(ctx); err != nil {
 			return err
 		}

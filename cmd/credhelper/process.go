@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"github.com/credhelper/credhelper/internal/fmt"
-	"runtime"
 	"strings"
 	"time"
 
@@ -24,6 +23,17 @@ const (
 	mfaProcessTimeout  = time.Minute
 )
 
+// processContext bounds a command that gets credentials as process does,
+// with its time limits (longer when a person may be asked for a code). A
+// deadline whose timer starts only when something waits on it: a request
+// to credd is timed by its socket (see client.Timeout).
+func processContext() (context.Context, context.CancelFunc) {
+	if prompt.Available() {
+		return client.Timeout(interactiveTimeout)
+	}
+	return client.Timeout(processTimeout)
+}
+
 func (e *env) process(args []string) error {
 	fs := newFlagSet("process")
 	profile := fs.String("profile", "", "the definition profile to serve")
@@ -34,13 +44,7 @@ func (e *env) process(args []string) error {
 		return usageError{"process needs --profile: credential_process = credhelper process --profile PROFILE"}
 	}
 	interactive := prompt.Available()
-	timeout := processTimeout
-	if interactive {
-		timeout = interactiveTimeout
-	}
-	// A deadline whose timer starts only when something waits on it: the
-	// request to credd is timed by its socket (see client.Timeout).
-	ctx, cancel := client.Timeout(timeout)
+	ctx, cancel := processContext()
 	defer cancel()
 
 	answer, err := e.credentialsAnswer(ctx, protocol.CredentialsRequest{Profile: *profile, Interactive: interactive})
@@ -155,7 +159,7 @@ func validMFACode(code string) bool {
 func runMFAProcess(ctx context.Context, line string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, mfaProcessTimeout)
 	defer cancel()
-	cmd, err := shellCmd(line)
+	cmd, err := proc.Shell(line)
 	if err != nil {
 		return "", err
 	}
@@ -169,28 +173,13 @@ func runMFAProcess(ctx context.Context, line string) (string, error) {
 		err = fmt.Errorf("exit status %d", res.ExitCode)
 	}
 	if err != nil {
-		if msg := lastLine(string(res.Stderr)); msg != "" {
+		if msg := safetext.LastLine(res.Stderr); msg != "" {
 			return "", fmt.Errorf("%v: %s", err, msg)
 		}
 		return "", err
 	}
 	first, _, _ := strings.Cut(string(res.Stdout), "\n")
 	return strings.TrimSpace(first), nil
-}
-
-// shellCmd runs line through the shell, as the Go and JS SDKs run
-// credential_process: sh -c, cmd /C on Windows.
-func shellCmd(line string) (proc.Cmd, error) {
-	if runtime.GOOS == "windows" {
-		path, err := proc.LookPath("cmd")
-		return proc.Cmd{Path: path, Args: []string{"cmd", "/C", line}}, err
-	}
-	return proc.Cmd{Path: "/bin/sh", Args: []string{"sh", "-c", line}}, nil
-}
-
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return strings.TrimSpace(lines[len(lines)-1])
 }
 
 // loginFromProcess runs an IAM Identity Center login for profile's session,

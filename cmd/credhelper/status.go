@@ -46,7 +46,8 @@ func (e *env) status(args []string) int {
 	}
 
 	if *profile != "" {
-		p, ok := findProfile(st.Profiles, *profile)
+		definition, _ := resolveTarget(*profile)
+		p, ok := findProfile(st.Profiles, *profile, definition)
 		if !ok {
 			return report(e.stderr, unknownServed(*profile, st.Profiles, down != nil))
 		}
@@ -84,15 +85,16 @@ func wantColor(w io.Writer) bool {
 	return isTerminal(w) && os.Getenv("NO_COLOR") == ""
 }
 
-// findProfile finds a profile by served name, else by definition.
-func findProfile(ps []protocol.ProfileState, name string) (protocol.ProfileState, bool) {
+// findProfile finds a profile by served name, else by definition: the one
+// name stands for (resolveTarget), as exec, env and console read it.
+func findProfile(ps []protocol.ProfileState, name, definition string) (protocol.ProfileState, bool) {
 	for _, p := range ps {
 		if p.Served == name {
 			return p, true
 		}
 	}
 	for _, p := range ps {
-		if p.Definition == name {
+		if p.Definition == definition {
 			return p, true
 		}
 	}

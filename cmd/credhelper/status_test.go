@@ -105,7 +105,7 @@ func TestStatusGolden(t *testing.T) {
 	}
 
 	for _, name := range []string{"prod", "dev", "keys"} {
-		p, _ := findProfile(st.Profiles, name)
+		p, _ := findProfile(st.Profiles, name, name)
 		b.Reset()
 		renderProfile(&b, p, statusNow, false)
 		golden(t, "status_profile_"+name+".golden", b.String())

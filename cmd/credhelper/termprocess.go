@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/credhelper/credhelper/internal/awsconfig"
+	"github.com/credhelper/credhelper/internal/proc"
 	"github.com/credhelper/credhelper/internal/prompt"
 	"github.com/credhelper/credhelper/protocol"
 )
@@ -73,7 +74,7 @@ func terminalProcessOutput(ctx context.Context, profile string) (string, string)
 	}
 	defer tty.Close()
 	io.WriteString(tty, "credhelper: profile "+root+": running its credential_process here\n")
-	cmd, err := shellCmd(line)
+	cmd, err := proc.Shell(line)
 	if err != nil {
 		return "", err.Error()
 	}

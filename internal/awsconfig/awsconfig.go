@@ -186,3 +186,22 @@ func ServedProfiles(config *awsini.File) []Served {
 	}
 	return out
 }
+
+// Target reads a profile name as `status --profile`, `exec`, `env` and
+// `console` take it: a served profile's name (one ServedProfiles lists)
+// stands for the definition its credential_process names; any other name
+// is a definition. region is the served profile's region, else the
+// definition's; "" when neither sets one. A name the file does not hold is
+// a definition too: whoever resolves it names it unknown, with the fix.
+func Target(config *awsini.File, name string) (definition, region string) {
+	definition = name
+	if s := ConfigProfile(config, name); s != nil {
+		if def, _ := ServedDefinition(s.Value("credential_process")); def != "" {
+			definition, region = def, s.Value("region")
+		}
+	}
+	if d := ConfigProfile(config, definition); region == "" && d != nil {
+		region = d.Value("region")
+	}
+	return definition, region
+}

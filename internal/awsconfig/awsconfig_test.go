@@ -151,3 +151,53 @@ credential_process = credhelper process --profile d2
 		t.Errorf("ServedProfiles(nil) = %+v", got)
 	}
 }
+
+// TestTarget: a served profile's name stands for its definition, with its
+// own region else the definition's; every other name (a definition, one
+// another tool serves, one no file holds) stands for itself. It agrees with
+// ServedProfiles on what is served.
+func TestTarget(t *testing.T) {
+	cfg := parse(t, `[profile dev]
+credential_process = credhelper process --profile dev-src
+region = eu-west-1
+[profile dev-src]
+role_arn = arn:aws:iam::123456789012:role/x
+region = us-west-2
+[profile ops]
+credential_process = /usr/local/bin/credhelper process --profile=ops-src
+[profile ops-src]
+region = ap-south-1
+[profile bare]
+credential_process = credhelper process --profile bare-src
+[profile other]
+credential_process = /usr/bin/aws-vault export --format=json x
+region = eu-north-1
+[profile nodef]
+credential_process = credhelper process
+[profile self]
+credential_process = credhelper process --profile self
+`)
+	tests := []struct{ name, def, region string }{
+		{"dev", "dev-src", "eu-west-1"},
+		{"dev-src", "dev-src", "us-west-2"},
+		{"ops", "ops-src", "ap-south-1"},
+		{"bare", "bare-src", ""},
+		{"other", "other", "eu-north-1"},
+		{"nodef", "nodef", ""},
+		{"self", "self", ""},
+		{"missing", "missing", ""},
+	}
+	for _, tt := range tests {
+		if def, region := Target(cfg, tt.name); def != tt.def || region != tt.region {
+			t.Errorf("Target(%s) = %q, %q; want %q, %q", tt.name, def, region, tt.def, tt.region)
+		}
+	}
+	for _, s := range ServedProfiles(cfg) {
+		if def, _ := Target(cfg, s.Profile); def != s.Definition {
+			t.Errorf("Target(%s) = %s, ServedProfiles says %s", s.Profile, def, s.Definition)
+		}
+	}
+	if def, region := Target(nil, "x"); def != "x" || region != "" {
+		t.Errorf("Target(nil, x) = %q, %q", def, region)
+	}
+}

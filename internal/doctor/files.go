@@ -645,6 +645,9 @@ func (fc *fileChecker) mixed(p profileView) int {
 	if w, ok := p.get("web_identity_token_file"); ok && !hasRole {
 		kinds = append(kinds, kind{"web_identity_token_file", w.at()})
 	}
+	if l, ok := p.get("login_session"); ok {
+		kinds = append(kinds, kind{"login_session", l.at()})
+	}
 	var goKinds []string
 	for _, k := range []string{"source_profile", "credential_source", "credential_process", "web_identity_token_file"} {
 		if p.has(k) {
@@ -674,13 +677,14 @@ func (fc *fileChecker) mixed(p profileView) int {
 		return "none"
 	}
 	// The orders inside a profile (AWS-FACTS.md; botocore's provider list,
-	// the Go SDK's resolveCredsFromProfile, the JS SDK's fromIni).
-	bot := pick([]string{"role_arn", "web_identity_token_file", "sso", "static keys (credentials file)", "credential_process", "static keys (config file)"})
-	goSDK := "the Go SDK uses " + pick([]string{"role_arn", "static keys", "web_identity_token_file", "sso", "credential_process"})
+	// the Go SDK's resolveCredsFromProfile, the JS SDK's fromIni; each
+	// takes login_session, checked in their sources).
+	bot := pick([]string{"role_arn", "web_identity_token_file", "sso", "static keys (credentials file)", "login_session", "credential_process", "static keys (config file)"})
+	goSDK := "the Go SDK uses " + pick([]string{"role_arn", "static keys", "web_identity_token_file", "sso", "login_session", "credential_process"})
 	if len(goKinds) > 1 {
 		goSDK = fmt.Sprintf("the Go SDK refuses the profile (%s: only one credential type may be specified per profile)", strings.Join(goKinds, " and "))
 	}
-	js := pick([]string{"role_arn", "static keys", "web_identity_token_file", "credential_process", "sso"})
+	js := pick([]string{"role_arn", "static keys", "web_identity_token_file", "credential_process", "sso", "login_session"})
 	what := "more than one kind of credentials: " + strings.Join(list, ", ")
 	if len(kinds) < 2 {
 		what = "both " + strings.Join(goKinds, " and ")

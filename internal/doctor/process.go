@@ -211,17 +211,13 @@ type processResult struct {
 func runProcess(ctx context.Context, line, path string, credhelper bool) processResult {
 	ctx, cancel := context.WithTimeout(ctx, processTimeout)
 	defer cancel()
-	shell, args := "sh", []string{"sh", "-c", line}
-	if runtime.GOOS == "windows" {
-		shell, args = "cmd.exe", []string{"cmd.exe", "/C", line}
-	}
 	var res processResult
-	exe, err := proc.LookPath(shell)
+	c, err := proc.Shell(line)
 	if err != nil {
 		res.startErr = err
 		return res
 	}
-	c := proc.Cmd{Path: exe, Args: args, Env: proc.Environ()}
+	c.Env = proc.Environ()
 	if path != "" {
 		c.Env = append(c.Env, "PATH="+path) // the PATH the command was looked up on
 	}

@@ -219,3 +219,13 @@ collect:
 	res.Stdout, res.Stderr = got[0], got[1]
 	return res, nil
 }
+
+// Shell is line run by the system's shell, as the Go and JS SDKs run
+// credential_process: sh -c LINE, cmd.exe /C LINE on Windows.
+func Shell(line string) (Cmd, error) {
+	if runtime.GOOS == "windows" {
+		path, err := LookPath("cmd.exe")
+		return Cmd{Path: path, Args: []string{"cmd.exe", "/C", line}}, err
+	}
+	return Cmd{Path: "/bin/sh", Args: []string{"sh", "-c", line}}, nil
+}

@@ -149,3 +149,16 @@ func TestStdin(t *testing.T) {
 		t.Errorf("%q, %v", res.Stdout, err)
 	}
 }
+
+// TestShell: the line means what it says to a shell: expansion, a pipe,
+// quotes, and stderr apart.
+func TestShell(t *testing.T) {
+	c, err := Shell(`x=4; echo "$((x+1))" 'a|b' | tr a-z A-Z; echo oops >&2`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Output(context.Background(), 1<<10, time.Second)
+	if err != nil || res.ExitCode != 0 || string(res.Stdout) != "5 A|B\n" || string(res.Stderr) != "oops\n" {
+		t.Errorf("Shell ran to %+v, %v; want 5 A|B", res, err)
+	}
+}

@@ -346,3 +346,16 @@ func Paint(w io.Writer, st Style, s string) {
 		Reset.WriteTo(w)
 	}
 }
+
+// LastLine is the last non-blank line of a tool's stderr, made safe to show:
+// secrets after a key redacted, control characters escaped, at most 300
+// bytes. A tool's last line is, by habit, its error.
+func LastLine(stderr []byte) string {
+	lines := strings.Split(strings.TrimSpace(string(stderr)), "\n")
+	s := strings.TrimSpace(lines[len(lines)-1])
+	s = Line(Redact(s))
+	if len(s) > 300 {
+		s = strings.ToValidUTF8(s[:300], "") + "…"
+	}
+	return s
+}

@@ -137,3 +137,22 @@ func FuzzClean(f *testing.F) {
 		}
 	})
 }
+
+// TestLastLine: a tool's last stderr line, with what follows a secret's key
+// redacted, control characters escaped and the length bounded.
+func TestLastLine(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"starting\nerror: no session\n\n", "error: no session"},
+		{"aws_secret_access_key=wJalrXUtnFEMIEXAMPLEKEY\n", "aws_secret_access_key=[redacted]"},
+		{"bad \x1b[31mred\x1b[0m", `bad \x1b[31mred\x1b[0m`},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := LastLine([]byte(tt.in)); got != tt.want {
+			t.Errorf("LastLine(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	if got := LastLine([]byte(strings.Repeat("x", 400))); len(got) != 300+len("…") {
+		t.Errorf("a 400-byte line came back %d bytes long", len(got))
+	}
+}

@@ -1,7 +1,0 @@
-//go:build !unix
-
-package sources
-
-import "syscall"
-
-func killGroupAttr() *syscall.SysProcAttr { return nil }
