@@ -161,3 +161,13 @@ func (c *replayConn) Read(p []byte) (int, error) {
 	}
 	return c.Conn.Read(p)
 }
+
+// CloseWrite half-closes the connection as net/http does before it closes
+// one whose caller may still be sending (a body over the limit): without
+// it, the caller would read a reset rather than the answer's end.
+func (c *replayConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
