@@ -270,6 +270,12 @@ func (r *Refresher) get(ctx context.Context, req Request) (Entry, error) {
 	return r.wait(ctx, req, f)
 }
 
+// Cached is Get answered from memory alone: the entry when it is servable
+// (marked served, and its refresh started when one is due, as Get does),
+// false when Get would have to read the store, fetch or wait. It never
+// blocks on either.
+func (r *Refresher) Cached(req Request) (Entry, bool) { return r.serveFromMemory(req) }
+
 // serveFromMemory returns the cached entry for req when it is servable,
 // starting a background refresh when one is due.
 func (r *Refresher) serveFromMemory(req Request) (Entry, bool) {

@@ -150,6 +150,26 @@ func (eng *Engine) Credentials(ctx context.Context, req protocol.CredentialsRequ
 	}
 }
 
+// CachedCredentials is Credentials for a request that only asks (no MFA
+// code, no process output) when the answer is in memory: the same answer,
+// the same keep-fresh marking, and ok false whenever Credentials would do
+// anything more (an error, a keyring read, a fetch, a prompt); the caller then
+// asks Credentials. It never waits for AWS or the keyring.
+func (eng *Engine) CachedCredentials(req protocol.CredentialsRequest) (resp protocol.CredentialsResponse, ok bool) {
+	if req.MFACode != "" || req.ProcessOutput != "" {
+		return resp, false
+	}
+	chain, err := eng.resolve(req.Profile)
+	if err != nil {
+		return resp, false
+	}
+	e, ok := eng.chains.refresh.Cached(eng.request(chain))
+	if !ok {
+		return resp, false
+	}
+	return protocol.CredentialsResponse{Credentials: e.Credentials, MinServeSeconds: minServeSeconds(e)}, true
+}
+
 // AnswerWithin bounds how long a caller waits for AWS: under credhelper's own
 // 50 s and the Go SDK's one minute for credential_process, so the caller
 // hears why rather than being killed. The fetch goes on for the next caller.

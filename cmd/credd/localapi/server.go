@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/credhelper/credhelper/engine"
@@ -35,6 +36,8 @@ type Server struct {
 	BodyTimeout time.Duration
 
 	http *http.Server
+	// hotServed counts the requests the hot path answered (hot.go).
+	hotServed atomic.Uint64
 }
 
 // Limits on what a caller may send: credhelper's requests are a few hundred
@@ -238,7 +241,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.Log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- s.http.Serve(l) }()
+	go func() { errc <- s.http.Serve(&hotListener{Listener: l, s: s}) }()
 	select {
 	case err := <-errc:
 		return err
