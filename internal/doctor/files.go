@@ -544,7 +544,7 @@ func (fc *fileChecker) profiles() {
 			continue
 		}
 		p := profileView{name: name, config: fc.pf.configSection(name), creds: fc.pf.credsSection(name), pf: fc.pf}
-		n += fc.keyPair(p) + fc.mixed(p)
+		n += fc.keyPair(p) + fc.mixed(p) + fc.credentialSource(p)
 		if s := fc.shadowed(p); s > 0 {
 			n += s // its fix covers the keys in plain text
 		} else {
@@ -554,6 +554,29 @@ func (fc *fileChecker) profiles() {
 	if n == 0 && len(fc.pf.profileNames()) > 0 {
 		fc.add("profiles", OK, nil, 0, "every profile has one kind of credentials, none shadowed, no long-term keys in plain text", "")
 	}
+}
+
+// credentialSources are the values of credential_source every SDK takes
+// (botocore's, the Go SDK's and the JS SDK's lists agree; case matters).
+var credentialSources = []string{"Environment", "Ec2InstanceMetadata", "EcsContainer"}
+
+// credentialSource reports a credential_source no SDK takes: botocore and
+// the Go SDK refuse the profile, and so does credd.
+func (fc *fileChecker) credentialSource(p profileView) int {
+	v, ok := p.get("credential_source")
+	if !ok || slices.Contains(credentialSources, v.key.Value) {
+		return 0
+	}
+	fix := "set credential_source to Environment, Ec2InstanceMetadata or EcsContainer"
+	for _, want := range credentialSources {
+		if strings.EqualFold(want, v.key.Value) {
+			fix = "write credential_source = " + want + " (case matters)"
+		}
+	}
+	fc.add("credential-source", Problem, v.file, v.key.Line,
+		fmt.Sprintf("profile %s has credential_source %q, which no SDK takes: botocore says the credential source is not valid, the Go SDK that it must be EcsContainer, Ec2InstanceMetadata, or Environment", p.name, v.key.Value),
+		fix+" on line "+fmt.Sprint(v.key.Line))
+	return 1
 }
 
 func (fc *fileChecker) keyPair(p profileView) int {
