@@ -36,12 +36,13 @@ func (e *env) console(args []string) error {
 		return usageError{"console: no browser can be opened here (over ssh or without a display): run `credhelper console " + name + " --print` and open the url where you are"}
 	}
 	definition, region := resolveTarget(name)
-	ctx, cancel := processContext()
+	interactive := prompt.Available()
+	ctx, cancel := processContext(interactive)
 	defer cancel()
 	// The profile's credentials first, as process gets them (credd
 	// started, an MFA code or a login asked on the terminal): credd then
 	// finds the session it signs in with ready.
-	if _, err := e.credentials(ctx, protocol.CredentialsRequest{Profile: definition, Interactive: prompt.Available()}); err != nil {
+	if _, err := e.credentials(ctx, protocol.CredentialsRequest{Profile: definition, Interactive: interactive}); err != nil {
 		return err
 	}
 	var resp protocol.ConsoleResponse

@@ -27,9 +27,10 @@ func (e *env) printEnv(args []string) error {
 	}
 	name := pos[0]
 	definition, region := resolveTarget(name)
-	ctx, cancel := processContext()
+	interactive := prompt.Available()
+	ctx, cancel := processContext(interactive)
 	defer cancel()
-	answer, err := e.credentialsAnswer(ctx, protocol.CredentialsRequest{Profile: definition, Interactive: prompt.Available()})
+	answer, err := e.credentialsAnswer(ctx, protocol.CredentialsRequest{Profile: definition, Interactive: interactive})
 	if err != nil {
 		return err
 	}

@@ -56,7 +56,7 @@ func (e *env) exec(args []string) int {
 	// MFA code or a login is asked here, on the terminal, as `process` asks,
 	// and what cannot be had is one line with the child not started.
 	interactive := prompt.Available()
-	ctx, cancel := processContext()
+	ctx, cancel := processContext(interactive)
 	req := protocol.GrantRequest{Profile: profile, Command: argv}
 	g, err := e.grant(ctx, req)
 	if err != nil {

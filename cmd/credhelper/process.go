@@ -24,11 +24,12 @@ const (
 )
 
 // processContext bounds a command that gets credentials as process does,
-// with its time limits (longer when a person may be asked for a code). A
+// with its time limits (longer when a person may be asked for a code:
+// interactive is prompt.Available(), which the caller has already asked). A
 // deadline whose timer starts only when something waits on it: a request
 // to credd is timed by its socket (see client.Timeout).
-func processContext() (context.Context, context.CancelFunc) {
-	if prompt.Available() {
+func processContext(interactive bool) (context.Context, context.CancelFunc) {
+	if interactive {
 		return client.Timeout(interactiveTimeout)
 	}
 	return client.Timeout(processTimeout)
@@ -44,7 +45,7 @@ func (e *env) process(args []string) error {
 		return usageError{"process needs --profile: credential_process = credhelper process --profile PROFILE"}
 	}
 	interactive := prompt.Available()
-	ctx, cancel := processContext()
+	ctx, cancel := processContext(interactive)
 	defer cancel()
 
 	answer, err := e.credentialsAnswer(ctx, protocol.CredentialsRequest{Profile: *profile, Interactive: interactive})
