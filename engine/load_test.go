@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -139,19 +138,10 @@ func loadRoleARN(i int) string { return fmt.Sprintf("arn:aws:iam::444455556666:r
 func loadProfile(i int) string { return fmt.Sprintf("p%04d", i) }
 
 // loadEngine is an engine over a config of n role profiles built on base's
-// keys (in a memory store), the loadSTS and a manual clock.
+// keys (in a memory store), the loadSTS and a manual clock: scaleEngine's,
+// with those.
 func loadEngine(tb testing.TB, n int, lifetime func(string) time.Duration) (*Engine, *loadSTS, *enginetest.Clock) {
 	tb.Helper()
-	dir := tb.TempDir()
-	var cfg strings.Builder
-	cfg.WriteString("[profile base]\nregion = eu-west-1\n")
-	for i := range n {
-		fmt.Fprintf(&cfg, "\n[profile %s]\nrole_arn = %s\nsource_profile = base\n", loadProfile(i), loadRoleARN(i))
-	}
-	files := sources.Files{Config: filepath.Join(dir, "config"), Credentials: filepath.Join(dir, "credentials")}
-	if err := os.WriteFile(files.Config, []byte(cfg.String()), 0o600); err != nil {
-		tb.Fatal(err)
-	}
 	store := cache.NewMemoryStore()
 	if err := store.Save(context.Background(), cache.Entry{Profile: "base", Kind: cache.KindKeys, Obtained: t0,
 		Credentials: protocol.Credentials{AccessKeyID: baseKeyID, SecretAccessKey: baseSecret}}); err != nil {
@@ -159,14 +149,7 @@ func loadEngine(tb testing.TB, n int, lifetime func(string) time.Duration) (*Eng
 	}
 	clock := enginetest.NewClock()
 	sts := newLoadSTS(clock, lifetime)
-	eng := New(Options{
-		Config: sources.NewLoader(files),
-		Store:  store,
-		STS:    func(context.Context, *sources.Chain) (sources.STS, error) { return sts, nil },
-		Clock:  clock,
-		Policy: cache.DefaultPolicy(),
-	})
-	return eng, sts, clock
+	return scaleEngine(tb, n, store, sts, clock), sts, clock
 }
 
 // answerChecker inspects every answer the callers got: credentials with
