@@ -10,22 +10,12 @@ import (
 	"time"
 
 	"github.com/credhelper/credhelper/cache"
+	"github.com/credhelper/credhelper/engine/enginetest"
 	"github.com/credhelper/credhelper/protocol"
 )
 
-// fakeSTSDate stands in for STS's Date header on loopback.
-func fakeSTSDate(t *testing.T, offset time.Duration) *httptest.Server {
-	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Date", time.Now().Add(offset).UTC().Format(http.TimeFormat))
-		w.WriteHeader(http.StatusBadRequest) // STS's answer to a bare GET
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
 func TestProbeClockEndpointFromProfile(t *testing.T) {
-	srv := fakeSTSDate(t, 0)
+	srv := enginetest.FakeSTSDate(t, 0)
 	e := newEngineEnv(t, "[profile dev]\nregion = eu-west-1\nendpoint_url = "+srv.URL+"\naws_access_key_id = "+baseKeyID+"\naws_secret_access_key = "+baseSecret+"\n")
 	resp, err := e.engine.ProbeClock(context.Background(), protocol.ClockProbeRequest{Profile: "dev"})
 	if err != nil || resp.Endpoint != srv.URL || resp.Skew.Abs() > 2*time.Second {

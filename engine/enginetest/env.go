@@ -3,6 +3,8 @@ package enginetest
 import (
 	"context"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"testing"
 	"time"
@@ -44,4 +46,16 @@ func StoreKeys(t testing.TB, store cache.Store, profile, id, secret string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// FakeSTSDate stands in for STS's Date header on loopback (the clock probe
+// reads it): its clock is offset from this machine's.
+func FakeSTSDate(t testing.TB, offset time.Duration) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Date", time.Now().Add(offset).UTC().Format(http.TimeFormat))
+		w.WriteHeader(http.StatusBadRequest) // STS's answer to a bare GET
+	}))
+	t.Cleanup(srv.Close)
+	return srv
 }

@@ -4,29 +4,17 @@ package localapi
 
 import (
 	"context"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
+	"github.com/credhelper/credhelper/engine/enginetest"
 	"github.com/credhelper/credhelper/protocol"
 	"github.com/credhelper/credhelper/protocol/client"
 )
 
-// fakeSTSDate stands in for STS's Date header on loopback.
-func fakeSTSDate(t *testing.T, offset time.Duration) *httptest.Server {
-	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Date", time.Now().Add(offset).UTC().Format(http.TimeFormat))
-		w.WriteHeader(http.StatusBadRequest) // STS's answer to a bare GET
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
 // The clock probe through the route table, as credhelper doctor asks.
 func TestProbeClock(t *testing.T) {
-	srv := fakeSTSDate(t, 7*time.Minute)
+	srv := enginetest.FakeSTSDate(t, 7*time.Minute)
 	t.Setenv("AWS_ENDPOINT_URL_STS", srv.URL)
 	e := startDaemon(t, "[profile dev]\naws_access_key_id = "+baseKeyID+"\naws_secret_access_key = "+baseSecret+"\n")
 	// Through the route table, as credhelper doctor asks.
