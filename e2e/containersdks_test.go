@@ -5,7 +5,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -323,43 +322,30 @@ func startFakeEndpointFor(t *testing.T, l net.Listener, left time.Duration) *fak
 		token:   "bearer-EXAMPLE-0123456789abcdef",
 		expires: time.Now().Add(left).UTC().Truncate(time.Second),
 	}
-	srv := &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			e.mu.Lock()
-			defer e.mu.Unlock()
-			if r.Method != http.MethodGet || r.URL.Path != "/v1/container-credentials/prod" {
-				http.NotFound(w, r)
-				return
-			}
-			if got := r.Header.Get("Authorization"); got != e.token {
-				e.refused = append(e.refused, got)
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(http.StatusUnauthorized)
-				fmt.Fprint(w, `{"Code":"Unauthorized","Message":"no valid grant token"}`)
-				return
-			}
-			e.served++
-			w.Header().Set("Content-Type", "application/json")
-			json.NewEncoder(w).Encode(map[string]string{
-				"AccessKeyId":     fakeContainerKeyID,
-				"SecretAccessKey": fakeContainerSecret,
-				"Token":           fakeContainerToken,
-				"Expiration":      e.expires.Format(time.RFC3339),
-				"AccountId":       fakeContainerAcct,
-			})
-		}),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(l) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		if err := <-done; !errors.Is(err, http.ErrServerClosed) {
-			t.Errorf("fake endpoint: %v", err)
+	testenv.ServeOn(t, l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if r.Method != http.MethodGet || r.URL.Path != "/v1/container-credentials/prod" {
+			http.NotFound(w, r)
+			return
 		}
-	})
+		if got := r.Header.Get("Authorization"); got != e.token {
+			e.refused = append(e.refused, got)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprint(w, `{"Code":"Unauthorized","Message":"no valid grant token"}`)
+			return
+		}
+		e.served++
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]string{
+			"AccessKeyId":     fakeContainerKeyID,
+			"SecretAccessKey": fakeContainerSecret,
+			"Token":           fakeContainerToken,
+			"Expiration":      e.expires.Format(time.RFC3339),
+			"AccountId":       fakeContainerAcct,
+		})
+	}))
 	return e
 }
 

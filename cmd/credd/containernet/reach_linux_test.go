@@ -1,8 +1,6 @@
 package containernet
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -29,26 +27,13 @@ type server struct {
 func serve(t *testing.T, l net.Listener) *server {
 	t.Helper()
 	s := &server{url: "http://" + l.Addr().String() + "/"}
-	srv := &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			host, _, _ := net.SplitHostPort(r.RemoteAddr)
-			s.mu.Lock()
-			s.peers = append(s.peers, host)
-			s.mu.Unlock()
-			fmt.Fprintf(w, "hello %s", host)
-		}),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(l) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		if err := <-done; !errors.Is(err, http.ErrServerClosed) {
-			t.Errorf("server: %v", err)
-		}
-	})
+	testenv.ServeOn(t, l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, _ := net.SplitHostPort(r.RemoteAddr)
+		s.mu.Lock()
+		s.peers = append(s.peers, host)
+		s.mu.Unlock()
+		fmt.Fprintf(w, "hello %s", host)
+	}))
 	return s
 }
 
