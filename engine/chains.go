@@ -26,6 +26,12 @@ type roleChains struct {
 
 	mu    sync.Mutex
 	notes map[string]bool // definition notes already logged
+	// served is what CachedCredentials worked out for each profile from
+	// the config as loaded (memoConfig): resolving a chain and its
+	// fingerprint is most of the work of a call served from memory, and
+	// changes only with the config.
+	memoConfig *sources.Config
+	served     map[string]cache.Request
 }
 
 // resolve loads the config and resolves profile into its chain.
@@ -156,18 +162,51 @@ func (eng *Engine) Credentials(ctx context.Context, req protocol.CredentialsRequ
 // anything more (an error, a keyring read, a fetch, a prompt); the caller then
 // asks Credentials. It never waits for AWS or the keyring.
 func (eng *Engine) CachedCredentials(req protocol.CredentialsRequest) (resp protocol.CredentialsResponse, ok bool) {
-	if req.MFACode != "" || req.ProcessOutput != "" {
+	if req.MFACode != "" || req.ProcessOutput != "" || req.Profile == "" {
 		return resp, false
 	}
-	chain, err := eng.resolve(req.Profile)
-	if err != nil {
+	r, ok := eng.servedRequest(req.Profile)
+	if !ok {
 		return resp, false
 	}
-	e, ok := eng.chains.refresh.Cached(eng.request(chain))
+	e, ok := eng.chains.refresh.Cached(r)
 	if !ok {
 		return resp, false
 	}
 	return protocol.CredentialsResponse{Credentials: e.Credentials, MinServeSeconds: minServeSeconds(e)}, true
+}
+
+// servedRequest is eng.request of profile's chain under the config as it is
+// now (Load checks the files each time), resolved once per config loaded:
+// a config that changes is loaded again, and everything worked out from
+// the old one is dropped.
+func (eng *Engine) servedRequest(profile string) (cache.Request, bool) {
+	cfg, err := eng.config.Load()
+	if err != nil {
+		return cache.Request{}, false
+	}
+	c := &eng.chains
+	c.mu.Lock()
+	if c.memoConfig == cfg {
+		if r, ok := c.served[profile]; ok {
+			c.mu.Unlock()
+			return r, true
+		}
+	}
+	c.mu.Unlock()
+	chain, err := cfg.Resolve(profile)
+	if err != nil {
+		return cache.Request{}, false
+	}
+	eng.logNotes(chain)
+	r := eng.request(chain)
+	c.mu.Lock()
+	if c.memoConfig != cfg {
+		c.memoConfig, c.served = cfg, map[string]cache.Request{}
+	}
+	c.served[profile] = r
+	c.mu.Unlock()
+	return r, true
 }
 
 // AnswerWithin bounds how long a caller waits for AWS: under credhelper's own

@@ -2,6 +2,7 @@ package localapi
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -50,5 +51,29 @@ func BenchmarkWarmRequest(b *testing.B) {
 		if _, err := c.Credentials(ctx, req); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkHotAnswer is credd's own work for a warm `credhelper process`
+// call, without the socket: decoding the request, finding the answer in
+// memory and encoding it.
+func BenchmarkHotAnswer(b *testing.B) {
+	dir := b.TempDir()
+	cfg := filepath.Join(dir, "config")
+	os.WriteFile(cfg, []byte("[profile keys]\naws_access_key_id = AKIDEXAMPLEBENCH0001\naws_secret_access_key = secretEXAMPLE\n"), 0o600)
+	files := sources.Files{Config: cfg, Credentials: filepath.Join(dir, "credentials")}
+	log := slog.New(slog.DiscardHandler)
+	eng := engine.New(engine.Options{Config: sources.NewLoader(files), Store: cache.NewMemoryStore(), Log: log})
+	srv := &Server{Engine: eng, Log: log}
+	req := protocol.CredentialsRequest{Profile: "keys"}
+	if _, err := eng.Credentials(context.Background(), req); err != nil {
+		b.Fatal(err)
+	}
+	body, _ := json.Marshal(req)
+	if srv.hotAnswer(body) == nil {
+		b.Fatal("not answered from memory")
+	}
+	for b.Loop() {
+		srv.hotAnswer(body)
 	}
 }

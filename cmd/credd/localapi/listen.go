@@ -47,13 +47,12 @@ func Listen(path string, log *slog.Logger) (net.Listener, func(), error) {
 		unlock()
 		return nil, nil, err
 	}
-	l, err := listenPrivate(path)
+	l, err := listenSocket(path, log)
 	if err != nil {
 		unlock()
 		return nil, nil, err
 	}
-	l.SetUnlinkOnClose(true)
-	return &sameUserListener{Listener: l, log: log}, unlock, nil
+	return l, unlock, nil
 }
 
 // elsewhere is the fix for a socket path credd cannot use.
@@ -150,25 +149,4 @@ func lockDir(dir, socket string) (func(), error) {
 	f.Truncate(0)
 	f.WriteAt([]byte(fmt.Sprintf("%d\n", os.Getpid())), 0)
 	return func() { f.Truncate(0); f.Close() }, nil
-}
-
-// sameUserListener closes connections from any other user: the socket's
-// mode and directory already say so, the peer check (fromUs, per platform)
-// makes sure of it.
-type sameUserListener struct {
-	net.Listener
-	log *slog.Logger
-}
-
-func (l *sameUserListener) Accept() (net.Conn, error) {
-	for {
-		c, err := l.Listener.Accept()
-		if err != nil {
-			return nil, err
-		}
-		if l.fromUs(c) {
-			return c, nil
-		}
-		c.Close()
-	}
 }

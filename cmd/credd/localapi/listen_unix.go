@@ -3,10 +3,8 @@
 package localapi
 
 import (
-	"fmt"
 	"io/fs"
 	"log/slog"
-	"net"
 	"os"
 	"syscall"
 )
@@ -51,29 +49,4 @@ func unixMode(m fs.FileMode) uint32 {
 // tryLock takes an exclusive flock on f without waiting.
 func tryLock(f *os.File) error {
 	return syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-}
-
-// listenPrivate listens on a socket that is 0600 from its first moment.
-func listenPrivate(path string) (*net.UnixListener, error) {
-	old := syscall.Umask(0o177)
-	l, err := net.Listen("unix", path)
-	syscall.Umask(old)
-	if err != nil {
-		return nil, fmt.Errorf("listening on %s: %w", path, err)
-	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		l.Close()
-		return nil, err
-	}
-	return l.(*net.UnixListener), nil
-}
-
-// fromUs asks the kernel who is at the other end and lets only our own uid in.
-func (l *sameUserListener) fromUs(c net.Conn) bool {
-	uid, err := peerUID(c)
-	if err == nil && uid == os.Getuid() {
-		return true
-	}
-	l.log.Warn("refused a connection from another user", "peer_uid", uid, "err", err)
-	return false
 }

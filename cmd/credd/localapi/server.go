@@ -38,6 +38,7 @@ type Server struct {
 	http *http.Server
 	// hotServed counts the requests the hot path answered (hot.go).
 	hotServed atomic.Uint64
+	hot       hotMemo
 }
 
 // Limits on what a caller may send: credhelper's requests are a few hundred
@@ -241,7 +242,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.Log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- s.http.Serve(&hotListener{Listener: l, s: s}) }()
+	go func() { errc <- s.http.Serve(s.hotServing(l)) }()
 	select {
 	case err := <-errc:
 		return err

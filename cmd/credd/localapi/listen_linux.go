@@ -1,0 +1,297 @@
+package localapi
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/credhelper/credhelper/protocol"
+)
+
+// pollListener is credd's socket on Linux. One goroutine waits in poll(2)
+// on the listening socket itself, accepts, checks the peer and reads the
+// request, and answers a hot request (hot.go) there and then: the kernel
+// wakes that goroutine's thread directly when credhelper connects and again
+// when its request lands, and nothing else in credd runs. Through the
+// runtime's poller (the net package) each call woke a poller thread, which
+// woke another to take the accepting goroutine, and then a third to look
+// for more work: on a small machine those wake-ups competed with credhelper
+// itself for the CPU and were most of the round trip (issue 15).
+//
+// Every other connection — one whose request is not exactly credhelper's,
+// is not all there within pendingWait, or needs more than credd's memory —
+// goes to net/http through Accept with the bytes read so far put back in
+// front of it, so it meets exactly the checks and answers it always did. A
+// connection whose request is still on its way waits in the same poll,
+// never holding up the next caller.
+type pollListener struct {
+	fd   int // the listening socket, non-blocking; never in the runtime's poller
+	wake int // an eventfd: Close writes to it to end the loop
+	path string
+	log  *slog.Logger
+
+	hot func(body []byte) []byte // set by Serve before the first Accept
+
+	start  sync.Once
+	conns  chan net.Conn // connections for net/http
+	closed chan struct{} // closed by Close
+	done   chan struct{} // closed when the loop has ended
+	once   sync.Once
+}
+
+// Limits of the loop: how long a request may take to arrive before the
+// connection goes to net/http (whose own time limits then apply), and how
+// many such connections the loop holds at once (more go to net/http at
+// once).
+const (
+	pendingWait = 50 * time.Millisecond
+	maxPending  = 64
+)
+
+// listenSocket listens on path with a socket that is 0600 from its first
+// moment; the socket file is removed when the listener closes.
+func listenSocket(path string, log *slog.Logger) (net.Listener, error) {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("listening on %s: %w", path, os.NewSyscallError("socket", err))
+	}
+	old := syscall.Umask(0o177)
+	err = unix.Bind(fd, &unix.SockaddrUnix{Name: path})
+	syscall.Umask(old)
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("listening on %s: %w", path, os.NewSyscallError("bind", err))
+	}
+	fail := func(err error) (net.Listener, error) {
+		unix.Close(fd)
+		os.Remove(path)
+		return nil, err
+	}
+	// The kernel caps the backlog at net.core.somaxconn.
+	if err := unix.Listen(fd, 4096); err != nil {
+		return fail(fmt.Errorf("listening on %s: %w", path, os.NewSyscallError("listen", err)))
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		return fail(err)
+	}
+	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		return fail(os.NewSyscallError("eventfd", err))
+	}
+	return &pollListener{
+		fd: fd, wake: wake, path: path, log: log,
+		conns:  make(chan net.Conn, 16),
+		closed: make(chan struct{}),
+		done:   make(chan struct{}),
+	}, nil
+}
+
+func (l *pollListener) setHot(answer func([]byte) []byte) { l.hot = answer }
+
+func (l *pollListener) Addr() net.Addr { return &net.UnixAddr{Name: l.path, Net: "unix"} }
+
+// Accept returns the next connection for net/http; the first call starts
+// the loop.
+func (l *pollListener) Accept() (net.Conn, error) {
+	l.start.Do(func() { go l.loop() })
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.closed:
+		return nil, &net.OpError{Op: "accept", Net: "unix", Addr: l.Addr(), Err: net.ErrClosed}
+	}
+}
+
+// Close ends the loop, closes the connections it held and the socket, and
+// removes the socket file.
+func (l *pollListener) Close() error {
+	l.once.Do(func() {
+		close(l.closed)
+		// A loop that never started has nothing to end.
+		l.start.Do(func() { close(l.done) })
+		unix.Write(l.wake, binary.NativeEndian.AppendUint64(nil, 1))
+		<-l.done
+		for {
+			select {
+			case c := <-l.conns:
+				c.Close()
+				continue
+			default:
+			}
+			break
+		}
+		unix.Close(l.fd)
+		unix.Close(l.wake)
+		os.Remove(l.path)
+	})
+	return nil
+}
+
+// pending is a connection whose request is still on its way.
+type pending struct {
+	fd       int
+	buf      []byte
+	n        int
+	deadline time.Time
+}
+
+func (l *pollListener) loop() {
+	defer close(l.done)
+	var waiting []*pending
+	defer func() {
+		for _, p := range waiting {
+			unix.Close(p.fd)
+		}
+	}()
+	fds := make([]unix.PollFd, 0, 2+maxPending)
+	for {
+		fds = append(fds[:0],
+			unix.PollFd{Fd: int32(l.fd), Events: unix.POLLIN},
+			unix.PollFd{Fd: int32(l.wake), Events: unix.POLLIN})
+		var timeout *unix.Timespec
+		if len(waiting) > 0 {
+			first := waiting[0].deadline
+			for _, p := range waiting {
+				fds = append(fds, unix.PollFd{Fd: int32(p.fd), Events: unix.POLLIN})
+				first = minTime(first, p.deadline)
+			}
+			ts := unix.NsecToTimespec(max(time.Until(first), 0).Nanoseconds())
+			timeout = &ts
+		}
+		if _, err := unix.Ppoll(fds, timeout, nil); err != nil && err != unix.EINTR {
+			l.log.Error("waiting for connections failed: the local API stops", "err", err)
+			return
+		}
+		if fds[1].Revents != 0 {
+			return
+		}
+		now := time.Now()
+		kept := waiting[:0]
+		for i, p := range waiting {
+			switch {
+			case fds[2+i].Revents != 0:
+				if !l.progress(p) {
+					kept = append(kept, p)
+				}
+			case !now.Before(p.deadline):
+				l.handOff(p)
+			default:
+				kept = append(kept, p)
+			}
+		}
+		clear(waiting[len(kept):])
+		waiting = kept
+		if fds[0].Revents != 0 {
+			waiting = l.acceptAll(waiting)
+		}
+	}
+}
+
+// acceptAll takes the connections waiting on the socket (a bounded number
+// per round, so those already held are read in turn).
+func (l *pollListener) acceptAll(waiting []*pending) []*pending {
+	for range 2 * maxPending {
+		fd, _, err := unix.Accept4(l.fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		switch {
+		case err == unix.EAGAIN || err == unix.EINTR || err == unix.ECONNABORTED:
+			return waiting
+		case err != nil:
+			// Out of file descriptors, say: the connection stays queued;
+			// wait a little rather than spin.
+			l.log.Error("accepting a connection failed", "err", err)
+			time.Sleep(10 * time.Millisecond)
+			return waiting
+		}
+		if uid, err := socketPeerUID(fd); err != nil || uid != os.Getuid() {
+			l.log.Warn("refused a connection from another user", "peer_uid", uid, "err", err)
+			unix.Close(fd)
+			continue
+		}
+		p := &pending{fd: fd, buf: make([]byte, hotRequestMax), deadline: time.Now().Add(pendingWait)}
+		switch {
+		case l.hot == nil:
+			l.handOff(p)
+		case l.progress(p):
+		case len(waiting) < maxPending:
+			waiting = append(waiting, p)
+		default:
+			l.handOff(p)
+		}
+	}
+	return waiting
+}
+
+// progress reads what has arrived of p's request and answers it, or hands
+// it to net/http, when there is enough to tell; it reports whether p is
+// done with (false: still on its way).
+func (l *pollListener) progress(p *pending) bool {
+	n, err := unix.Read(p.fd, p.buf[p.n:])
+	switch {
+	case err == unix.EAGAIN || err == unix.EINTR:
+		return false
+	case err != nil || n == 0:
+		// An error, or the caller's end closed: net/http meets it again
+		// and does what it always did.
+		l.handOff(p)
+		return true
+	}
+	p.n += n
+	body, state := hotParse(p.buf[:p.n])
+	switch state {
+	case hotIncomplete:
+		return false
+	case hotComplete:
+		if out := l.hot(body); out != nil {
+			l.answer(p.fd, out)
+			return true
+		}
+	}
+	l.handOff(p)
+	return true
+}
+
+// answer writes out, the whole answer, and closes fd. A fresh
+// connection's socket buffer takes it at once.
+func (l *pollListener) answer(fd int, out []byte) {
+	if n, err := unix.Write(fd, out); err != nil || n != len(out) {
+		if err == nil {
+			err = errors.New("short write")
+		}
+		l.log.Warn("writing an answer failed", "path", protocol.PathCredentials, "err", err)
+	}
+	unix.Close(fd)
+}
+
+// handOff gives p to net/http, with what was read of it so far.
+func (l *pollListener) handOff(p *pending) {
+	f := os.NewFile(uintptr(p.fd), "credd")
+	c, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		l.log.Error("passing a connection on failed", "err", err)
+		return
+	}
+	if p.n > 0 {
+		c = &replayConn{Conn: c, buf: p.buf[:p.n]}
+	}
+	select {
+	case l.conns <- c:
+	case <-l.closed:
+		c.Close()
+	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
