@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -43,5 +44,31 @@ func TestCachedCredentials(t *testing.T) {
 		if _, ok := e.engine.CachedCredentials(req); ok {
 			t.Errorf("answered %+v from memory", req)
 		}
+	}
+}
+
+// TestCachedCredentialsFollowsTheConfig: what the hot path worked out from
+// the config is dropped when the config changes. A profile removed, or whose
+// role changed, is no longer answered from memory, not even once.
+func TestCachedCredentialsFollowsTheConfig(t *testing.T) {
+	e := newEngineEnv(t, roleConfig)
+	e.addKeys("base", baseKeyID, baseSecret)
+	e.mustGet("prod")
+	if _, ok := e.engine.CachedCredentials(protocol.CredentialsRequest{Profile: "prod"}); !ok {
+		t.Fatal("not answered from memory after a fetch")
+	}
+
+	e.writeConfig(strings.Replace(roleConfig, deployARN, "arn:aws:iam::123456789012:role/Other", 1))
+	if got, ok := e.engine.CachedCredentials(protocol.CredentialsRequest{Profile: "prod"}); ok {
+		t.Fatalf("answered the old role's credentials after role_arn changed: %v", got.Credentials)
+	}
+	e.mustGet("prod")
+	if _, ok := e.engine.CachedCredentials(protocol.CredentialsRequest{Profile: "prod"}); !ok {
+		t.Fatal("not answered from memory after the new role's fetch")
+	}
+
+	e.writeConfig("[profile base]\nregion = eu-west-1\n")
+	if got, ok := e.engine.CachedCredentials(protocol.CredentialsRequest{Profile: "prod"}); ok {
+		t.Fatalf("answered a profile the config no longer has: %v", got.Credentials)
 	}
 }

@@ -1,0 +1,214 @@
+package localapi
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/credhelper/credhelper/protocol"
+	"github.com/credhelper/credhelper/protocol/client"
+)
+
+// pollDaemon is a Server on Listen's own listener, as credd runs it: on
+// Linux the pollListener, whose loop runs the hot path.
+type pollDaemon struct {
+	*engineEnv
+	socket string
+	srv    *Server
+	l      net.Listener
+}
+
+func startPollDaemon(t *testing.T) *pollDaemon {
+	t.Helper()
+	e := &pollDaemon{engineEnv: newEngineEnv(t, "[profile solo]\nregion = us-east-1\n")}
+	e.addKeys("solo", baseKeyID, baseSecret)
+	e.socket = filepath.Join(socketDir(t), "run", "credd.sock")
+	log := slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	l, release, err := Listen(e.socket, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := l.(*pollListener); !ok {
+		t.Fatalf("Listen gave a %T, want the pollListener", l)
+	}
+	e.l = l
+	e.srv = &Server{Engine: e.engine, Log: log, Status: func() protocol.StatusResponse { return protocol.StatusResponse{} }}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.srv.Serve(ctx, l) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+		release()
+	})
+	// Warm: the first call fetches, through net/http.
+	e.credentials(t)
+	return e
+}
+
+func (e *pollDaemon) credentials(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	creds, err := client.New(e.socket).Credentials(ctx, protocol.CredentialsRequest{Profile: "solo"})
+	if err != nil || creds.AccessKeyID != baseKeyID {
+		t.Fatalf("credentials: %v %v", creds, err)
+	}
+}
+
+// sendInPieces writes req on a fresh connection in pieces, pause apart,
+// and reads the answer.
+func (e *pollDaemon) sendInPieces(t *testing.T, req []byte, pause time.Duration, cuts ...int) (*http.Response, []byte) {
+	t.Helper()
+	c, err := net.Dial("unix", e.socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	last := 0
+	for _, cut := range append(cuts, len(req)) {
+		if _, err := c.Write(req[last:cut]); err != nil {
+			t.Fatal(err)
+		}
+		last = cut
+		if cut < len(req) {
+			time.Sleep(pause)
+		}
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, body
+}
+
+// TestPollListenerWaitsForTheRequest: a request that arrives in pieces, each
+// well within pendingWait of the last, is still answered from memory; one
+// whose rest comes later than that goes to net/http, and gets the same
+// answer.
+func TestPollListenerWaitsForTheRequest(t *testing.T) {
+	e := startPollDaemon(t)
+	raw := clientRequest(t, "solo")
+	before := e.srv.hotServed.Load()
+
+	hot, hotBody := e.sendInPieces(t, raw, time.Millisecond, 10, len(raw)-5)
+	if n := e.srv.hotServed.Load() - before; n != 1 {
+		t.Fatalf("the hot path answered %d requests sent in pieces, want 1", n)
+	}
+	slow, slowBody := e.sendInPieces(t, raw, 3*pendingWait, 10)
+	if n := e.srv.hotServed.Load() - before; n != 1 {
+		t.Fatalf("the hot path answered a request whose rest came %v later", 3*pendingWait)
+	}
+	if hot.StatusCode != http.StatusOK || slow.StatusCode != http.StatusOK || string(hotBody) != string(slowBody) {
+		t.Errorf("in pieces: %d %s\nlate: %d %s", hot.StatusCode, hotBody, slow.StatusCode, slowBody)
+	}
+}
+
+// TestPollListenerIdleCallersHoldNobodyUp: callers that connect and send
+// nothing, more of them than the loop holds, do not keep credhelper's
+// request from being answered from memory, nor anything else from net/http.
+func TestPollListenerIdleCallersHoldNobodyUp(t *testing.T) {
+	e := startPollDaemon(t)
+	var idle []net.Conn
+	for range maxPending + 8 {
+		c, err := net.Dial("unix", e.socket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idle = append(idle, c)
+	}
+	defer func() {
+		for _, c := range idle {
+			c.Close()
+		}
+	}()
+	before := e.srv.hotServed.Load()
+	e.credentials(t)
+	if n := e.srv.hotServed.Load() - before; n != 1 {
+		t.Errorf("the hot path answered %d requests behind idle callers, want 1", n)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := client.New(e.socket).Ping(ctx); err != nil {
+		t.Errorf("status behind idle callers: %v", err)
+	}
+	// And an idle caller that finally sends is answered too.
+	c := idle[0]
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Write(clientRequest(t, "solo")); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("the first idle caller: %v %v", resp, err)
+	}
+	resp.Body.Close()
+}
+
+// TestPollListenerClose: closing ends Accept with net.ErrClosed, closes the
+// connections the loop held, and removes the socket file.
+func TestPollListenerClose(t *testing.T) {
+	dir := socketDir(t)
+	socket := filepath.Join(dir, "run", "credd.sock")
+	l, release, err := Listen(socket, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	pl := l.(*pollListener)
+	pl.setHot(func([]byte) []byte { return nil })
+	accepted := make(chan error, 1)
+	go func() {
+		c, err := l.Accept()
+		if err == nil {
+			c.Close()
+			err = errors.New("accepted a connection that sent nothing")
+		}
+		accepted <- err
+	}()
+	held, err := net.Dial("unix", socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	// The loop has taken it when it no longer waits in the backlog: a
+	// request half sent keeps it in the loop.
+	held.Write([]byte("POST /v1/cred"))
+	time.Sleep(10 * time.Millisecond)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-accepted; !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Accept after Close: %v, want net.ErrClosed", err)
+	}
+	held.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := held.Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("the held connection read %d, %v; want EOF", n, err)
+	}
+	if _, err := os.Lstat(socket); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the socket is still there after Close: %v", err)
+	}
+	if _, err := net.Dial("unix", socket); err == nil {
+		t.Error("dialled a closed listener")
+	}
+	if err := l.Close(); err != nil {
+		t.Errorf("a second Close: %v", err)
+	}
+}
