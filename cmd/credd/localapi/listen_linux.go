@@ -1,6 +1,7 @@
 package localapi
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -36,7 +37,11 @@ type pollListener struct {
 	fd   int // the listening socket, non-blocking; never in the runtime's poller
 	wake int // an eventfd: Close writes to it to end the loop
 	path string
+	uid  int // ours: the only peer let in
 	log  *slog.Logger
+	// scratch takes each new connection's first read: only a request
+	// still on its way needs a buffer of its own.
+	scratch [hotRequestMax]byte
 
 	hot func(body []byte) []byte // set by Serve before the first Accept
 
@@ -87,7 +92,7 @@ func listenSocket(path string, log *slog.Logger) (net.Listener, error) {
 		return fail(os.NewSyscallError("eventfd", err))
 	}
 	return &pollListener{
-		fd: fd, wake: wake, path: path, log: log,
+		fd: fd, wake: wake, path: path, uid: os.Getuid(), log: log,
 		conns:  make(chan net.Conn, 16),
 		closed: make(chan struct{}),
 		done:   make(chan struct{}),
@@ -210,17 +215,19 @@ func (l *pollListener) acceptAll(waiting []*pending) []*pending {
 			time.Sleep(10 * time.Millisecond)
 			return waiting
 		}
-		if uid, err := socketPeerUID(fd); err != nil || uid != os.Getuid() {
+		if uid, err := socketPeerUID(fd); err != nil || uid != l.uid {
 			l.log.Warn("refused a connection from another user", "peer_uid", uid, "err", err)
 			unix.Close(fd)
 			continue
 		}
-		p := &pending{fd: fd, buf: make([]byte, hotRequestMax), deadline: time.Now().Add(pendingWait)}
+		p := &pending{fd: fd, buf: l.scratch[:]}
 		switch {
 		case l.hot == nil:
 			l.handOff(p)
 		case l.progress(p):
 		case len(waiting) < maxPending:
+			p.buf = append(make([]byte, 0, hotRequestMax), p.buf[:p.n]...)[:hotRequestMax]
+			p.deadline = time.Now().Add(pendingWait)
 			waiting = append(waiting, p)
 		default:
 			l.handOff(p)
@@ -280,7 +287,8 @@ func (l *pollListener) handOff(p *pending) {
 		return
 	}
 	if p.n > 0 {
-		c = &replayConn{Conn: c, buf: p.buf[:p.n]}
+		// A copy: p.buf may be the loop's scratch.
+		c = &replayConn{Conn: c, buf: bytes.Clone(p.buf[:p.n])}
 	}
 	select {
 	case l.conns <- c:
