@@ -189,6 +189,9 @@ func markdown(r results, machine, command, svg string) string {
 	if v, ok := r.get("BenchmarkWarmCredentials", "ns/op"); ok {
 		fmt.Fprintf(&b, "| in-process: the engine's answer, no socket | %s |\n", micros(v/1000))
 	}
+	if v, ok := r.get("BenchmarkHotAnswer", "ns/op"); ok {
+		fmt.Fprintf(&b, "| in-process: credd's answer to a warm `process` call (request decoded, answer encoded), no socket | %s |\n", micros(v/1000))
+	}
 	if v, ok := r.get("BenchmarkWarmRequest", "ns/op"); ok {
 		fmt.Fprintf(&b, "| in-process over the unix socket (client and server in one process) | %s |\n", micros(v/1000))
 	}

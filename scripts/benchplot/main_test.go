@@ -29,6 +29,7 @@ func TestFiguresFromBenchmarkOutput(t *testing.T) {
 		"| `granted credential-process` | not installed | | |",
 		"2,760,866 bytes",
 		"| in-process: the engine's answer, no socket | 7 µs |",
+		"| in-process: credd's answer to a warm `process` call (request decoded, answer encoded), no socket | 3 µs |",
 		"| across processes: a caller's request to a running credd (p90 204 µs) | 118 µs |",
 		"| 32 | 943/s | 1430/s | 0.66× |",
 		"| 100 | 1.00 | 0 | 19.9 MiB | 120 | 153.7 ms |",
