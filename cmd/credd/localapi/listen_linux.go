@@ -42,6 +42,8 @@ type pollListener struct {
 	// scratch takes each new connection's first read: only a request
 	// still on its way needs a buffer of its own.
 	scratch [hotRequestMax]byte
+	// acceptFails counts accept(2)'s failures in a row.
+	acceptFails int
 
 	hot func(body []byte) []byte // set by Serve before the first Accept
 
@@ -209,11 +211,18 @@ func (l *pollListener) acceptAll(waiting []*pending) []*pending {
 		case err == unix.EAGAIN || err == unix.EINTR || err == unix.ECONNABORTED:
 			return waiting
 		case err != nil:
-			// Out of file descriptors, say: the connection stays queued;
-			// wait a little rather than spin.
-			l.log.Error("accepting a connection failed", "err", err)
-			time.Sleep(10 * time.Millisecond)
+			// Out of file descriptors, say: the connection stays queued.
+			// Wait, longer each time as net/http does, and say so once.
+			if l.acceptFails == 0 {
+				l.log.Error("accepting connections fails: retrying", "err", err)
+			}
+			l.acceptFails++
+			time.Sleep(min(5*time.Millisecond<<min(l.acceptFails-1, 8), time.Second))
 			return waiting
+		}
+		if l.acceptFails > 0 {
+			l.log.Info("accepting connections again", "failures", l.acceptFails)
+			l.acceptFails = 0
 		}
 		if uid, err := socketPeerUID(fd); err != nil || uid != l.uid {
 			l.log.Warn("refused a connection from another user", "peer_uid", uid, "err", err)

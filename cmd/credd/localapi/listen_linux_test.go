@@ -4,16 +4,21 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/credhelper/credhelper/internal/testenv"
 	"github.com/credhelper/credhelper/protocol"
 	"github.com/credhelper/credhelper/protocol/client"
 )
@@ -210,5 +215,100 @@ func TestPollListenerClose(t *testing.T) {
 	}
 	if err := l.Close(); err != nil {
 		t.Errorf("a second Close: %v", err)
+	}
+}
+
+const envEMFILEHelper = "CREDD_TEST_EMFILE_SOCKET"
+
+// TestEMFILEHelperProcess is not a test: TestAcceptFailureBacksOff runs the
+// test binary with envEMFILEHelper set, and this is a credd out of file
+// descriptors. It listens, fills every free descriptor, says READY, and
+// frees them when a line comes on stdin; every connection it accepts gets
+// "ok".
+func TestEMFILEHelperProcess(t *testing.T) {
+	socket := os.Getenv(envEMFILEHelper)
+	if socket == "" {
+		return
+	}
+	l, release, err := Listen(socket, slog.New(slog.NewTextHandler(os.Stderr, nil)))
+	if err != nil {
+		fmt.Println("listen:", err)
+		os.Exit(3)
+	}
+	defer release()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("ok"))
+			c.Close()
+		}
+	}()
+	var lim syscall.Rlimit
+	syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
+	lim.Cur = 256
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		fmt.Println("setrlimit:", err)
+		os.Exit(3)
+	}
+	var fill []int
+	for {
+		fd, err := syscall.Open(os.DevNull, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		if err != nil {
+			break
+		}
+		fill = append(fill, fd)
+	}
+	fmt.Println("READY")
+	bufio.NewReader(os.Stdin).ReadString('\n')
+	for _, fd := range fill {
+		syscall.Close(fd)
+	}
+	time.Sleep(time.Minute) // killed by the test
+}
+
+// TestAcceptFailureBacksOff: a credd out of file descriptors keeps the
+// caller queued, retries with growing waits and says so once, not once per
+// try; once descriptors are free again, the caller is answered and credd
+// says it accepts again.
+func TestAcceptFailureBacksOff(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	socket := filepath.Join(socketDir(t), "run", "credd.sock")
+	cmd := exec.Command(exe, "-test.run=^TestEMFILEHelperProcess$")
+	cmd.Env = append(os.Environ(), envEMFILEHelper+"="+socket)
+	var stderr testenv.Buffer
+	cmd.Stderr = &stderr
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	if line, err := bufio.NewReader(stdout).ReadString('\n'); line != "READY\n" {
+		t.Fatalf("helper: %q %v\n%s", line, err, &stderr)
+	}
+	c, err := net.Dial("unix", socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	time.Sleep(300 * time.Millisecond) // several failed accepts, 5 ms and more apart
+	io.WriteString(stdin, "free\n")
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	got, err := io.ReadAll(c)
+	if string(got) != "ok" {
+		t.Fatalf("the queued caller got %q, %v\n%s", got, err, &stderr)
+	}
+	logs := stderr.String()
+	if n := strings.Count(logs, "accepting connections fails"); n != 1 || !strings.Contains(logs, "too many open files") {
+		t.Errorf("%d lines about failing accepts, want 1 naming the cause:\n%s", n, logs)
+	}
+	if !strings.Contains(logs, "accepting connections again") {
+		t.Errorf("no line saying credd accepts again:\n%s", logs)
 	}
 }
