@@ -137,16 +137,7 @@ func (e *hotDaemon) rawCall(t *testing.T, req []byte) (*http.Response, []byte) {
 		t.Fatal(err)
 	}
 	e.gate <- struct{}{}
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, body
+	return readWholeAnswer(t, c)
 }
 
 // TestHotPathAnswersAsNetHTTPDoes: credhelper's request for credentials credd
@@ -255,29 +246,55 @@ func (l gatedListener) Accept() (net.Conn, error) {
 
 func startHotDaemon(t *testing.T, level slog.Level) *hotDaemon {
 	t.Helper()
-	e := &hotDaemon{engineEnv: newEngineEnv(t, "[profile solo]\nregion = us-east-1\n")}
+	e := &hotDaemon{gate: make(chan struct{}, 1)}
+	e.engineEnv, e.socket, e.srv = serveSolo(t, level, func(l net.Listener) net.Listener {
+		return gatedListener{Listener: l, gate: e.gate}
+	})
+	t.Cleanup(func() { close(e.gate) })
+	return e
+}
+
+// serveSolo serves an engine holding profile solo's keys on Listen's socket,
+// logging at level, until the test ends; wrap stands between Listen and
+// Serve.
+func serveSolo(t *testing.T, level slog.Level, wrap func(net.Listener) net.Listener) (*engineEnv, string, *Server) {
+	t.Helper()
+	e := newEngineEnv(t, "[profile solo]\nregion = us-east-1\n")
 	e.addKeys("solo", baseKeyID, baseSecret)
-	e.socket = filepath.Join(socketDir(t), "run", "credd.sock")
+	socket := filepath.Join(socketDir(t), "run", "credd.sock")
 	log := slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: level}))
-	l, release, err := Listen(e.socket, log)
+	l, release, err := Listen(socket, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.gate = make(chan struct{}, 1)
-	l = gatedListener{Listener: l, gate: e.gate}
-	e.srv = &Server{Engine: e.engine, Log: log, Status: func() protocol.StatusResponse { return protocol.StatusResponse{} }}
+	srv := &Server{Engine: e.engine, Log: log, Status: func() protocol.StatusResponse { return protocol.StatusResponse{} }}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- e.srv.Serve(ctx, l) }()
+	served := wrap(l)
+	go func() { done <- srv.Serve(ctx, served) }()
 	t.Cleanup(func() {
 		cancel()
-		close(e.gate)
 		if err := <-done; err != nil {
 			t.Error(err)
 		}
 		release()
 	})
-	return e
+	return e, socket, srv
+}
+
+// readWholeAnswer reads one HTTP answer, body and all, from c.
+func readWholeAnswer(t *testing.T, c net.Conn) (*http.Response, []byte) {
+	t.Helper()
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, body
 }
 
 // TestHotPathIsOffAtDebugLevel: at debug level each request is served by

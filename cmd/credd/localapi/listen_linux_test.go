@@ -29,33 +29,16 @@ type pollDaemon struct {
 	*engineEnv
 	socket string
 	srv    *Server
-	l      net.Listener
 }
 
 func startPollDaemon(t *testing.T) *pollDaemon {
 	t.Helper()
-	e := &pollDaemon{engineEnv: newEngineEnv(t, "[profile solo]\nregion = us-east-1\n")}
-	e.addKeys("solo", baseKeyID, baseSecret)
-	e.socket = filepath.Join(socketDir(t), "run", "credd.sock")
-	log := slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	l, release, err := Listen(e.socket, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := l.(*pollListener); !ok {
-		t.Fatalf("Listen gave a %T, want the pollListener", l)
-	}
-	e.l = l
-	e.srv = &Server{Engine: e.engine, Log: log, Status: func() protocol.StatusResponse { return protocol.StatusResponse{} }}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.srv.Serve(ctx, l) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
+	e := &pollDaemon{}
+	e.engineEnv, e.socket, e.srv = serveSolo(t, slog.LevelInfo, func(l net.Listener) net.Listener {
+		if _, ok := l.(*pollListener); !ok {
+			t.Fatalf("Listen gave a %T, want the pollListener", l)
 		}
-		release()
+		return l
 	})
 	// Warm: the first call fetches, through net/http.
 	e.credentials(t)
@@ -92,16 +75,7 @@ func (e *pollDaemon) sendInPieces(t *testing.T, req []byte, pause time.Duration,
 			time.Sleep(pause)
 		}
 	}
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, body
+	return readWholeAnswer(t, c)
 }
 
 // TestPollListenerWaitsForTheRequest: a request that arrives in pieces, each
