@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -42,8 +43,8 @@ type pollListener struct {
 	// scratch takes each new connection's first read: only a request
 	// still on its way needs a buffer of its own.
 	scratch [hotRequestMax]byte
-	// acceptFails counts accept(2)'s failures in a row.
-	acceptFails int
+	// acceptFails counts accept(2)'s failures in a row (atomic for tests).
+	acceptFails atomic.Int32
 
 	hot func(body []byte) []byte // set by Serve before the first Accept
 
@@ -213,16 +214,15 @@ func (l *pollListener) acceptAll(waiting []*pending) []*pending {
 		case err != nil:
 			// Out of file descriptors, say: the connection stays queued.
 			// Wait, longer each time as net/http does, and say so once.
-			if l.acceptFails == 0 {
+			fails := l.acceptFails.Add(1)
+			if fails == 1 {
 				l.log.Error("accepting connections fails: retrying", "err", err)
 			}
-			l.acceptFails++
-			time.Sleep(min(5*time.Millisecond<<min(l.acceptFails-1, 8), time.Second))
+			time.Sleep(min(5*time.Millisecond<<min(fails-1, 8), time.Second))
 			return waiting
 		}
-		if l.acceptFails > 0 {
-			l.log.Info("accepting connections again", "failures", l.acceptFails)
-			l.acceptFails = 0
+		if fails := l.acceptFails.Swap(0); fails > 0 {
+			l.log.Info("accepting connections again", "failures", fails)
 		}
 		if uid, err := socketPeerUID(fd); err != nil || uid != l.uid {
 			l.log.Warn("refused a connection from another user", "peer_uid", uid, "err", err)

@@ -162,15 +162,17 @@ func TestPollListenerClose(t *testing.T) {
 		}
 		accepted <- err
 	}()
+	fds := func() int { d, _ := os.ReadDir("/proc/self/fd"); return len(d) }
+	before := fds()
 	held, err := net.Dial("unix", socket)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer held.Close()
-	// The loop has taken it when it no longer waits in the backlog: a
-	// request half sent keeps it in the loop.
+	// A request half sent keeps it in the loop, once the loop has taken it
+	// from the backlog: then this process holds both ends.
 	held.Write([]byte("POST /v1/cred"))
-	time.Sleep(10 * time.Millisecond)
+	testenv.Eventually(t, 10*time.Second, "the loop has accepted the connection", func() bool { return fds() >= before+2 })
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -197,8 +199,8 @@ const envEMFILEHelper = "CREDD_TEST_EMFILE_SOCKET"
 // TestEMFILEHelperProcess is not a test: TestAcceptFailureBacksOff runs the
 // test binary with envEMFILEHelper set, and this is a credd out of file
 // descriptors. It listens, fills every free descriptor, says READY, and
-// frees them when a line comes on stdin; every connection it accepts gets
-// "ok".
+// once the test says it has connected and accept has failed three times,
+// frees them; every connection it accepts gets "ok".
 func TestEMFILEHelperProcess(t *testing.T) {
 	socket := os.Getenv(envEMFILEHelper)
 	if socket == "" {
@@ -236,11 +238,14 @@ func TestEMFILEHelperProcess(t *testing.T) {
 		fill = append(fill, fd)
 	}
 	fmt.Println("READY")
-	bufio.NewReader(os.Stdin).ReadString('\n')
+	in := bufio.NewReader(os.Stdin)
+	in.ReadString('\n') // the test has connected
+	pl := l.(*pollListener)
+	testenv.Eventually(t, 10*time.Second, "accept has failed three times", func() bool { return pl.acceptFails.Load() >= 3 })
 	for _, fd := range fill {
 		syscall.Close(fd)
 	}
-	time.Sleep(time.Minute) // killed by the test
+	in.ReadString('\n') // until the test kills it
 }
 
 // TestAcceptFailureBacksOff: a credd out of file descriptors keeps the
@@ -271,8 +276,7 @@ func TestAcceptFailureBacksOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	time.Sleep(300 * time.Millisecond) // several failed accepts, 5 ms and more apart
-	io.WriteString(stdin, "free\n")
+	io.WriteString(stdin, "connected\n")
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	got, err := io.ReadAll(c)
 	if string(got) != "ok" {
