@@ -52,6 +52,7 @@ type pollListener struct {
 	conns  chan net.Conn // connections for net/http
 	closed chan struct{} // closed by Close
 	done   chan struct{} // closed when the loop has ended
+	failed error         // why the loop ended, when not by Close; set before done
 	once   sync.Once
 }
 
@@ -115,6 +116,14 @@ func (l *pollListener) Accept() (net.Conn, error) {
 		return c, nil
 	case <-l.closed:
 		return nil, &net.OpError{Op: "accept", Net: "unix", Addr: l.Addr(), Err: net.ErrClosed}
+	case <-l.done:
+		// The loop failed (or Close ended it): net/http stops serving, and
+		// credd says why.
+		err := l.failed
+		if err == nil {
+			err = net.ErrClosed
+		}
+		return nil, &net.OpError{Op: "accept", Net: "unix", Addr: l.Addr(), Err: err}
 	}
 }
 
@@ -175,7 +184,7 @@ func (l *pollListener) loop() {
 			timeout = &ts
 		}
 		if _, err := unix.Ppoll(fds, timeout, nil); err != nil && err != unix.EINTR {
-			l.log.Error("waiting for connections failed: the local API stops", "err", err)
+			l.failed = os.NewSyscallError("ppoll", err)
 			return
 		}
 		if fds[1].Revents != 0 {
