@@ -43,8 +43,10 @@ type pollListener struct {
 	// scratch takes each new connection's first read: only a request
 	// still on its way needs a buffer of its own.
 	scratch [hotRequestMax]byte
-	// acceptFails counts accept(2)'s failures in a row (atomic for tests).
-	acceptFails atomic.Int32
+	// acceptFails counts accept(2)'s failures in a row; holding, the
+	// connections the loop holds whose request is on its way (atomic, for
+	// tests).
+	acceptFails, holding atomic.Int32
 
 	hot func(body []byte) []byte // set by Serve before the first Accept
 
@@ -58,8 +60,8 @@ type pollListener struct {
 
 // Limits of the loop: how long a request may take to arrive before the
 // connection goes to net/http (whose own time limits then apply), and how
-// many such connections the loop holds at once (more go to net/http at
-// once).
+// many such connections the loop holds at once (beyond that, the one held
+// longest goes to net/http).
 const (
 	pendingWait = 50 * time.Millisecond
 	maxPending  = 64
@@ -209,6 +211,7 @@ func (l *pollListener) loop() {
 		if fds[0].Revents != 0 {
 			waiting = l.acceptAll(waiting)
 		}
+		l.holding.Store(int32(len(waiting)))
 	}
 }
 
@@ -243,12 +246,17 @@ func (l *pollListener) acceptAll(waiting []*pending) []*pending {
 		case l.hot == nil:
 			l.handOff(p)
 		case l.progress(p):
-		case len(waiting) < maxPending:
+		default:
+			if len(waiting) == maxPending {
+				// Full: the one that has waited longest goes to
+				// net/http, so callers that send nothing cannot keep
+				// the next ones from the hot path.
+				l.handOff(waiting[0])
+				waiting = append(waiting[:0], waiting[1:]...)
+			}
 			p.buf = append(make([]byte, 0, hotRequestMax), p.buf[:p.n]...)[:hotRequestMax]
 			p.deadline = time.Now().Add(pendingWait)
 			waiting = append(waiting, p)
-		default:
-			l.handOff(p)
 		}
 	}
 	return waiting

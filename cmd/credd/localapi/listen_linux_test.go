@@ -29,6 +29,7 @@ type pollDaemon struct {
 	*engineEnv
 	socket string
 	srv    *Server
+	l      net.Listener
 }
 
 func startPollDaemon(t *testing.T) *pollDaemon {
@@ -38,6 +39,7 @@ func startPollDaemon(t *testing.T) *pollDaemon {
 		if _, ok := l.(*pollListener); !ok {
 			t.Fatalf("Listen gave a %T, want the pollListener", l)
 		}
+		e.l = l
 		return l
 	})
 	// Warm: the first call fetches, through net/http.
@@ -118,6 +120,9 @@ func TestPollListenerIdleCallersHoldNobodyUp(t *testing.T) {
 			c.Close()
 		}
 	}()
+	// The loop holds as many as it may; the others went to net/http.
+	pl := e.l.(*pollListener)
+	testenv.Eventually(t, 10*time.Second, "the loop holds maxPending idle callers", func() bool { return pl.holding.Load() == maxPending })
 	before := e.srv.hotServed.Load()
 	e.credentials(t)
 	if n := e.srv.hotServed.Load() - before; n != 1 {
@@ -162,26 +167,26 @@ func TestPollListenerClose(t *testing.T) {
 		}
 		accepted <- err
 	}()
-	fds := func() int { d, _ := os.ReadDir("/proc/self/fd"); return len(d) }
-	before := fds()
 	held, err := net.Dial("unix", socket)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer held.Close()
 	// A request half sent keeps it in the loop, once the loop has taken it
-	// from the backlog: then this process holds both ends.
+	// from the backlog.
 	held.Write([]byte("POST /v1/cred"))
-	testenv.Eventually(t, 10*time.Second, "the loop has accepted the connection", func() bool { return fds() >= before+2 })
+	testenv.Eventually(t, 10*time.Second, "the loop holds the connection", func() bool { return pl.holding.Load() == 1 })
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if err := <-accepted; !errors.Is(err, net.ErrClosed) {
 		t.Errorf("Accept after Close: %v, want net.ErrClosed", err)
 	}
+	// Closed, not left hanging: EOF, or a reset when the loop had not yet
+	// read what was sent.
 	held.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if n, err := held.Read(make([]byte, 1)); err != io.EOF {
-		t.Errorf("the held connection read %d, %v; want EOF", n, err)
+	if n, err := held.Read(make([]byte, 1)); err != io.EOF && !errors.Is(err, syscall.ECONNRESET) {
+		t.Errorf("the held connection read %d, %v; want it closed", n, err)
 	}
 	if _, err := os.Lstat(socket); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the socket is still there after Close: %v", err)
@@ -282,11 +287,10 @@ func TestAcceptFailureBacksOff(t *testing.T) {
 	if string(got) != "ok" {
 		t.Fatalf("the queued caller got %q, %v\n%s", got, err, &stderr)
 	}
+	// The helper's stderr reaches the buffer through a pipe: wait for it.
+	stderr.WaitFor(t, "accepting connections again", 10*time.Second)
 	logs := stderr.String()
 	if n := strings.Count(logs, "accepting connections fails"); n != 1 || !strings.Contains(logs, "too many open files") {
 		t.Errorf("%d lines about failing accepts, want 1 naming the cause:\n%s", n, logs)
-	}
-	if !strings.Contains(logs, "accepting connections again") {
-		t.Errorf("no line saying credd accepts again:\n%s", logs)
 	}
 }
