@@ -232,13 +232,6 @@ func hotParse(req []byte) ([]byte, hotState) {
 	return body, hotComplete
 }
 
-// hotBody returns the body of req when req is a whole hot request (see
-// hotParse).
-func hotBody(req []byte) ([]byte, bool) {
-	body, state := hotParse(req)
-	return body, state == hotComplete
-}
-
 // replayConn reads what the hot path read before the rest of the
 // connection.
 type replayConn struct {

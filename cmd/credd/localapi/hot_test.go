@@ -68,8 +68,8 @@ func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 // request change, every call would silently fall back to net/http.
 func TestClientSendsTheHotRequest(t *testing.T) {
 	raw := clientRequest(t, "solo")
-	body, ok := hotBody(raw)
-	if !ok {
+	body, state := hotParse(raw)
+	if state != hotComplete {
 		t.Fatalf("the hot path does not take credhelper's request:\n%s", raw)
 	}
 	var cr protocol.CredentialsRequest
@@ -117,7 +117,7 @@ func TestHotPathTakesOnlyCredhelpersRequest(t *testing.T) {
 		"chunked":           withHeader(raw, "Transfer-Encoding: chunked"),
 	}
 	for name, req := range cases {
-		if _, ok := hotBody(req); ok {
+		if _, state := hotParse(req); state == hotComplete {
 			t.Errorf("%s: the hot path takes\n%s", name, req)
 		}
 	}

@@ -138,14 +138,14 @@ func (l *pollListener) Close() error {
 		l.start.Do(func() { close(l.done) })
 		unix.Write(l.wake, binary.NativeEndian.AppendUint64(nil, 1))
 		<-l.done
+	drain:
 		for {
 			select {
 			case c := <-l.conns:
 				c.Close()
-				continue
 			default:
+				break drain
 			}
-			break
 		}
 		unix.Close(l.fd)
 		unix.Close(l.wake)
@@ -177,12 +177,11 @@ func (l *pollListener) loop() {
 			unix.PollFd{Fd: int32(l.wake), Events: unix.POLLIN})
 		var timeout *unix.Timespec
 		if len(waiting) > 0 {
-			first := waiting[0].deadline
 			for _, p := range waiting {
 				fds = append(fds, unix.PollFd{Fd: int32(p.fd), Events: unix.POLLIN})
-				first = minTime(first, p.deadline)
 			}
-			ts := unix.NsecToTimespec(max(time.Until(first), 0).Nanoseconds())
+			// Held in the order they came, so the first is due first.
+			ts := unix.NsecToTimespec(max(time.Until(waiting[0].deadline), 0).Nanoseconds())
 			timeout = &ts
 		}
 		if _, err := unix.Ppoll(fds, timeout, nil); err != nil && err != unix.EINTR {
@@ -236,8 +235,7 @@ func (l *pollListener) acceptAll(waiting []*pending) []*pending {
 		if fails := l.acceptFails.Swap(0); fails > 0 {
 			l.log.Info("accepting connections again", "failures", fails)
 		}
-		if uid, err := socketPeerUID(fd); err != nil || uid != l.uid {
-			l.log.Warn("refused a connection from another user", "peer_uid", uid, "err", err)
+		if uid, err := socketPeerUID(fd); !admitPeer(l.log, uid, l.uid, err) {
 			unix.Close(fd)
 			continue
 		}
@@ -254,7 +252,9 @@ func (l *pollListener) acceptAll(waiting []*pending) []*pending {
 				l.handOff(waiting[0])
 				waiting = append(waiting[:0], waiting[1:]...)
 			}
-			p.buf = append(make([]byte, 0, hotRequestMax), p.buf[:p.n]...)[:hotRequestMax]
+			own := make([]byte, hotRequestMax)
+			copy(own, p.buf[:p.n])
+			p.buf = own
 			p.deadline = time.Now().Add(pendingWait)
 			waiting = append(waiting, p)
 		}
@@ -321,11 +321,4 @@ func (l *pollListener) handOff(p *pending) {
 	case <-l.closed:
 		c.Close()
 	}
-}
-
-func minTime(a, b time.Time) time.Time {
-	if b.Before(a) {
-		return b
-	}
-	return a
 }

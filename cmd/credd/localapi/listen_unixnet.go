@@ -27,9 +27,5 @@ func listenPrivate(path string) (*net.UnixListener, error) {
 // fromUs asks the kernel who is at the other end and lets only our own uid in.
 func (l *sameUserListener) fromUs(c net.Conn) bool {
 	uid, err := peerUID(c)
-	if err == nil && uid == os.Getuid() {
-		return true
-	}
-	l.log.Warn("refused a connection from another user", "peer_uid", uid, "err", err)
-	return false
+	return admitPeer(l.log, uid, os.Getuid(), err)
 }

@@ -4,6 +4,7 @@ package localapi
 
 import (
 	"errors"
+	"log/slog"
 	"net"
 	"os"
 	"syscall"
@@ -27,6 +28,16 @@ func peerUID(c net.Conn) (int, error) {
 		return -1, err
 	}
 	return uid, serr
+}
+
+// admitPeer lets in a peer of uid ours only; any other, or one the kernel
+// could not name (err), is logged as refused.
+func admitPeer(log *slog.Logger, uid, ours int, err error) bool {
+	if err == nil && uid == ours {
+		return true
+	}
+	log.Warn("refused a connection from another user", "peer_uid", uid, "err", err)
+	return false
 }
 
 func ownerUID(st os.FileInfo) (int, bool) {
