@@ -12,21 +12,30 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/credhelper/credhelper/protocol"
 )
 
-// pollListener is credd's socket on Linux. One goroutine waits in poll(2)
-// on the listening socket itself, accepts, checks the peer and reads the
-// request, and answers a hot request (hot.go) there and then: the kernel
-// wakes that goroutine's thread directly when credhelper connects and again
-// when its request lands, and nothing else in credd runs. Through the
-// runtime's poller (the net package) each call woke a poller thread, which
-// woke another to take the accepting goroutine, and then a third to look
-// for more work: on a small machine those wake-ups competed with credhelper
+// pollListener is credd's socket on Linux. One goroutine accepts, checks
+// the peer, reads the request and answers a hot request (hot.go) there and
+// then, with plain non-blocking system calls; nothing else in credd runs.
+// Through the net package each call woke a poller thread, which woke
+// another to take the accepting goroutine, and then a third to look for
+// more work: on a small machine those wake-ups competed with credhelper
 // itself for the CPU and were most of the round trip (issue 15).
+//
+// When it has nothing to do the goroutine waits in the runtime's poller on
+// a second descriptor of the socket (park), so the thread that wakes at a
+// connection is the one that goes on to answer it. It does not wait in
+// ppoll(2) itself: to the runtime a goroutine that never leaves a system
+// call has run without a break, and after 10 ms its monitor thread
+// preempts it and takes its P, so that each call after a pause woke three
+// threads, and the monitor, never seeing credd idle, woke every few
+// hundred microseconds, nine times a call (measured: credd's CPU per call
+// halved without it).
 //
 // Every other connection — one whose request is not exactly credhelper's,
 // is not all there within pendingWait, or needs more than credd's memory —
@@ -35,11 +44,15 @@ import (
 // connection whose request is still on its way waits in the same poll,
 // never holding up the next caller.
 type pollListener struct {
-	fd   int // the listening socket, non-blocking; never in the runtime's poller
+	fd   int // the listening socket, non-blocking
 	wake int // an eventfd: Close writes to it to end the loop
-	path string
-	uid  int // ours: the only peer let in
-	log  *slog.Logger
+	// idle is a second descriptor of the listening socket, in the
+	// runtime's poller: the loop waits there when it holds nothing (park).
+	idle     *os.File
+	idleConn syscall.RawConn
+	path     string
+	uid      int // ours: the only peer let in
+	log      *slog.Logger
 	// scratch takes each new connection's first read: only a request
 	// still on its way needs a buffer of its own.
 	scratch [hotRequestMax]byte
@@ -97,8 +110,21 @@ func listenSocket(path string, log *slog.Logger) (net.Listener, error) {
 	if err != nil {
 		return fail(os.NewSyscallError("eventfd", err))
 	}
+	dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		unix.Close(wake)
+		return fail(os.NewSyscallError("fcntl", err))
+	}
+	idle := os.NewFile(uintptr(dup), path)
+	idleConn, err := idle.SyscallConn()
+	if err != nil {
+		idle.Close()
+		unix.Close(wake)
+		return fail(err)
+	}
 	return &pollListener{
 		fd: fd, wake: wake, path: path, uid: os.Getuid(), log: log,
+		idle: idle, idleConn: idleConn,
 		conns:  make(chan net.Conn, 16),
 		closed: make(chan struct{}),
 		done:   make(chan struct{}),
@@ -137,6 +163,7 @@ func (l *pollListener) Close() error {
 		// A loop that never started has nothing to end.
 		l.start.Do(func() { close(l.done) })
 		unix.Write(l.wake, binary.NativeEndian.AppendUint64(nil, 1))
+		l.idle.Close() // ends a park
 		<-l.done
 	drain:
 		for {
@@ -175,18 +202,36 @@ func (l *pollListener) loop() {
 		fds = append(fds[:0],
 			unix.PollFd{Fd: int32(l.fd), Events: unix.POLLIN},
 			unix.PollFd{Fd: int32(l.wake), Events: unix.POLLIN})
-		var timeout *unix.Timespec
-		if len(waiting) > 0 {
+		var n int
+		var err error
+		if len(waiting) == 0 {
+			n, err = look(fds) // the wait, when there is nothing, is park's
+		} else {
 			for _, p := range waiting {
 				fds = append(fds, unix.PollFd{Fd: int32(p.fd), Events: unix.POLLIN})
 			}
-			// Held in the order they came, so the first is due first.
+			// Held in the order they came, so the first is due first. A
+			// wait of at most pendingWait, through the runtime.
 			ts := unix.NsecToTimespec(max(time.Until(waiting[0].deadline), 0).Nanoseconds())
-			timeout = &ts
+			n, err = unix.Ppoll(fds, &ts, nil)
 		}
-		if _, err := unix.Ppoll(fds, timeout, nil); err != nil && err != unix.EINTR {
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
 			l.failed = os.NewSyscallError("ppoll", err)
 			return
+		}
+		if n == 0 && len(waiting) == 0 {
+			if err := l.park(); err != nil {
+				select {
+				case <-l.closed:
+				default:
+					l.failed = err
+				}
+				return
+			}
+			continue
 		}
 		if fds[1].Revents != 0 {
 			return
@@ -214,11 +259,25 @@ func (l *pollListener) loop() {
 	}
 }
 
+// park waits, through the runtime's poller, until a connection comes (or
+// Close). Waiting there rather than in ppoll lets the runtime see the loop
+// as idle: its monitor thread sleeps, and does not take the loop for one
+// that has run 10 ms without a break, preempt it and hand its P away (then
+// wake it, on another thread, at the next call).
+func (l *pollListener) park() error {
+	looked := false
+	return l.idleConn.Read(func(uintptr) bool {
+		done := looked
+		looked = true
+		return done
+	})
+}
+
 // acceptAll takes the connections waiting on the socket (a bounded number
 // per round, so those already held are read in turn).
 func (l *pollListener) acceptAll(waiting []*pending) []*pending {
 	for range 2 * maxPending {
-		fd, _, err := unix.Accept4(l.fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		fd, err := accept4(l.fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 		switch {
 		case err == unix.EAGAIN || err == unix.EINTR || err == unix.ECONNABORTED:
 			return waiting
@@ -236,7 +295,7 @@ func (l *pollListener) acceptAll(waiting []*pending) []*pending {
 			l.log.Info("accepting connections again", "failures", fails)
 		}
 		if uid, err := socketPeerUID(fd); !admitPeer(l.log, uid, l.uid, err) {
-			unix.Close(fd)
+			rawClose(fd)
 			continue
 		}
 		p := &pending{fd: fd, buf: l.scratch[:]}
@@ -266,7 +325,7 @@ func (l *pollListener) acceptAll(waiting []*pending) []*pending {
 // it to net/http, when there is enough to tell; it reports whether p is
 // done with (false: still on its way).
 func (l *pollListener) progress(p *pending) bool {
-	n, err := unix.Read(p.fd, p.buf[p.n:])
+	n, err := rawRead(p.fd, p.buf[p.n:])
 	switch {
 	case err == unix.EAGAIN || err == unix.EINTR:
 		return false
@@ -294,13 +353,13 @@ func (l *pollListener) progress(p *pending) bool {
 // answer writes out, the whole answer, and closes fd. A fresh
 // connection's socket buffer takes it at once.
 func (l *pollListener) answer(fd int, out []byte) {
-	if n, err := unix.Write(fd, out); err != nil || n != len(out) {
+	if n, err := rawWrite(fd, out); err != nil || n != len(out) {
 		if err == nil {
 			err = errors.New("short write")
 		}
 		l.log.Warn("writing an answer failed", "path", protocol.PathCredentials, "err", err)
 	}
-	unix.Close(fd)
+	rawClose(fd)
 }
 
 // handOff gives p to net/http, with what was read of it so far.
@@ -322,3 +381,50 @@ func (l *pollListener) handOff(p *pending) {
 		c.Close()
 	}
 }
+
+// The loop's system calls on its way to an answer. None of them blocks
+// (every descriptor is non-blocking; look does not wait), so they are made
+// without telling the runtime: a system call through the runtime wakes its
+// monitor thread when that thread sleeps, as it does while the loop is
+// parked, and on two cores that thread's wake-ups compete with credhelper
+// itself.
+
+// look is ppoll(2) that does not wait.
+func look(fds []unix.PollFd) (int, error) {
+	var now unix.Timespec
+	r, _, e := syscall.RawSyscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&fds[0])), uintptr(len(fds)),
+		uintptr(unsafe.Pointer(&now)), 0, 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
+}
+
+func accept4(fd, flags int) (int, error) {
+	r, _, e := syscall.RawSyscall6(unix.SYS_ACCEPT4, uintptr(fd), 0, 0, uintptr(flags), 0, 0)
+	if e != 0 {
+		return -1, e
+	}
+	return int(r), nil
+}
+
+func rawRead(fd int, p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil // as read(2) with no room: progress hands the request on
+	}
+	r, _, e := syscall.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
+}
+
+func rawWrite(fd int, p []byte) (int, error) {
+	r, _, e := syscall.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
+}
+
+func rawClose(fd int) { syscall.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0) }

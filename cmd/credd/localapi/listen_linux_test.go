@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -293,4 +294,45 @@ func TestAcceptFailureBacksOff(t *testing.T) {
 	if n := strings.Count(logs, "accepting connections fails"); n != 1 || !strings.Contains(logs, "too many open files") {
 		t.Errorf("%d lines about failing accepts, want 1 naming the cause:\n%s", n, logs)
 	}
+}
+
+// TestPollListenerWaitsInTheRuntime: between calls the loop waits in the
+// runtime's poller, not in a system call of its own. A goroutine that
+// never leaves a system call looks to the runtime as if it ran without a
+// break: after 10 ms its monitor preempts it and hands its P away, and the
+// monitor itself, never seeing credd idle, wakes every few hundred
+// microseconds — credd's CPU per call was twice what it is now (see
+// BenchmarkProcessLatency's credd figures).
+func TestPollListenerWaitsInTheRuntime(t *testing.T) {
+	e := startPollDaemon(t)
+	for range 3 {
+		before := e.srv.hotServed.Load()
+		e.credentials(t)
+		if e.srv.hotServed.Load() == before {
+			t.Fatal("the call was not answered from memory")
+		}
+		var state string
+		if err := testenv.Poll(5*time.Second, func() bool { state = loopState(); return state == "IO wait" }); err != nil {
+			t.Fatalf("between calls the loop is in state %q, want IO wait (parked in the runtime's poller): %v", state, err)
+		}
+	}
+}
+
+// loopState is the scheduling state of the pollListener's loop goroutine
+// as the runtime reports it ("IO wait", "syscall", "runnable", ...), "" when
+// there is none.
+func loopState() string {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	for g := range strings.SplitSeq(string(buf), "\n\n") {
+		if !strings.Contains(g, "(*pollListener).loop(") {
+			continue
+		}
+		header, _, _ := strings.Cut(g, "\n")
+		_, state, _ := strings.Cut(header, "[")
+		state, _, _ = strings.Cut(state, "]")
+		state, _, _ = strings.Cut(state, ",") // ", 2 minutes"
+		return state
+	}
+	return ""
 }
