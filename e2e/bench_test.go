@@ -78,6 +78,9 @@ func BenchmarkProcessLatency(b *testing.B) {
 		}{"baseline process", []string{base, "process", "--profile", "dev-src"}})
 	}
 	times := make([][]time.Duration, len(cmds))
+	// Only the process calls reach credd: its threads' CPU time and
+	// wake-ups over the runs are its cost per call.
+	creddBefore := threadStats(b, w.credd.Process.Pid)
 	for range b.N {
 		for i := range runs {
 			// Interleaved, and rotated, so noise hits every command alike.
@@ -95,6 +98,7 @@ func BenchmarkProcessLatency(b *testing.B) {
 			}
 		}
 	}
+	creddAfter := threadStats(b, w.credd.Process.Pid)
 	base := percentile(times[0], 50)
 	floor := percentile(times[2], 50)
 	fmt.Printf("\nwhole-process latency, %d runs each, interleaved (warm credd, role credentials from memory)\n", len(times[0]))
@@ -107,6 +111,13 @@ func BenchmarkProcessLatency(b *testing.B) {
 	for i, metric := range []string{"true-median-µs", "cat-median-µs", "emptygo-median-µs", "process-median-µs", "baseline-median-µs"}[:len(cmds)] {
 		b.ReportMetric(float64(percentile(times[i], 50).Nanoseconds())/1000, metric)
 	}
+	calls := float64(len(times[3]))
+	creddCPU := float64(creddAfter.cpu-creddBefore.cpu) / calls
+	creddWakeups := float64(creddAfter.runs-creddBefore.runs) / calls
+	fmt.Printf("credd per process call: CPU %.2fx the empty Go program's median time, %.1f thread wake-ups\n",
+		creddCPU/float64(floor), creddWakeups)
+	b.ReportMetric(creddCPU/1000, "credd-cpu-µs/call")
+	b.ReportMetric(creddWakeups, "credd-wakeups/call")
 	med := percentile(times[3], 50)
 	b.ReportMetric(float64(med)/float64(base), "process/true-median-ratio")
 	b.ReportMetric(float64(med)/float64(percentile(times[1], 50)), "process/cat-median-ratio")
@@ -129,4 +140,30 @@ func percentile(d []time.Duration, p int) time.Duration {
 	s := slices.Clone(d)
 	slices.Sort(s)
 	return s[(len(s)-1)*p/100]
+}
+
+// schedStats is what the kernel counts for a process's threads
+// (/proc/PID/task/*/schedstat): time on a CPU, and times scheduled in.
+type schedStats struct{ cpu, runs int64 }
+
+func threadStats(tb testing.TB, pid int) schedStats {
+	tb.Helper()
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
+	if err != nil || len(tasks) == 0 {
+		tb.Fatalf("no schedstat for pid %d: %v", pid, err)
+	}
+	var st schedStats
+	for _, path := range tasks {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			continue // a thread that has just ended
+		}
+		var cpu, wait, runs int64
+		if _, err := fmt.Sscan(string(data), &cpu, &wait, &runs); err != nil {
+			tb.Fatalf("%s: %q: %v", path, data, err)
+		}
+		st.cpu += cpu
+		st.runs += runs
+	}
+	return st
 }

@@ -181,6 +181,11 @@ func markdown(r results, machine, command, svg string) string {
 		}
 		fmt.Fprintf(&b, "| `%s` | %s | | |\n", a, status)
 	}
+	if cpu, ok := r.get(lat, "credd-cpu-µs/call"); ok {
+		wake, _ := r.get(lat, "credd-wakeups/call")
+		fmt.Fprintf(&b, "\ncredd's side of each `process` call (all its threads, from /proc): CPU %s of the floor's median time, %.1f thread wake-ups.\n",
+			ratio(cpu, floor), wake)
+	}
 	if size, ok := r.get(lat, "stripped-bytes"); ok {
 		fmt.Fprintf(&b, "\n`credhelper` stripped (linux/amd64): %s bytes.\n", thousands(size))
 	}
