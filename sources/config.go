@@ -51,6 +51,9 @@ type FileStamp struct {
 }
 
 func stampOf(name string) (FileStamp, error) {
+	if st, ok := quickStamp(name); ok {
+		return st, nil
+	}
 	st, err := os.Stat(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return FileStamp{}, nil

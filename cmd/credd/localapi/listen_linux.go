@@ -202,19 +202,17 @@ func (l *pollListener) loop() {
 		fds = append(fds[:0],
 			unix.PollFd{Fd: int32(l.fd), Events: unix.POLLIN},
 			unix.PollFd{Fd: int32(l.wake), Events: unix.POLLIN})
-		var n int
-		var err error
-		if len(waiting) == 0 {
-			n, err = look(fds) // the wait, when there is nothing, is park's
-		} else {
-			for _, p := range waiting {
-				fds = append(fds, unix.PollFd{Fd: int32(p.fd), Events: unix.POLLIN})
-			}
-			// Held in the order they came, so the first is due first. A
-			// wait of at most pendingWait, through the runtime.
-			ts := unix.NsecToTimespec(max(time.Until(waiting[0].deadline), 0).Nanoseconds())
-			n, err = unix.Ppoll(fds, &ts, nil)
+		// With nothing held, a look: the wait is park's. Otherwise a wait
+		// until the first held connection is due (they are held in the
+		// order they came), at most pendingWait.
+		var wait unix.Timespec
+		for _, p := range waiting {
+			fds = append(fds, unix.PollFd{Fd: int32(p.fd), Events: unix.POLLIN})
 		}
+		if len(waiting) > 0 {
+			wait = unix.NsecToTimespec(max(time.Until(waiting[0].deadline), 0).Nanoseconds())
+		}
+		n, err := ppoll(fds, &wait)
 		switch {
 		case err == unix.EINTR:
 			continue
@@ -382,18 +380,19 @@ func (l *pollListener) handOff(p *pending) {
 	}
 }
 
-// The loop's system calls on its way to an answer. None of them blocks
-// (every descriptor is non-blocking; look does not wait), so they are made
-// without telling the runtime: a system call through the runtime wakes its
-// monitor thread when that thread sleeps, as it does while the loop is
-// parked, and on two cores that thread's wake-ups compete with credhelper
-// itself.
+// The loop's system calls are made without telling the runtime: a system
+// call through the runtime wakes its monitor thread when that thread
+// sleeps, as it does while the loop is parked, and the monitor then polls
+// every 20µs until credd is idle again; on two cores those wake-ups
+// compete with credhelper itself. None of them waits but ppoll, and ppoll
+// only while the loop holds a connection whose request is on its way (at
+// most pendingWait): a signal ends that wait, so the runtime can still
+// stop the loop when it must (its preemption is a signal).
 
-// look is ppoll(2) that does not wait.
-func look(fds []unix.PollFd) (int, error) {
-	var now unix.Timespec
+// ppoll is ppoll(2) with a timeout (zero: a look that does not wait).
+func ppoll(fds []unix.PollFd, timeout *unix.Timespec) (int, error) {
 	r, _, e := syscall.RawSyscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&fds[0])), uintptr(len(fds)),
-		uintptr(unsafe.Pointer(&now)), 0, 0, 0)
+		uintptr(unsafe.Pointer(timeout)), 0, 0, 0)
 	if e != 0 {
 		return 0, e
 	}
