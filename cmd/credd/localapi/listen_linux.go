@@ -401,6 +401,12 @@ func ppoll(fds []unix.PollFd, timeout *unix.Timespec) (int, error) {
 
 func accept4(fd, flags int) (int, error) {
 	r, _, e := syscall.RawSyscall6(unix.SYS_ACCEPT4, uintptr(fd), 0, 0, uintptr(flags), 0, 0)
+	if e == unix.ENOSYS {
+		// 32-bit x86 before Linux 4.3: socket calls only through
+		// socketcall(2), which x/sys/unix makes.
+		nfd, _, err := unix.Accept4(fd, flags)
+		return nfd, err
+	}
 	if e != 0 {
 		return -1, e
 	}
