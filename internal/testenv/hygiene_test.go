@@ -17,9 +17,10 @@ import (
 // Anything else synchronises with a channel, testing/synctest, an injected
 // clock, Buffer.WaitFor or Eventually.
 var sleepsKept = map[string]string{
-	"sdk_test.go TestSDKTokenProviderRefreshesAgainstTheFake": "the real Go SDK decides on its own clock (internal sdk.NowTime) that the 2 s access token expired",
-	"scale_test.go scaleFigures":                              "credd's idle wake-ups are counted over a window of real time, and its start-up is polled without starving it of the CPU",
-	"listen_linux_test.go sendInPieces":                       "the pause between a request's pieces is a slow caller, which credd's poll loop waits out or not by the clock",
+	"sdk_test.go TestSDKTokenProviderRefreshesAgainstTheFake":              "the real Go SDK decides on its own clock (internal sdk.NowTime) that the 2 s access token expired",
+	"scale_test.go scaleFigures":                                           "credd's idle wake-ups are counted over a window of real time, and its start-up is polled without starving it of the CPU",
+	"listen_linux_test.go sendInPieces":                                    "the pause between a request's pieces is a slow caller, which credd's poll loop waits out or not by the clock",
+	"listen_linux_test.go TestPollListenerAnswersACallerWhoCameAsItParked": "the loop's goroutine pauses so that the runtime's poller, on its idle thread, sees the connection before the park: no event of ours marks that",
 }
 
 // TestTestsCannotBeSkippedAway reads every test file of the module, and the

@@ -221,6 +221,9 @@ func (l *pollListener) loop() {
 			return
 		}
 		if n == 0 && len(waiting) == 0 {
+			if testHookBeforePark != nil {
+				testHookBeforePark()
+			}
 			if err := l.park(); err != nil {
 				select {
 				case <-l.closed:
@@ -262,14 +265,32 @@ func (l *pollListener) loop() {
 // as idle: its monitor thread sleeps, and does not take the loop for one
 // that has run 10 ms without a break, preempt it and hand its P away (then
 // wake it, on another thread, at the next call).
+//
+// RawConn.Read forgets a readiness the poller saw before it was called,
+// then calls ready, and waits for the next only when ready says there is
+// nothing: so ready must look itself. (It once answered "not yet" on its
+// first call: a connection that came between the loop's look and the park
+// then waited for the next caller.)
 func (l *pollListener) park() error {
-	looked := false
-	return l.idleConn.Read(func(uintptr) bool {
-		done := looked
-		looked = true
-		return done
+	fds := [2]unix.PollFd{{Fd: int32(l.fd), Events: unix.POLLIN}, {Fd: int32(l.wake), Events: unix.POLLIN}}
+	var lookErr error
+	err := l.idleConn.Read(func(uintptr) bool {
+		n, err := ppoll(fds[:], &unix.Timespec{})
+		if err != nil && err != unix.EINTR {
+			lookErr = os.NewSyscallError("ppoll", err)
+			return true
+		}
+		return n > 0 || err == unix.EINTR
 	})
+	if err != nil {
+		return err
+	}
+	return lookErr
 }
+
+// testHookBeforePark, when a test sets it, runs after the loop's look
+// found nothing and before it parks.
+var testHookBeforePark func()
 
 // acceptAll takes the connections waiting on the socket (a bounded number
 // per round, so those already held are read in turn).

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -335,4 +336,52 @@ func loopState() string {
 		return state
 	}
 	return ""
+}
+
+// TestPollListenerAnswersACallerWhoCameAsItParked: a caller who connects
+// and sends its request after the loop's last look found nothing, and
+// before the loop parks, is answered. RawConn.Read forgets a readiness the
+// runtime's poller has already seen; a park that did not look again waited
+// for the next caller (seen once in CI as `credhelper exec` getting no
+// answer in 50 s).
+func TestPollListenerAnswersACallerWhoCameAsItParked(t *testing.T) {
+	var armed atomic.Bool
+	var socket string
+	var raw []byte
+	came := make(chan net.Conn, 1)
+	testHookBeforePark = func() {
+		if !armed.CompareAndSwap(true, false) {
+			return
+		}
+		c, err := net.Dial("unix", socket)
+		if err != nil {
+			close(came)
+			return
+		}
+		c.Write(raw)
+		// The loop's thread, idle while this goroutine sleeps, waits in
+		// the runtime's poller and takes the connection's readiness
+		// before the loop parks.
+		time.Sleep(20 * time.Millisecond)
+		came <- c
+	}
+	t.Cleanup(func() { testHookBeforePark = nil }) // runs after the daemon has stopped
+	e := startPollDaemon(t)
+	socket, raw = e.socket, clientRequest(t, "solo")
+	before := e.srv.hotServed.Load()
+	armed.Store(true)
+	e.credentials(t) // a call, so that the loop looks, finds nothing more, and runs the hook
+	c, ok := <-came
+	if !ok {
+		t.Fatal("the hook could not connect")
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	resp, body := readWholeAnswer(t, c)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), baseKeyID) {
+		t.Errorf("answer %d %s", resp.StatusCode, body)
+	}
+	if n := e.srv.hotServed.Load() - before; n != 2 {
+		t.Errorf("the hot path answered %d calls, want 2", n)
+	}
 }
