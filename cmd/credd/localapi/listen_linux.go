@@ -224,7 +224,8 @@ func (l *pollListener) loop() {
 			if testHookBeforePark != nil {
 				testHookBeforePark()
 			}
-			if err := l.park(); err != nil {
+			found, err := l.park(fds)
+			if err != nil {
 				select {
 				case <-l.closed:
 				default:
@@ -232,7 +233,9 @@ func (l *pollListener) loop() {
 				}
 				return
 			}
-			continue
+			if !found {
+				continue
+			}
 		}
 		if fds[1].Revents != 0 {
 			return
@@ -267,25 +270,30 @@ func (l *pollListener) loop() {
 // wake it, on another thread, at the next call).
 //
 // RawConn.Read forgets a readiness the poller saw before it was called,
-// then calls ready, and waits for the next only when ready says there is
-// nothing: so ready must look itself. (It once answered "not yet" on its
+// then calls its function, and waits for the next only when that says
+// there is nothing: so the function must look itself. (It once answered "not yet" on its
 // first call: a connection that came between the loop's look and the park
-// then waited for the next caller.)
-func (l *pollListener) park() error {
-	fds := [2]unix.PollFd{{Fd: int32(l.fd), Events: unix.POLLIN}, {Fd: int32(l.wake), Events: unix.POLLIN}}
+// then waited for the next caller.) fds are the loop's listener and wake
+// descriptors; found says park's own look left their events in them, for
+// the loop to act on without looking again.
+func (l *pollListener) park(fds []unix.PollFd) (found bool, err error) {
 	var lookErr error
-	err := l.idleConn.Read(func(uintptr) bool {
-		n, err := ppoll(fds[:], &unix.Timespec{})
-		if err != nil && err != unix.EINTR {
+	err = l.idleConn.Read(func(uintptr) bool {
+		n, err := ppoll(fds, &unix.Timespec{})
+		switch {
+		case err == unix.EINTR:
+			return true // the loop looks again
+		case err != nil:
 			lookErr = os.NewSyscallError("ppoll", err)
 			return true
 		}
-		return n > 0 || err == unix.EINTR
+		found = n > 0
+		return found
 	})
 	if err != nil {
-		return err
+		return false, err
 	}
-	return lookErr
+	return found, lookErr
 }
 
 // testHookBeforePark, when a test sets it, runs after the loop's look
