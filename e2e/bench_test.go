@@ -17,8 +17,9 @@ import (
 // whole process, on a warm daemon, next to /bin/true and `cat` of a JSON file
 // measured in the same run (this machine is shared and noisy: only ratios
 // mean something), and next to an empty Go program: the start-up floor of any
-// Go binary, which credhelper cannot go below. It also prints the stripped
-// size of credhelper.
+// Go binary, which credhelper cannot go below; and next to the bare Go client
+// of credd (bareClientSource), the least any client does for the call. It
+// also prints the stripped size of credhelper.
 //
 //	go test -run '^$' -bench ProcessLatency -benchtime 1x ./e2e/
 //
@@ -46,8 +47,9 @@ func BenchmarkProcessLatency(b *testing.B) {
 	defer devnull.Close()
 
 	// The floor of any Go program on this machine: an empty main, built like
-	// credhelper.
+	// credhelper; and the least a Go client of credd does for the same call.
 	hello := buildEmptyGo(b, w.home.Dir)
+	bare := buildBareClient(b, w)
 
 	cmds := []struct {
 		name string
@@ -57,6 +59,7 @@ func BenchmarkProcessLatency(b *testing.B) {
 		{"cat creds.json", []string{"/bin/cat", jsonFile}},
 		{"empty Go program", []string{hello}},
 		{"credhelper process", []string{bins.credhelper, "process", "--profile", "dev-src"}},
+		{"bare Go client", []string{bare}},
 	}
 	// The anchors: other credential helpers, when installed, each as its
 	// users run it. Neither is installed on the project's machines; an
@@ -78,8 +81,9 @@ func BenchmarkProcessLatency(b *testing.B) {
 		}{"baseline process", []string{base, "process", "--profile", "dev-src"}})
 	}
 	times := make([][]time.Duration, len(cmds))
-	// Only the process calls reach credd: its threads' CPU time and
-	// wake-ups over the runs are its cost per call.
+	// Only credhelper and the bare client reach credd, with the same request:
+	// its threads' CPU time and wake-ups over the runs, over their calls, are
+	// its cost per call.
 	creddBefore := threadStats(b, w.credd.Process.Pid)
 	for range b.N {
 		for i := range runs {
@@ -108,13 +112,13 @@ func BenchmarkProcessLatency(b *testing.B) {
 		fmt.Printf("%-20s %10s %10s %13.2fx %13.2fx\n", c.name, med.Round(time.Microsecond), p90.Round(time.Microsecond),
 			float64(med)/float64(base), float64(med)/float64(floor))
 	}
-	for i, metric := range []string{"true-median-µs", "cat-median-µs", "emptygo-median-µs", "process-median-µs", "baseline-median-µs"}[:len(cmds)] {
+	for i, metric := range []string{"true-median-µs", "cat-median-µs", "emptygo-median-µs", "process-median-µs", "bareclient-median-µs", "baseline-median-µs"}[:len(cmds)] {
 		b.ReportMetric(float64(percentile(times[i], 50).Nanoseconds())/1000, metric)
 	}
-	calls := float64(len(times[3]))
+	calls := float64(len(times[3]) + len(times[4]))
 	creddCPU := float64(creddAfter.cpu-creddBefore.cpu) / calls
 	creddWakeups := float64(creddAfter.runs-creddBefore.runs) / calls
-	fmt.Printf("credd per process call: CPU %.2fx the empty Go program's median time, %.1f thread wake-ups\n",
+	fmt.Printf("credd per call: CPU %.2fx the empty Go program's median time, %.1f thread wake-ups\n",
 		creddCPU/float64(floor), creddWakeups)
 	b.ReportMetric(creddCPU/1000, "credd-cpu-µs/call")
 	b.ReportMetric(creddWakeups, "credd-wakeups/call")

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,8 +21,9 @@ import (
 // and 32 callers at once, next to the floor measured the same way: an empty
 // Go program built like credhelper, run by as many callers. Each figure is
 // the median of BENCH_ROUNDS rounds (default 5) of BENCH_CALLS calls
-// (default 320), the two commands alternating round by round; the goal is
-// credhelper ≥ 0.8× the floor.
+// (default 320), the commands alternating round by round; the goal is
+// credhelper ≥ 0.8× the floor. The bare Go client of credd (bareClientSource)
+// runs beside them: how close to the floor any Go client of credd comes.
 //
 //	go test -run '^$' -bench Throughput -benchtime 1x ./e2e/
 func BenchmarkThroughput(b *testing.B) {
@@ -31,8 +33,9 @@ func BenchmarkThroughput(b *testing.B) {
 	w.addKeys("keys", baseKeyID, baseSecret)
 	w.process("dev-src")
 	floor := buildEmptyGo(b, w.home.Dir)
+	bare := buildBareClient(b, w)
 
-	cmds := [][]string{{floor}, {bins.credhelper, "process", "--profile", "dev-src"}}
+	cmds := [][]string{{floor}, {bins.credhelper, "process", "--profile", "dev-src"}, {bare}}
 	for _, callers := range []int{1, 8, 32} {
 		b.Run(fmt.Sprintf("callers=%d", callers), func(b *testing.B) {
 			for range b.N {
@@ -47,11 +50,12 @@ func BenchmarkThroughput(b *testing.B) {
 						rates[i] = append(rates[i], rate)
 					}
 				}
-				floorRate, rate := median(rates[0]), median(rates[1])
-				fmt.Printf("\n%d callers: credhelper process %.0f calls/s, empty Go program %.0f calls/s: %.2fx the floor\n",
-					callers, rate, floorRate, rate/floorRate)
+				floorRate, rate, bareRate := median(rates[0]), median(rates[1]), median(rates[2])
+				fmt.Printf("\n%d callers: credhelper process %.0f calls/s, empty Go program %.0f calls/s: %.2fx the floor (bare Go client of credd %.0f calls/s: %.2fx)\n",
+					callers, rate, floorRate, rate/floorRate, bareRate, bareRate/floorRate)
 				b.ReportMetric(rate, "process-calls/s")
 				b.ReportMetric(floorRate, "emptygo-calls/s")
+				b.ReportMetric(bareRate, "bareclient-calls/s")
 				b.ReportMetric(rate/floorRate, "process/emptygo-rate-ratio")
 			}
 		})
@@ -130,6 +134,75 @@ func buildEmptyGo(tb testing.TB, dir string) string {
 		tb.Fatalf("building the empty Go program: %v: %s", err, out)
 	}
 	return hello
+}
+
+// bareClientSource is the least a Go client of credd can do for one
+// `process` call: connect to the socket, send the request, read the whole
+// answer and print its body. No trust checks (the socket's owner, its
+// directory), no time limits, no parsing or checking of the answer, no
+// expiry rule, no Version-1 output, no terminal check, no flags: what
+// credhelper does on top of it is the difference between the two. Beside
+// credhelper in the benchmarks, it says how close to the floor any Go
+// client of credd can come on this machine.
+const bareClientSource = `package main
+
+import (
+	"bytes"
+	"os"
+	"syscall"
+)
+
+const request = "POST /v1/credentials HTTP/1.1\r\nHost: credd.local\r\nCredhelper-Api-Version: 1\r\n" +
+	"Connection: close\r\nContent-Type: application/json\r\nContent-Length: 21\r\n\r\n{\"profile\":\"dev-src\"}"
+
+func main() {
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		os.Exit(2)
+	}
+	if syscall.Connect(fd, &syscall.SockaddrUnix{Name: os.Getenv("CREDHELPER_SOCKET")}) != nil {
+		os.Exit(3)
+	}
+	if n, err := syscall.Write(fd, []byte(request)); err != nil || n != len(request) {
+		os.Exit(4)
+	}
+	var buf [8192]byte
+	n := 0
+	for n < len(buf) {
+		m, err := syscall.Read(fd, buf[n:])
+		if m <= 0 || err != nil {
+			break
+		}
+		n += m
+	}
+	head, body, ok := bytes.Cut(buf[:n], []byte("\r\n\r\n"))
+	if !ok || !bytes.HasPrefix(head, []byte("HTTP/1.1 200 ")) {
+		os.Exit(5)
+	}
+	os.Stdout.Write(body)
+}
+`
+
+// buildBareClient builds bareClientSource, as buildEmptyGo builds the floor,
+// and checks that it gets dev-src's credentials from w's credd.
+func buildBareClient(tb testing.TB, w *world) string {
+	tb.Helper()
+	bare := filepath.Join(w.home.Dir, "bareclient")
+	if err := os.WriteFile(bare+".go", []byte(bareClientSource), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	build := exec.Command("go", "build", "-o", bare, bare+".go")
+	build.Dir = w.home.Dir
+	if out, err := build.CombinedOutput(); err != nil {
+		tb.Fatalf("building the bare client: %v: %s", err, out)
+	}
+	cmd := exec.Command(bare)
+	cmd.Env = w.env
+	out, err := cmd.Output()
+	if err != nil || !strings.Contains(string(out), `"accessKeyId":"ASIA`) {
+		tb.Fatalf("the bare client got no credentials from credd: %v: %.200q", err, out)
+	}
+	return bare
 }
 
 func envInt(tb testing.TB, key string, def int) int {

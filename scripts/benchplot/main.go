@@ -145,6 +145,7 @@ var latencyRows = []struct{ label, unit string }{
 	{"`cat` of a JSON file", "cat-median-µs"},
 	{"empty Go program (the floor)", "emptygo-median-µs"},
 	{"**`credhelper process`** (warm credd)", "process-median-µs"},
+	{"bare Go client of credd: one request, its answer's body printed, nothing checked", "bareclient-median-µs"},
 	{"baseline `credhelper process` (BENCH_BASELINE)", "baseline-median-µs"},
 }
 
@@ -208,15 +209,21 @@ func markdown(r results, machine, command, svg string) string {
 		}
 	}
 
-	b.WriteString("\n## Throughput\n\nWhole-process calls per second with N callers at once, against the floor run the same way (goal ≥ 0.8×).\n\n")
-	b.WriteString("| callers | `credhelper process` | empty Go program | ratio |\n|---:|---:|---:|---:|\n")
+	b.WriteString("\n## Throughput\n\nWhole-process calls per second with N callers at once, against the floor run the same way (goal ≥ 0.8×), " +
+		"and the bare Go client of credd run the same way: how close to the floor any Go client of credd comes here.\n\n")
+	b.WriteString("| callers | `credhelper process` | empty Go program | ratio | bare Go client | its ratio |\n|---:|---:|---:|---:|---:|---:|\n")
 	for _, c := range []int{1, 8, 32} {
 		name := fmt.Sprintf("BenchmarkThroughput/callers=%d", c)
 		p, ok1 := r.get(name, "process-calls/s")
 		f, ok2 := r.get(name, "emptygo-calls/s")
-		if ok1 && ok2 {
-			fmt.Fprintf(&b, "| %d | %.0f/s | %.0f/s | %.2f× |\n", c, p, f, p/f)
+		if !ok1 || !ok2 {
+			continue
 		}
+		bare, bareRatio := "", ""
+		if v, ok := r.get(name, "bareclient-calls/s"); ok {
+			bare, bareRatio = fmt.Sprintf("%.0f/s", v), fmt.Sprintf("%.2f×", v/f)
+		}
+		fmt.Fprintf(&b, "| %d | %.0f/s | %.0f/s | %.2f× | %s | %s |\n", c, p, f, p/f, bare, bareRatio)
 	}
 
 	if sizes := r.sizes(); len(sizes) > 0 {

@@ -32,7 +32,8 @@ func TestFiguresFromBenchmarkOutput(t *testing.T) {
 		"| in-process: the engine's answer, no socket | 7 µs |",
 		"| in-process: credd's answer to a warm `process` call (request decoded, answer encoded), no socket | 3 µs |",
 		"| across processes: a caller's request to a running credd (p90 204 µs) | 118 µs |",
-		"| 32 | 943/s | 1430/s | 0.66× |",
+		"| 32 | 943/s | 1430/s | 0.66× | 1230/s | 0.86× |",
+		"| bare Go client of credd: one request, its answer's body printed, nothing checked | 1.24 ms | 1.96× | 1.11× |",
 		"| 100 | 1.00 | 0 | 19.9 MiB | 120 | 153.7 ms |",
 	} {
 		if !strings.Contains(string(b), want) {

@@ -16,6 +16,7 @@ var (
 	blue   = color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}
 	orange = color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff}
 	grey   = color.RGBA{R: 0x99, G: 0x99, B: 0x99, A: 0xff}
+	green  = color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff}
 )
 
 // plotSVG draws three panels side by side: whole-process latency against
@@ -53,7 +54,7 @@ func plotSVG(r results) ([]byte, error) {
 func latencyPlot(r results) (*plot.Plot, error) {
 	const lat = "BenchmarkProcessLatency"
 	labels := map[string]string{"true-median-µs": "/bin/true", "cat-median-µs": "cat", "emptygo-median-µs": "empty Go",
-		"process-median-µs": "credhelper", "baseline-median-µs": "baseline"}
+		"process-median-µs": "credhelper", "bareclient-median-µs": "bare client", "baseline-median-µs": "baseline"}
 	var names []string
 	var vals plotter.Values
 	for _, row := range latencyRows {
@@ -80,7 +81,7 @@ func latencyPlot(r results) (*plot.Plot, error) {
 }
 
 func throughputPlot(r results) (*plot.Plot, error) {
-	var proc, floor plotter.Values
+	var proc, floor, bare plotter.Values
 	var names []string
 	for _, c := range []int{1, 8, 32} {
 		name := fmt.Sprintf("BenchmarkThroughput/callers=%d", c)
@@ -88,6 +89,9 @@ func throughputPlot(r results) (*plot.Plot, error) {
 		fv, ok2 := r.get(name, "emptygo-calls/s")
 		if ok1 && ok2 {
 			proc, floor, names = append(proc, pv), append(floor, fv), append(names, fmt.Sprintf("%d at once", c))
+			if bv, ok := r.get(name, "bareclient-calls/s"); ok {
+				bare = append(bare, bv)
+			}
 		}
 	}
 	if len(proc) == 0 {
@@ -97,22 +101,29 @@ func throughputPlot(r results) (*plot.Plot, error) {
 	p.Title.Text = "calls per second"
 	p.Y.Label.Text = "whole-process calls/s"
 	p.Y.Min = 0
-	w := vg.Points(16)
-	fb, err := plotter.NewBarChart(floor, w)
-	if err != nil {
-		return nil, err
+	w := vg.Points(12)
+	type barSeries struct {
+		label string
+		vals  plotter.Values
+		color color.Color
 	}
-	fb.Color, fb.LineStyle.Width, fb.Offset = grey, 0, -w/2
-	pb, err := plotter.NewBarChart(proc, w)
-	if err != nil {
-		return nil, err
+	series := []barSeries{{"empty Go program", floor, grey}, {"credhelper process", proc, blue}}
+	if len(bare) == len(proc) { // measured beside them in every row
+		series = append(series, barSeries{"bare Go client of credd", bare, green})
 	}
-	pb.Color, pb.LineStyle.Width, pb.Offset = blue, 0, w/2
-	p.Add(fb, pb, plotter.NewGrid())
-	p.Legend.Add("empty Go program", fb)
-	p.Legend.Add("credhelper process", pb)
+	for i, s := range series {
+		bars, err := plotter.NewBarChart(s.vals, w)
+		if err != nil {
+			return nil, err
+		}
+		bars.Color, bars.LineStyle.Width = s.color, 0
+		bars.Offset = w * vg.Length(2*i-len(series)+1) / 2 // the group centred on its tick
+		p.Add(bars)
+		p.Legend.Add(s.label, bars)
+	}
+	p.Add(plotter.NewGrid())
 	p.Legend.Top, p.Legend.Left = true, true
-	p.Y.Max = 1.35 * max(maxOf(proc), maxOf(floor)) // room for the legend
+	p.Y.Max = 1.45 * max(maxOf(proc), maxOf(floor), maxOf(bare)) // room for the legend
 	p.NominalX(names...)
 	return p, nil
 }
