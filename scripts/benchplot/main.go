@@ -184,7 +184,7 @@ func markdown(r results, machine, command, svg string) string {
 	}
 	if cpu, ok := r.get(lat, "credd-cpu-µs/call"); ok {
 		wake, _ := r.get(lat, "credd-wakeups/call")
-		fmt.Fprintf(&b, "\ncredd's side of each `process` call (all its threads, from /proc): CPU %s of the floor's median time, %.1f thread wake-ups.\n",
+		fmt.Fprintf(&b, "\ncredd's side of each call, credhelper's or the bare client's (the same request; all its threads, from /proc): CPU %s of the floor's median time, %.1f thread wake-ups.\n",
 			ratio(cpu, floor), wake)
 	}
 	if size, ok := r.get(lat, "stripped-bytes"); ok {

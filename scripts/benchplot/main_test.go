@@ -28,7 +28,7 @@ func TestFiguresFromBenchmarkOutput(t *testing.T) {
 		"| `aws-vault export` | not installed | | |",
 		"| `granted credential-process` | not installed | | |",
 		"2,760,866 bytes",
-		"credd's side of each `process` call (all its threads, from /proc): CPU 0.09× of the floor's median time, 3.7 thread wake-ups.",
+		"credd's side of each call, credhelper's or the bare client's (the same request; all its threads, from /proc): CPU 0.09× of the floor's median time, 3.7 thread wake-ups.",
 		"| in-process: the engine's answer, no socket | 7 µs |",
 		"| in-process: credd's answer to a warm `process` call (request decoded, answer encoded), no socket | 3 µs |",
 		"| across processes: a caller's request to a running credd (p90 204 µs) | 118 µs |",

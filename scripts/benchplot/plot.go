@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"image/color"
+	"math"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -68,7 +69,7 @@ func latencyPlot(r results) (*plot.Plot, error) {
 	}
 	p := plot.New()
 	p.Title.Text = "credhelper process, one call"
-	p.Y.Label.Text = "median whole-process time (ms)"
+	p.Y.Label.Text = "median time (ms)"
 	p.Y.Min = 0
 	bars, err := plotter.NewBarChart(vals, vg.Points(22))
 	if err != nil {
@@ -77,6 +78,9 @@ func latencyPlot(r results) (*plot.Plot, error) {
 	bars.Color, bars.LineStyle.Width = blue, 0
 	p.Add(bars, plotter.NewGrid())
 	p.NominalX(names...)
+	// Slanted, so that six names fit under a panel a third of the width.
+	p.X.Tick.Label.Rotation = math.Pi / 6
+	p.X.Tick.Label.XAlign, p.X.Tick.Label.YAlign = draw.XRight, draw.YCenter
 	return p, nil
 }
 
@@ -146,7 +150,7 @@ func scalePlot(r results) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = "credd by number of profiles"
 	p.X.Label.Text = "role profiles held"
-	p.Y.Label.Text = "RSS (MiB) · restart to first answer (ms)"
+	p.Y.Label.Text = "MiB · ms"
 	p.Y.Min = 0
 	if len(sizes) > 1 {
 		p.X.Scale = plot.LogScale{}
