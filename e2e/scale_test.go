@@ -103,10 +103,11 @@ func TestOneUpstreamCallPerProfileLifetime(t *testing.T) {
 // "10,100,1000"), what credd costs holding that many role profiles:
 // upstream calls per profile (asserted: exactly one), credd's RSS, its
 // wake-ups per minute when idle (context switches of all its threads over
-// BENCH_IDLE, default 2m: the Go runtime collects garbage at least every two
-// minutes, and that collection wakes credd's threads about 25 times, so a
-// shorter window counts it or not by chance; the refresher's pass every 15 s
-// is most of the rest), the latency of one request from another process
+// BENCH_IDLE, default 2m: the period of the Go runtime's forced garbage
+// collection, which wakes credd's threads about 25 times, so that the window
+// holds about one of them where a minute held it or not, 27 or 58 a minute
+// at one size; the refresher's pass every 15 s is most of the rest), the
+// latency of one request from another process
 // (median and p90 over 500), and after a restart the time from exec to the
 // first answer with that many entries cached in the keyring.
 //
