@@ -202,25 +202,12 @@ func (l *pollListener) loop() {
 		fds = append(fds[:0],
 			unix.PollFd{Fd: int32(l.fd), Events: unix.POLLIN},
 			unix.PollFd{Fd: int32(l.wake), Events: unix.POLLIN})
-		// With nothing held, a look: the wait is park's. Otherwise a wait
-		// until the first held connection is due (they are held in the
-		// order they came), at most pendingWait.
-		var wait unix.Timespec
 		for _, p := range waiting {
 			fds = append(fds, unix.PollFd{Fd: int32(p.fd), Events: unix.POLLIN})
 		}
-		if len(waiting) > 0 {
-			wait = unix.NsecToTimespec(max(time.Until(waiting[0].deadline), 0).Nanoseconds())
-		}
-		n, err := ppoll(fds, &wait)
-		switch {
-		case err == unix.EINTR:
-			continue
-		case err != nil:
-			l.failed = os.NewSyscallError("ppoll", err)
-			return
-		}
-		if n == 0 && len(waiting) == 0 {
+		if len(waiting) == 0 {
+			// Nothing held: park looks, and waits in the runtime's poller
+			// when it finds nothing.
 			if testHookBeforePark != nil {
 				testHookBeforePark()
 			}
@@ -235,6 +222,16 @@ func (l *pollListener) loop() {
 			}
 			if !found {
 				continue
+			}
+		} else {
+			// A wait until the first held connection is due (they are held
+			// in the order they came), at most pendingWait.
+			wait := unix.NsecToTimespec(max(time.Until(waiting[0].deadline), 0).Nanoseconds())
+			if _, err := ppoll(fds, &wait); err == unix.EINTR {
+				continue
+			} else if err != nil {
+				l.failed = os.NewSyscallError("ppoll", err)
+				return
 			}
 		}
 		if fds[1].Revents != 0 {
@@ -271,11 +268,12 @@ func (l *pollListener) loop() {
 //
 // RawConn.Read forgets a readiness the poller saw before it was called,
 // then calls its function, and waits for the next only when that says
-// there is nothing: so the function must look itself. (It once answered "not yet" on its
-// first call: a connection that came between the loop's look and the park
+// there is nothing: so the function must look itself, and its look is the
+// loop's. (It once answered "not yet" on its first call, after a look of
+// the loop's own: a connection that came between that look and the park
 // then waited for the next caller.) fds are the loop's listener and wake
-// descriptors; found says park's own look left their events in them, for
-// the loop to act on without looking again.
+// descriptors; found says park's look left their events in them, for the
+// loop to act on.
 func (l *pollListener) park(fds []unix.PollFd) (found bool, err error) {
 	var lookErr error
 	err = l.idleConn.Read(func(uintptr) bool {
@@ -296,8 +294,8 @@ func (l *pollListener) park(fds []unix.PollFd) (found bool, err error) {
 	return found, lookErr
 }
 
-// testHookBeforePark, when a test sets it, runs after the loop's look
-// found nothing and before it parks.
+// testHookBeforePark, when a test sets it, runs when the loop holds nothing,
+// before it parks.
 var testHookBeforePark func()
 
 // acceptAll takes the connections waiting on the socket (a bounded number

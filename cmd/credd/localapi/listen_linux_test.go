@@ -339,8 +339,8 @@ func loopState() string {
 }
 
 // TestPollListenerAnswersACallerWhoCameAsItParked: a caller who connects
-// and sends its request after the loop's last look found nothing, and
-// before the loop parks, is answered. RawConn.Read forgets a readiness the
+// and sends its request after the loop has served the calls it had, and
+// before it parks, is answered. RawConn.Read forgets a readiness the
 // runtime's poller has already seen; a park that did not look again waited
 // for the next caller (seen once in CI as `credhelper exec` getting no
 // answer in 50 s).
@@ -370,7 +370,7 @@ func TestPollListenerAnswersACallerWhoCameAsItParked(t *testing.T) {
 	socket, raw = e.socket, clientRequest(t, "solo")
 	before := e.srv.hotServed.Load()
 	armed.Store(true)
-	e.credentials(t) // a call, so that the loop looks, finds nothing more, and runs the hook
+	e.credentials(t) // a call, after which the loop holds nothing and runs the hook
 	c, ok := <-came
 	if !ok {
 		t.Fatal("the hook could not connect")
