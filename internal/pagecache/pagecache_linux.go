@@ -1,0 +1,88 @@
+package pagecache
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+)
+
+// Warm drops the clean pages the page cache holds of the regular file at
+// path (pages a running process maps stay where they are), then reads the
+// whole file back through a mapping marked for huge pages: the kernel's
+// read-ahead then fills the page cache with folios as large as the file
+// system allows (ext4, XFS and tmpfs on recent kernels; elsewhere single
+// pages, as before). Pages not yet written back are written first, so
+// that they too can be dropped.
+func Warm(path string) error {
+	f, size, err := open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fd := int(f.Fd())
+	drop(fd)
+	if size == 0 {
+		return nil
+	}
+	mem, err := unix.Mmap(fd, 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return fmt.Errorf("warm %s: %w", path, err)
+	}
+	defer unix.Munmap(mem)
+	// Without huge pages (a kernel built without them, or set to never),
+	// the read below still fills the page cache, in single pages.
+	_ = unix.Madvise(mem, unix.MADV_HUGEPAGE)
+	// MADV_POPULATE_READ (Linux 5.14) faults every page in and reports an
+	// error instead of raising SIGBUS, should the file shrink meanwhile.
+	if err := unix.Madvise(mem, unix.MADV_POPULATE_READ); err != nil {
+		return fmt.Errorf("warm %s: %w", path, err)
+	}
+	return nil
+}
+
+// Evict drops the clean pages the page cache holds of the file at path, as
+// Warm does first, and leaves them out: the next run of it loads its pages
+// as a run after a boot does.
+func Evict(path string) error {
+	f, _, err := open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	drop(int(f.Fd()))
+	return nil
+}
+
+// open opens path, after its symbolic links, for reading, if it is a
+// regular file of at most MaxSize bytes: never a FIFO or a device (opened
+// without blocking, and checked before any read).
+func open(path string) (*os.File, int64, error) {
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	f, err := os.OpenFile(real, os.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, 0, err
+	}
+	st, err := f.Stat()
+	if err == nil && !st.Mode().IsRegular() {
+		err = fmt.Errorf("%s: not a regular file", path)
+	} else if err == nil && st.Size() > MaxSize {
+		err = fmt.Errorf("%s: %d bytes, more than %d", path, st.Size(), MaxSize)
+	}
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	return f, st.Size(), nil
+}
+
+// drop writes back the file's dirty pages (a freshly installed binary's)
+// and drops every clean page no process maps.
+func drop(fd int) {
+	_ = unix.Fdatasync(fd)
+	_ = unix.Fadvise(fd, 0, 0, unix.FADV_DONTNEED)
+}

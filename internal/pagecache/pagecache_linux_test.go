@@ -1,0 +1,111 @@
+package pagecache
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/credhelper/credhelper/internal/testenv"
+)
+
+// diskFile writes a file of n bytes where the page cache can drop it: not
+// on tmpfs, whose pages are the file.
+func diskFile(t *testing.T, n int) string {
+	t.Helper()
+	dir := t.TempDir()
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Type == unix.TMPFS_MAGIC || st.Type == unix.RAMFS_MAGIC {
+		testenv.Missing(t, "a disk file system for the test's temporary directory (%s is tmpfs)", dir)
+	}
+	p := filepath.Join(dir, "bin")
+	if err := os.WriteFile(p, bytes.Repeat([]byte("credhelper"), n/10), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func inspect(t *testing.T, p string) Held {
+	t.Helper()
+	h, err := Inspect(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func TestEvictLeavesNothingAndWarmBringsEverythingBack(t *testing.T) {
+	p := diskFile(t, 3<<20)
+	if h := inspect(t, p); h.Resident != h.Pages {
+		t.Fatalf("a file just written: %d of %d pages in the page cache", h.Resident, h.Pages)
+	}
+	if err := Evict(p); err != nil {
+		t.Fatal(err)
+	}
+	if h := inspect(t, p); h.Resident != 0 {
+		t.Fatalf("after Evict: %d of %d pages still in the page cache", h.Resident, h.Pages)
+	}
+	if err := Warm(p); err != nil {
+		t.Fatal(err)
+	}
+	h := inspect(t, p)
+	if h.Resident != h.Pages {
+		t.Fatalf("after Warm: %d of %d pages in the page cache", h.Resident, h.Pages)
+	}
+	before, err := os.ReadFile(p)
+	if err != nil || !bytes.Equal(before, bytes.Repeat([]byte("credhelper"), (3<<20)/10)) {
+		t.Fatalf("the file changed: %v", err)
+	}
+}
+
+// The point of Warm: pages in large folios, where a run of the binary (or
+// a plain read after Evict, as exec after a boot) would leave single pages.
+// Seeing folios takes /proc/kpageflags, which only root reads; .ci/run runs
+// as root on ext4.
+func TestWarmHoldsTheFileInLargeFolios(t *testing.T) {
+	p := diskFile(t, 3<<20)
+	if err := Evict(p); err != nil {
+		t.Fatal(err)
+	}
+	// Loaded the way exec loads a binary: through a plain mapping.
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem, err := unix.Mmap(int(f.Fd()), 0, 3<<20, unix.PROT_READ, unix.MAP_SHARED)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum byte
+	for i := 0; i < len(mem); i += pageSize {
+		sum += mem[i]
+	}
+	unix.Munmap(mem)
+	if sum == 0 {
+		t.Fatal("read nothing through the mapping")
+	}
+	single := inspect(t, p)
+	if single.Large < 0 {
+		testenv.Missing(t, "root, to read /proc/kpageflags")
+	}
+	if err := Warm(p); err != nil {
+		t.Fatal(err)
+	}
+	h := inspect(t, p)
+	t.Logf("pages in folios of 16 or more: loaded through a mapping %d of %d, after Warm %d of %d", single.Large, single.Pages, h.Large, h.Pages)
+	if h.Large < h.Pages*9/10 {
+		kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
+		t.Fatalf("after Warm only %d of %d pages are in folios of 16 pages or more (kernel %s; large folios need ext4 on Linux ≥ 6.16, XFS, or btrfs)",
+			h.Large, h.Pages, strings.TrimSpace(string(kernel)))
+	}
+	if single.Large >= h.Large {
+		t.Errorf("loaded through a plain mapping, %d pages were already in large folios: the test shows nothing", single.Large)
+	}
+}
