@@ -35,6 +35,8 @@ func TestFiguresFromBenchmarkOutput(t *testing.T) {
 		"| 32 | 943/s | 1430/s | 0.66× | 1230/s | 0.86× |",
 		"| bare Go client of credd: one request, its answer's body printed, nothing checked | 1.24 ms | 1.96× | 1.11× |",
 		"| 100 | 1.00 | 0 | 19.9 MiB | 120 | 153.7 ms |",
+		"| `credhelper process`, loaded by exec | 1.60 ms | 2.53× | 1.44× |",
+		"Loaded by exec, `credhelper process` is 1.35× the floor loaded the same way.",
 	} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("the Markdown lacks %q:\n%s", want, b)
@@ -44,7 +46,7 @@ func TestFiguresFromBenchmarkOutput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"<svg", "credhelper process, one call", "calls per second", "credd by number of profiles"} {
+	for _, want := range []string{"<svg", "credhelper process, one call", "credhelper (exec)", "calls per second", "credd by number of profiles"} {
 		if !strings.Contains(string(s), want) {
 			t.Errorf("the SVG lacks %q", want)
 		}

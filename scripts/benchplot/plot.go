@@ -55,7 +55,8 @@ func plotSVG(r results) ([]byte, error) {
 func latencyPlot(r results) (*plot.Plot, error) {
 	const lat = "BenchmarkProcessLatency"
 	labels := map[string]string{"true-median-µs": "/bin/true", "cat-median-µs": "cat", "emptygo-median-µs": "empty Go",
-		"process-median-µs": "credhelper", "bareclient-median-µs": "bare client", "baseline-median-µs": "baseline"}
+		"process-median-µs": "credhelper", "bareclient-median-µs": "bare client", "emptygo-exec-median-µs": "empty Go (exec)",
+		"process-exec-median-µs": "credhelper (exec)", "baseline-median-µs": "baseline"}
 	var names []string
 	var vals plotter.Values
 	for _, row := range latencyRows {
