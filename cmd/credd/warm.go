@@ -15,7 +15,7 @@ import (
 // warmClient puts credhelper's binary in the page cache in large folios
 // (internal/pagecache), once, as credd starts: the SDKs run it for every
 // call, and after a boot, an upgrade or `go install` the page cache holds
-// it one page at a time, which makes every run ~12% slower. It warms the
+// it one page at a time, which makes every run 10–15% slower. It warms the
 // credhelper beside credd and the one on credd's PATH (the one
 // `credential_process = credhelper ...` runs when both have the same PATH).
 // It only reads them; where it cannot, nothing changes but the speed.
