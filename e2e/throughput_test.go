@@ -131,8 +131,12 @@ func callsPerSecond(env, argv []string, callers, calls int) (float64, error) {
 func warmAlike(tb testing.TB, bins ...string) {
 	tb.Helper()
 	for _, p := range bins {
-		if err := pagecache.Warm(p); err != nil {
+		kept, err := pagecache.Warm(p)
+		if err != nil {
 			tb.Fatalf("putting %s in the page cache: %v", p, err)
+		}
+		if kept > 0 {
+			fmt.Printf("%s: %d pages stay as they were held (another process maps them)\n", p, kept)
 		}
 	}
 }

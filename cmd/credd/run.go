@@ -315,7 +315,7 @@ func serveOn(ctx context.Context, socket string, kcfg cache.KeyringConfig, l net
 		defer close(engineDone)
 		eng.Run(ctx)
 	}()
-	go warmClient(log)
+	go func() { warmClient(ctx, log, clientPaths()) }()
 	log.Info("credd started", "version", buildinfo.String(), "pid", os.Getpid(), "socket", socket,
 		"keyring", backend, "config", files.Config, "credentials", files.Credentials, "container_endpoint", strings.Join(container.Addrs(), ","))
 	err = srv.Serve(ctx, l)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"os"
@@ -12,41 +13,74 @@ import (
 	"github.com/credhelper/credhelper/internal/proc"
 )
 
+// How long credd waits before it warms again what a running credhelper kept
+// mapped, and how many times in all it tries.
+var (
+	warmRetry = 30 * time.Second
+	warmTries = 5
+)
+
 // warmClient puts credhelper's binary in the page cache in large folios
-// (internal/pagecache), once, as credd starts: the SDKs run it for every
-// call, and after a boot, an upgrade or `go install` the page cache holds
-// it one page at a time, which makes every run 10–15% slower. It warms the
-// credhelper beside credd and the one on credd's PATH (the one
-// `credential_process = credhelper ...` runs when both have the same PATH).
-// It only reads them; where it cannot, nothing changes but the speed.
-func warmClient(log *slog.Logger) {
+// (internal/pagecache), as credd starts: the SDKs run it for every call,
+// and after a boot, an upgrade or `go install` the page cache holds it one
+// page at a time, which makes every run 10–15% slower. The pages a running
+// credhelper maps cannot be dropped (a credhelper that started credd maps
+// nearly all of its own), so it tries again, a few times, while any stayed.
+// It only reads the files; where it cannot, nothing changes but the speed.
+func warmClient(ctx context.Context, log *slog.Logger, paths []string) {
+	for try := 1; len(paths) > 0; try++ {
+		var again []string
+		for _, p := range paths {
+			start := time.Now()
+			kept, err := pagecache.Warm(p)
+			switch {
+			case errors.Is(err, pagecache.ErrUnsupported):
+				return
+			case err != nil:
+				log.Debug("credhelper's binary not warmed in the page cache", "path", p, "err", err)
+			case kept > 0 && try < warmTries:
+				log.Debug("credhelper's binary partly warmed in the page cache: a running credhelper maps some of its pages",
+					"path", p, "pages_kept", kept, "retry_in", warmRetry)
+				again = append(again, p)
+			default:
+				log.Debug("credhelper's binary warmed in the page cache", "path", p, "pages_kept", kept,
+					"took", time.Since(start).Round(time.Microsecond))
+			}
+		}
+		if paths = again; len(paths) == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(warmRetry):
+		}
+	}
+}
+
+// clientPaths are the credhelper binaries worth warming, after their
+// symbolic links, each once: the one beside credd and the one on credd's
+// PATH (the one `credential_process = credhelper ...` runs when the SDKs
+// have the same PATH).
+func clientPaths() []string {
 	exe := ""
 	if runtime.GOOS == "windows" {
 		exe = ".exe"
 	}
-	var paths []string
+	var found []string
 	if self, err := os.Executable(); err == nil {
-		paths = append(paths, filepath.Join(filepath.Dir(self), "credhelper"+exe))
+		found = append(found, filepath.Join(filepath.Dir(self), "credhelper"+exe))
 	}
 	if p, err := proc.LookPath("credhelper"); err == nil {
-		paths = append(paths, p)
+		found = append(found, p)
 	}
+	var paths []string
 	seen := map[string]bool{}
-	for _, p := range paths {
-		real, err := filepath.EvalSymlinks(p)
-		if err != nil || seen[real] {
-			continue
+	for _, p := range found {
+		if real, err := filepath.EvalSymlinks(p); err == nil && !seen[real] {
+			seen[real] = true
+			paths = append(paths, real)
 		}
-		seen[real] = true
-		start := time.Now()
-		err = pagecache.Warm(real)
-		if errors.Is(err, pagecache.ErrUnsupported) {
-			return
-		}
-		if err != nil {
-			log.Debug("credhelper's binary not warmed in the page cache", "path", real, "err", err)
-			continue
-		}
-		log.Debug("credhelper's binary warmed in the page cache", "path", real, "took", time.Since(start).Round(time.Microsecond))
 	}
+	return paths
 }

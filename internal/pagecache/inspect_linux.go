@@ -25,7 +25,7 @@ func Inspect(path string) (Held, error) {
 		return Held{}, err
 	}
 	defer f.Close()
-	h := Held{Pages: int((size + pageSize - 1) / pageSize), Large: -1}
+	h := Held{Pages: int((size + int64(pageSize) - 1) / int64(pageSize)), Large: -1}
 	if size == 0 {
 		return h, nil
 	}
@@ -34,12 +34,8 @@ func Inspect(path string) (Held, error) {
 		return Held{}, err
 	}
 	defer unix.Munmap(mem)
-	vec := make([]byte, h.Pages)
-	if _, _, e := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&mem[0])), uintptr(len(mem)), uintptr(unsafe.Pointer(&vec[0]))); e != 0 {
-		return Held{}, e
-	}
-	for _, v := range vec {
-		h.Resident += int(v & 1)
+	if h.Resident, err = resident(mem); err != nil {
+		return Held{}, err
 	}
 	if h.Resident != h.Pages {
 		return h, nil
@@ -56,15 +52,27 @@ func Inspect(path string) (Held, error) {
 	return h, nil
 }
 
-const pageSize = 4096
+// pageSize is the system's: 4 KiB on amd64, up to 64 KiB on arm64.
+var pageSize = os.Getpagesize()
+
+// resident counts the pages of mem the page cache holds (mincore(2)),
+// without bringing any in.
+func resident(mem []byte) (int, error) {
+	vec := make([]byte, (len(mem)+pageSize-1)/pageSize)
+	if _, _, e := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&mem[0])), uintptr(len(mem)), uintptr(unsafe.Pointer(&vec[0]))); e != 0 {
+		return 0, e
+	}
+	n := 0
+	for _, v := range vec {
+		n += int(v & 1)
+	}
+	return n, nil
+}
 
 // largePages counts the pages mapped at addr that belong to a folio of at
 // least 16 pages, from /proc/self/pagemap (frame numbers, root only) and
 // /proc/kpageflags (the head and tail flags of compound pages).
 func largePages(addr uintptr, pages int) (int, error) {
-	if os.Getpagesize() != pageSize {
-		return 0, fmt.Errorf("page size %d", os.Getpagesize())
-	}
 	pm, err := os.Open("/proc/self/pagemap")
 	if err != nil {
 		return 0, err
@@ -76,7 +84,7 @@ func largePages(addr uintptr, pages int) (int, error) {
 	}
 	defer kf.Close()
 	entries := make([]byte, 8*pages)
-	if _, err := pm.ReadAt(entries, int64(addr/pageSize)*8); err != nil {
+	if _, err := pm.ReadAt(entries, int64(addr/uintptr(pageSize))*8); err != nil {
 		return 0, err
 	}
 	const head, tail = 1 << 15, 1 << 16

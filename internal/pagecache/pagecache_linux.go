@@ -9,37 +9,41 @@ import (
 )
 
 // Warm drops the clean pages the page cache holds of the regular file at
-// path (pages a running process maps stay where they are), then reads the
-// whole file back through a mapping marked for huge pages: the kernel's
-// read-ahead then fills the page cache with folios as large as the file
-// system allows (ext4, XFS and tmpfs on recent kernels; elsewhere single
-// pages, as before). Pages not yet written back are written first, so
-// that they too can be dropped.
-func Warm(path string) error {
+// path, then reads the whole file back through a mapping marked for huge
+// pages: the kernel's read-ahead then fills the page cache with folios as
+// large as the file system allows (ext4 since Linux 6.16, XFS; elsewhere
+// single pages, as before). Pages not yet written back are written first,
+// so that they too can be dropped. Pages a running process maps cannot be
+// dropped: they stay as they were, and Warm returns how many there were, so
+// that the caller may try again once that process is gone.
+func Warm(path string) (kept int, err error) {
 	f, size, err := open(path)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer f.Close()
 	fd := int(f.Fd())
 	drop(fd)
 	if size == 0 {
-		return nil
+		return 0, nil
 	}
 	mem, err := unix.Mmap(fd, 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
 	if err != nil {
-		return fmt.Errorf("warm %s: %w", path, err)
+		return 0, fmt.Errorf("warm %s: %w", path, err)
 	}
 	defer unix.Munmap(mem)
+	if kept, err = resident(mem); err != nil {
+		return 0, fmt.Errorf("warm %s: %w", path, err)
+	}
 	// Without huge pages (a kernel built without them, or set to never),
 	// the read below still fills the page cache, in single pages.
 	_ = unix.Madvise(mem, unix.MADV_HUGEPAGE)
 	// MADV_POPULATE_READ (Linux 5.14) faults every page in and reports an
 	// error instead of raising SIGBUS, should the file shrink meanwhile.
 	if err := unix.Madvise(mem, unix.MADV_POPULATE_READ); err != nil {
-		return fmt.Errorf("warm %s: %w", path, err)
+		return kept, fmt.Errorf("warm %s: %w", path, err)
 	}
-	return nil
+	return kept, nil
 }
 
 // Evict drops the clean pages the page cache holds of the file at path, as

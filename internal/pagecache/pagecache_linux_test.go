@@ -31,6 +31,32 @@ func diskFile(t *testing.T, n int) string {
 	return p
 }
 
+// mapAll maps the whole file at p and reads a byte of each page.
+func mapAll(t *testing.T, p string) []byte {
+	t.Helper()
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem, err := unix.Mmap(int(f.Fd()), 0, int(st.Size()), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum int
+	for i := 0; i < len(mem); i += pageSize {
+		sum += int(mem[i])
+	}
+	if sum == 0 {
+		t.Fatal("read nothing through the mapping")
+	}
+	return mem
+}
+
 func inspect(t *testing.T, p string) Held {
 	t.Helper()
 	h, err := Inspect(p)
@@ -51,8 +77,8 @@ func TestEvictLeavesNothingAndWarmBringsEverythingBack(t *testing.T) {
 	if h := inspect(t, p); h.Resident != 0 {
 		t.Fatalf("after Evict: %d of %d pages still in the page cache", h.Resident, h.Pages)
 	}
-	if err := Warm(p); err != nil {
-		t.Fatal(err)
+	if kept, err := Warm(p); err != nil || kept != 0 {
+		t.Fatalf("Warm of a file nobody maps: %v, %d pages kept", err, kept)
 	}
 	h := inspect(t, p)
 	if h.Resident != h.Pages {
@@ -73,30 +99,28 @@ func TestWarmHoldsTheFileInLargeFolios(t *testing.T) {
 	if err := Evict(p); err != nil {
 		t.Fatal(err)
 	}
-	// Loaded the way exec loads a binary: through a plain mapping.
-	f, err := os.Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mem, err := unix.Mmap(int(f.Fd()), 0, 3<<20, unix.PROT_READ, unix.MAP_SHARED)
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum byte
-	for i := 0; i < len(mem); i += pageSize {
-		sum += mem[i]
-	}
-	unix.Munmap(mem)
-	if sum == 0 {
-		t.Fatal("read nothing through the mapping")
-	}
+	// Loaded the way exec loads a binary: through a plain mapping, which
+	// stays, as a running credhelper's does.
+	mem := mapAll(t, p)
 	single := inspect(t, p)
 	if single.Large < 0 {
 		testenv.Missing(t, "root, to read /proc/kpageflags")
 	}
-	if err := Warm(p); err != nil {
+	// Pages a process maps cannot be dropped: Warm leaves them, says so, and
+	// does what it can again once they are no longer mapped.
+	kept, err := Warm(p)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if kept != single.Pages {
+		t.Errorf("Warm while every page is mapped: %d pages kept, want %d", kept, single.Pages)
+	}
+	if h := inspect(t, p); h.Large != single.Large {
+		t.Errorf("Warm while every page is mapped changed how they are held: %d pages in large folios, before %d", h.Large, single.Large)
+	}
+	unix.Munmap(mem)
+	if kept, err := Warm(p); err != nil || kept != 0 {
+		t.Fatalf("Warm once no process maps the file: %v, %d pages kept", err, kept)
 	}
 	h := inspect(t, p)
 	t.Logf("pages in folios of 16 or more: loaded through a mapping %d of %d, after Warm %d of %d", single.Large, single.Pages, h.Large, h.Pages)
