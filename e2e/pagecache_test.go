@@ -28,7 +28,7 @@ func copyBinary(t testing.TB, src, dir string) string {
 	return dst
 }
 
-// After a boot or an upgrade the page cache holds credhelper's binary one
+// After a boot or `go install` the page cache holds credhelper's binary one
 // page at a time, or not at all; credd, as it starts, reads the credhelper
 // beside it back in large folios, which makes every later run cheaper
 // (BenchmarkProcessLatency's "loaded by exec" rows show by how much).
