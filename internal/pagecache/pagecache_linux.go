@@ -67,21 +67,33 @@ func open(path string) (*os.File, int64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
+	// Checked before the open too: opening some devices does something.
+	if st, err := os.Stat(real); fit(path, st, err) != nil {
+		return nil, 0, fit(path, st, err)
+	}
 	f, err := os.OpenFile(real, os.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return nil, 0, err
 	}
 	st, err := f.Stat()
-	if err == nil && !st.Mode().IsRegular() {
-		err = fmt.Errorf("%s: not a regular file", path)
-	} else if err == nil && st.Size() > MaxSize {
-		err = fmt.Errorf("%s: %d bytes, more than %d", path, st.Size(), MaxSize)
-	}
-	if err != nil {
+	if err := fit(path, st, err); err != nil {
 		f.Close()
 		return nil, 0, err
 	}
 	return f, st.Size(), nil
+}
+
+// fit says why a file, from its stat, is not one to read.
+func fit(path string, st os.FileInfo, err error) error {
+	switch {
+	case err != nil:
+		return err
+	case !st.Mode().IsRegular():
+		return fmt.Errorf("%s: not a regular file", path)
+	case st.Size() > MaxSize:
+		return fmt.Errorf("%s: %d bytes, more than %d", path, st.Size(), MaxSize)
+	}
+	return nil
 }
 
 // drop writes back the file's dirty pages (a freshly installed binary's)

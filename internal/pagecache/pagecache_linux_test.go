@@ -133,3 +133,36 @@ func TestWarmHoldsTheFileInLargeFolios(t *testing.T) {
 		t.Errorf("loaded through a plain mapping, %d pages were already in large folios: the test shows nothing", single.Large)
 	}
 }
+
+// What is not a regular file is neither opened nor read: a FIFO (whose
+// open would wait for a writer), a device, a directory; nor a file larger
+// than MaxSize.
+func TestOnlyRegularFilesOfAFitSize(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(dir, "big")
+	if f, err := os.Create(big); err != nil {
+		t.Fatal(err)
+	} else {
+		f.Truncate(MaxSize + 1)
+		f.Close()
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink("/dev/null", link); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{fifo, big, link, dir, filepath.Join(dir, "missing")} {
+		if _, err := Warm(p); err == nil {
+			t.Errorf("Warm(%s): no error", p)
+		}
+		if err := Evict(p); err == nil {
+			t.Errorf("Evict(%s): no error", p)
+		}
+		if _, err := Inspect(p); err == nil {
+			t.Errorf("Inspect(%s): no error", p)
+		}
+	}
+}
