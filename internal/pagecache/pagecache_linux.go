@@ -2,6 +2,7 @@ package pagecache
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -40,7 +41,12 @@ func Warm(path string) (kept int, err error) {
 	_ = unix.Madvise(mem, unix.MADV_HUGEPAGE)
 	// MADV_POPULATE_READ (Linux 5.14) faults every page in and reports an
 	// error instead of raising SIGBUS, should the file shrink meanwhile.
-	if err := unix.Madvise(mem, unix.MADV_POPULATE_READ); err != nil {
+	err = unix.Madvise(mem, unix.MADV_POPULATE_READ)
+	if err == unix.EINVAL {
+		// An older kernel: at least put back what was dropped.
+		_, err = io.Copy(io.Discard, f)
+	}
+	if err != nil {
 		return kept, fmt.Errorf("warm %s: %w", path, err)
 	}
 	return kept, nil
