@@ -23,7 +23,7 @@ var (
 // warmClient puts credhelper's binary in the page cache in large folios
 // (internal/pagecache), as credd starts: the SDKs run it for every call,
 // and after a boot or `go install` the page cache holds it one
-// page at a time, which makes every run 10–15% slower. The pages a running
+// page at a time, which makes every run 14–22% slower. The pages a running
 // credhelper maps cannot be dropped (a credhelper that started credd maps
 // nearly all of its own), so it tries again, a few times, while any stayed.
 // It only reads the files; where it cannot, nothing changes but the speed.

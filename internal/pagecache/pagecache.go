@@ -9,7 +9,7 @@
 // it (after a boot) or written by the Go linker (after `go install`). Held in
 // large folios instead (runs of up to 512 pages), the same pages are mapped
 // and unmapped a folio at a time: on Linux 6.18 on ext4, `credhelper process`
-// takes 10–15% less time so (an empty Go program 8–10%): the larger the
+// takes 12–18% less time so (an empty Go program 7–12%): the larger the
 // binary, the larger the gain.
 //
 // Warm reads a file into the page cache in large folios; Evict drops what
