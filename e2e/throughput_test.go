@@ -145,16 +145,23 @@ func warmAlike(tb testing.TB, bins ...string) {
 // prints a line, built like credhelper.
 func buildEmptyGo(tb testing.TB, dir string) string {
 	tb.Helper()
-	hello := filepath.Join(dir, "hello")
-	if err := os.WriteFile(hello+".go", []byte("package main\n\nimport \"os\"\n\nfunc main() { os.Stdout.WriteString(\"{}\\n\") }\n"), 0o600); err != nil {
+	return buildGoSource(tb, dir, "hello", "package main\n\nimport \"os\"\n\nfunc main() { os.Stdout.WriteString(\"{}\\n\") }\n")
+}
+
+// buildGoSource builds the one-file program source as dir/name, the way
+// credhelper is built (a plain go build), and returns its path.
+func buildGoSource(tb testing.TB, dir, name, source string) string {
+	tb.Helper()
+	bin := filepath.Join(dir, name)
+	if err := os.WriteFile(bin+".go", []byte(source), 0o600); err != nil {
 		tb.Fatal(err)
 	}
-	build := exec.Command("go", "build", "-o", hello, hello+".go")
+	build := exec.Command("go", "build", "-o", bin, bin+".go")
 	build.Dir = dir
 	if out, err := build.CombinedOutput(); err != nil {
-		tb.Fatalf("building the empty Go program: %v: %s", err, out)
+		tb.Fatalf("building %s: %v: %s", name, err, out)
 	}
-	return hello
+	return bin
 }
 
 // bareClientSource is the least a Go client of credd can do for one
@@ -208,15 +215,7 @@ func main() {
 // and checks that it gets dev-src's credentials from w's credd.
 func buildBareClient(tb testing.TB, w *world) string {
 	tb.Helper()
-	bare := filepath.Join(w.home.Dir, "bareclient")
-	if err := os.WriteFile(bare+".go", []byte(bareClientSource), 0o600); err != nil {
-		tb.Fatal(err)
-	}
-	build := exec.Command("go", "build", "-o", bare, bare+".go")
-	build.Dir = w.home.Dir
-	if out, err := build.CombinedOutput(); err != nil {
-		tb.Fatalf("building the bare client: %v: %s", err, out)
-	}
+	bare := buildGoSource(tb, w.home.Dir, "bareclient", bareClientSource)
 	cmd := exec.Command(bare)
 	cmd.Env = w.env
 	out, err := cmd.Output()
