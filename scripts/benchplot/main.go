@@ -139,16 +139,16 @@ func (r results) sizes() []int {
 }
 
 // latencyRows are the whole-process commands of BenchmarkProcessLatency,
-// with their metric.
-var latencyRows = []struct{ label, unit string }{
-	{"`/bin/true`", "true-median-µs"},
-	{"`cat` of a JSON file", "cat-median-µs"},
-	{"empty Go program (the floor)", "emptygo-median-µs"},
-	{"**`credhelper process`** (warm credd)", "process-median-µs"},
-	{"bare Go client of credd: one request, its answer's body printed, nothing checked", "bareclient-median-µs"},
-	{"empty Go program, loaded by exec (page cache as after a boot)", "emptygo-exec-median-µs"},
-	{"`credhelper process`, loaded by exec", "process-exec-median-µs"},
-	{"baseline `credhelper process` (BENCH_BASELINE)", "baseline-median-µs"},
+// with their metric and the short name the plot gives them.
+var latencyRows = []struct{ label, unit, short string }{
+	{"`/bin/true`", "true-median-µs", "/bin/true"},
+	{"`cat` of a JSON file", "cat-median-µs", "cat"},
+	{"empty Go program (the floor)", "emptygo-median-µs", "empty Go"},
+	{"**`credhelper process`** (warm credd)", "process-median-µs", "credhelper"},
+	{"bare Go client of credd: one request, its answer's body printed, nothing checked", "bareclient-median-µs", "bare client"},
+	{"empty Go program, loaded by exec (page cache as after a boot)", "emptygo-exec-median-µs", "empty Go (exec)"},
+	{"`credhelper process`, loaded by exec", "process-exec-median-µs", "credhelper (exec)"},
+	{"baseline `credhelper process` (BENCH_BASELINE)", "baseline-median-µs", "baseline"},
 }
 
 var anchorNames = []string{"aws-vault export", "granted credential-process"}

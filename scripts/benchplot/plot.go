@@ -54,14 +54,11 @@ func plotSVG(r results) ([]byte, error) {
 
 func latencyPlot(r results) (*plot.Plot, error) {
 	const lat = "BenchmarkProcessLatency"
-	labels := map[string]string{"true-median-µs": "/bin/true", "cat-median-µs": "cat", "emptygo-median-µs": "empty Go",
-		"process-median-µs": "credhelper", "bareclient-median-µs": "bare client", "emptygo-exec-median-µs": "empty Go (exec)",
-		"process-exec-median-µs": "credhelper (exec)", "baseline-median-µs": "baseline"}
 	var names []string
 	var vals plotter.Values
 	for _, row := range latencyRows {
 		if v, ok := r.get(lat, row.unit); ok {
-			names = append(names, labels[row.unit])
+			names = append(names, row.short)
 			vals = append(vals, v/1000)
 		}
 	}
@@ -79,7 +76,8 @@ func latencyPlot(r results) (*plot.Plot, error) {
 	bars.Color, bars.LineStyle.Width = blue, 0
 	p.Add(bars, plotter.NewGrid())
 	p.NominalX(names...)
-	// Slanted, so that six names fit under a panel a third of the width.
+	// Slanted, so that the names (up to eight) fit under a panel a third of
+	// the width.
 	p.X.Tick.Label.Rotation = math.Pi / 6
 	p.X.Tick.Label.XAlign, p.X.Tick.Label.YAlign = draw.XRight, draw.YCenter
 	return p, nil
