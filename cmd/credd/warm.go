@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"os"
 	"path/filepath"
-	"runtime"
 	"time"
 
 	"github.com/credhelper/credhelper/internal/pagecache"
@@ -63,13 +61,9 @@ func warmClient(ctx context.Context, log *slog.Logger, paths []string) {
 // PATH (the one `credential_process = credhelper ...` runs when the SDKs
 // have the same PATH).
 func clientPaths() []string {
-	exe := ""
-	if runtime.GOOS == "windows" {
-		exe = ".exe"
-	}
 	var found []string
-	if self, err := os.Executable(); err == nil {
-		found = append(found, filepath.Join(filepath.Dir(self), "credhelper"+exe))
+	if p, ok := proc.Beside("credhelper"); ok {
+		found = append(found, p)
 	}
 	if p, err := proc.LookPath("credhelper"); err == nil {
 		found = append(found, p)

@@ -26,6 +26,24 @@ import (
 // ErrNotFound means LookPath found no executable of that name.
 var ErrNotFound = errors.New("executable file not found in $PATH")
 
+// Beside is the program name (name.exe on Windows) in the directory of this
+// executable, when there is one: credhelper and credd look for each other
+// there first.
+func Beside(name string) (string, bool) {
+	self, err := os.Executable()
+	if err != nil {
+		return "", false
+	}
+	if runtime.GOOS == "windows" {
+		name += ".exe"
+	}
+	p := filepath.Join(filepath.Dir(self), name)
+	if st, err := os.Stat(p); err != nil || st.IsDir() {
+		return "", false
+	}
+	return p, true
+}
+
 // LookPath finds the executable file in the directories of $PATH; a file
 // name holding a path separator is only checked. On Windows the extensions
 // of %PATHEXT% are tried too.

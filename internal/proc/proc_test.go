@@ -162,3 +162,19 @@ func TestShell(t *testing.T) {
 		t.Errorf("Shell ran to %+v, %v; want 5 A|B", res, err)
 	}
 }
+
+func TestBesideFindsWhatIsInThisExecutablesDirectory(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := Beside(filepath.Base(self)); !ok || p != self {
+		t.Errorf("Beside(%q) = %q, %v; want this test binary", filepath.Base(self), p, ok)
+	}
+	if p, ok := Beside("credhelper-no-such-program"); ok {
+		t.Errorf("Beside of a program that is not there: %q", p)
+	}
+	if p, ok := Beside("."); ok {
+		t.Errorf("Beside of the directory itself: %q", p)
+	}
+}

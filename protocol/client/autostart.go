@@ -138,11 +138,8 @@ func creddPath() (string, error) {
 	if p := os.Getenv(EnvCredd); p != "" {
 		return p, nil
 	}
-	if self, err := os.Executable(); err == nil {
-		p := filepath.Join(filepath.Dir(self), "credd"+exeSuffix)
-		if st, err := os.Stat(p); err == nil && !st.IsDir() {
-			return p, nil
-		}
+	if p, ok := proc.Beside("credd"); ok {
+		return p, nil
 	}
 	return proc.LookPath("credd")
 }

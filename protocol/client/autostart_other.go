@@ -7,8 +7,6 @@ import (
 	"syscall"
 )
 
-const exeSuffix = ""
-
 func detached() *syscall.SysProcAttr { return nil }
 
 func daemonDir() string { return "/" }

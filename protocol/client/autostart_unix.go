@@ -9,8 +9,6 @@ import (
 	"time"
 )
 
-const exeSuffix = ""
-
 // detached runs credd in a session of its own, away from the caller's
 // terminal and its signals.
 func detached() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setsid: true} }

@@ -8,8 +8,6 @@ import (
 	"time"
 )
 
-const exeSuffix = ".exe"
-
 const (
 	detachedProcess       = 0x00000008                       // DETACHED_PROCESS: no console, so closing the caller's does not end credd
 	createNewProcessGroup = syscall.CREATE_NEW_PROCESS_GROUP // Ctrl+C in the caller's console is not credd's
