@@ -19,15 +19,11 @@ var ErrNoTerminal = errors.New("no terminal to ask on")
 // TTYPath is the controlling terminal; tests point it at a pty.
 var TTYPath = "/dev/tty"
 
-// Available reports whether a controlling terminal can be opened.
-func Available() bool {
-	f, err := os.OpenFile(TTYPath, os.O_RDWR, 0)
-	if err != nil {
-		return false
-	}
-	f.Close()
-	return true
-}
+// Available reports whether a controlling terminal can be opened. Every
+// `credhelper process` asks, so on unix it opens and closes a bare
+// descriptor (available_unix.go): an *os.File for a terminal would start
+// the runtime's poller (epoll, an eventfd, non-blocking mode) for nothing.
+func Available() bool { return canOpen(TTYPath) }
 
 // Terminal opens the controlling terminal for messages that must reach the
 // user even when stdout and stderr belong to a program (an SDK) running us.
