@@ -1,7 +1,9 @@
 package client
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"path/filepath"
@@ -169,5 +171,54 @@ func TestRenameKeysAndSSOAccounts(t *testing.T) {
 	_, err = c.SSOAccounts(ctx, protocol.SSOAccountsRequest{SSOSession: "out"})
 	if !errors.As(err, &pe) || pe.Code != protocol.CodeNeedsLogin || pe.Remedy != "run `credhelper login --sso-session out`" {
 		t.Errorf("accounts of out: %v", err)
+	}
+}
+
+// CredentialsAnswer reads credd's own JSON and any other spelling of the same
+// answer alike, and calls anything that is not JSON credd's fault.
+func TestCredentialsAnswerReadsAnyJSON(t *testing.T) {
+	want := protocol.CredentialsResponse{
+		Credentials: protocol.Credentials{AccessKeyID: "ASIAEXAMPLE", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+			SessionToken: "FwoGZXIvYXdzEXAMPLE", Expiration: time.Date(2026, 11, 27, 17, 0, 0, 0, time.UTC)},
+		MinServeSeconds: 300,
+	}
+	canonical, err := json.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var indented bytes.Buffer
+	if err := json.Indent(&indented, canonical, "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ name, answer string }{
+		{"as credd writes it", string(canonical)},
+		{"spelled otherwise", indented.String() + "\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := serve(t, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set(protocol.HeaderAPIVersion, protocol.APIVersion)
+				w.Write([]byte(c.answer))
+			})
+			got, err := New(path).CredentialsAnswer(context.Background(), protocol.CredentialsRequest{Profile: "dev"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !got.Credentials.Expiration.Equal(want.Credentials.Expiration) || got.MinServeSeconds != want.MinServeSeconds {
+				t.Fatalf("read %s as %+v", c.answer, got)
+			}
+			got.Credentials.Expiration = want.Credentials.Expiration
+			if got != want {
+				t.Errorf("read %s as %+v, want %+v", c.answer, got, want)
+			}
+		})
+	}
+	path := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(protocol.HeaderAPIVersion, protocol.APIVersion)
+		w.Write([]byte(`{"credentials":`))
+	})
+	_, err = New(path).CredentialsAnswer(context.Background(), protocol.CredentialsRequest{Profile: "dev"})
+	var pe *protocol.Error
+	if !errors.As(err, &pe) || pe.Code != protocol.CodeInternal || !strings.Contains(pe.Message, "not valid JSON") {
+		t.Errorf("a truncated answer gave %v, want %s saying it is not valid JSON", err, protocol.CodeInternal)
 	}
 }
