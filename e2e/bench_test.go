@@ -9,10 +9,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/credhelper/credhelper/internal/pagecache"
+	"github.com/credhelper/credhelper/internal/testenv"
 )
 
 // BenchmarkProcessLatency measures `credhelper process` as an SDK runs it,
@@ -27,7 +29,8 @@ import (
 // (internal/pagecache), and most for the largest: every binary is held as
 // credd leaves credhelper (warmAlike), and copies of the floor and of
 // credhelper, dropped from the page cache first, run as after a boot
-// ("by exec").
+// ("by exec"). The floor and credhelper run once more each with a
+// terminal of their own, as from a person's shell ("terminal").
 //
 //	go test -run '^$' -bench ProcessLatency -benchtime 1x ./e2e/
 //
@@ -59,20 +62,36 @@ func BenchmarkProcessLatency(b *testing.B) {
 	hello := buildEmptyGo(b, w.home.Dir)
 	bare := buildBareClient(b, w)
 
-	cmds := []struct {
-		name string
-		argv []string
-	}{
-		{"/bin/true", []string{"/bin/true"}},
-		{"cat creds.json", []string{"/bin/cat", jsonFile}},
-		{"empty Go program", []string{hello}},
-		{"credhelper process", []string{bins.credhelper, "process", "--profile", "dev-src"}},
-		{"bare Go client", []string{bare}},
+	// The terminal of the "on a terminal" rows: each run's controlling
+	// terminal and stdin, as for a command a person types in a shell (an SDK
+	// passes its stdin on to credential_process and pipes the rest).
+	tty := testenv.PTY(b)
+
+	type benchCmd struct {
+		name, metric string
+		argv         []string
+		evict        bool // a copy dropped from the page cache first: loaded by exec
+		terminal     bool // run in a session of its own, with tty as its terminal
+		credd        bool // makes the call to credd
+	}
+	process := []string{"process", "--profile", "dev-src"}
+	cmds := []benchCmd{
+		{name: "/bin/true", metric: "true-median-µs", argv: []string{"/bin/true"}},
+		{name: "cat creds.json", metric: "cat-median-µs", argv: []string{"/bin/cat", jsonFile}},
+		{name: "empty Go program", metric: "emptygo-median-µs", argv: []string{hello}},
+		{name: "credhelper process", metric: "process-median-µs", argv: append([]string{bins.credhelper}, process...), credd: true},
+		{name: "bare Go client", metric: "bareclient-median-µs", argv: []string{bare}, credd: true},
 		// Copies, dropped from the page cache just before the runs: the
 		// first run loads each as a run after a boot does, one page at a
 		// time, and the others run from what it left.
-		{"empty Go, by exec", []string{copyBinary(b, hello, b.TempDir())}},
-		{"credhelper, by exec", []string{copyBinary(b, bins.credhelper, b.TempDir()), "process", "--profile", "dev-src"}},
+		{name: "empty Go, by exec", metric: "emptygo-exec-median-µs", argv: []string{copyBinary(b, hello, b.TempDir())}, evict: true},
+		{name: "credhelper, by exec", metric: "process-exec-median-µs",
+			argv: append([]string{copyBinary(b, bins.credhelper, b.TempDir())}, process...), evict: true, credd: true},
+		// Where credhelper can ask for an MFA code, it says so in its
+		// request: on a terminal it opens /dev/tty first.
+		{name: "empty Go, terminal", metric: "emptygo-tty-median-µs", argv: []string{hello}, terminal: true},
+		{name: "credhelper, terminal", metric: "process-tty-median-µs", argv: append([]string{bins.credhelper}, process...),
+			terminal: true, credd: true},
 	}
 	// The anchors: other credential helpers, when installed, each as its
 	// users run it. Neither is installed on the project's machines; an
@@ -88,15 +107,13 @@ func BenchmarkProcessLatency(b *testing.B) {
 		}
 	}
 	if base := os.Getenv("BENCH_BASELINE"); base != "" {
-		cmds = append(cmds, struct {
-			name string
-			argv []string
-		}{"baseline process", []string{base, "process", "--profile", "dev-src"}})
+		cmds = append(cmds, benchCmd{name: "baseline process", metric: "baseline-median-µs",
+			argv: append([]string{base}, process...), credd: true})
 	}
-	// The two by-exec copies (5 and 6) dropped from the page cache; every
-	// other binary held as credd leaves credhelper (large folios).
-	for i, c := range cmds {
-		if i == 5 || i == 6 {
+	// The by-exec copies dropped from the page cache; every other binary
+	// held as credd leaves credhelper (large folios).
+	for _, c := range cmds {
+		if c.evict {
 			if err := pagecache.Evict(c.argv[0]); err != nil {
 				b.Fatal(err)
 			}
@@ -105,58 +122,70 @@ func BenchmarkProcessLatency(b *testing.B) {
 		}
 	}
 	times := make([][]time.Duration, len(cmds))
-	// Only credhelper (either copy, and the baseline) and the bare client
-	// reach credd, with the same request: its threads' CPU time and wake-ups
-	// over the runs, over their calls, are its cost per call.
+	// The commands that reach credd send it the same request: its threads'
+	// CPU time and wake-ups over the runs, over their calls, are its cost
+	// per call.
 	creddBefore := threadStats(b, w.credd.Process.Pid)
 	for range b.N {
 		for i := range runs {
 			// Interleaved, and rotated, so noise hits every command alike.
 			for k := range cmds {
-				c := cmds[(i+k)%len(cmds)]
+				idx := (i + k) % len(cmds)
+				c := cmds[idx]
 				cmd := exec.Command(c.argv[0], c.argv[1:]...)
 				cmd.Env = w.env
 				cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, devnull, devnull
+				if c.terminal {
+					cmd.Stdin = tty
+					cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+				}
 				start := time.Now()
 				if err := cmd.Run(); err != nil {
 					b.Fatalf("%s: %v", c.name, err)
 				}
-				idx := (i + k) % len(cmds)
 				times[idx] = append(times[idx], time.Since(start))
 			}
 		}
 	}
 	creddAfter := threadStats(b, w.credd.Process.Pid)
-	base := percentile(times[0], 50)
-	floor := percentile(times[2], 50)
+	median := func(metric string) time.Duration {
+		for i, c := range cmds {
+			if c.metric == metric {
+				return percentile(times[i], 50)
+			}
+		}
+		b.Fatalf("no command measures %s", metric)
+		return 0
+	}
+	base, floor := median("true-median-µs"), median("emptygo-median-µs")
 	fmt.Printf("\nwhole-process latency, %d runs each, interleaved (warm credd, role credentials from memory)\n", len(times[0]))
 	fmt.Printf("%-20s %10s %10s %14s %14s\n", "command", "median", "p90", "median ratio", "to empty Go")
+	calls := 0
 	for i, c := range cmds {
 		med, p90 := percentile(times[i], 50), percentile(times[i], 90)
 		fmt.Printf("%-20s %10s %10s %13.2fx %13.2fx\n", c.name, med.Round(time.Microsecond), p90.Round(time.Microsecond),
 			float64(med)/float64(base), float64(med)/float64(floor))
+		b.ReportMetric(float64(med.Nanoseconds())/1000, c.metric)
+		if c.credd {
+			calls += len(times[i])
+		}
 	}
-	for i, metric := range []string{"true-median-µs", "cat-median-µs", "emptygo-median-µs", "process-median-µs", "bareclient-median-µs",
-		"emptygo-exec-median-µs", "process-exec-median-µs", "baseline-median-µs"}[:len(cmds)] {
-		b.ReportMetric(float64(percentile(times[i], 50).Nanoseconds())/1000, metric)
-	}
-	calls := float64(len(times[3]) + len(times[4]) + len(times[6]))
-	if len(times) > 7 {
-		calls += float64(len(times[7])) // the baseline's
-	}
-	creddCPU := float64(creddAfter.cpu-creddBefore.cpu) / calls
-	creddWakeups := float64(creddAfter.runs-creddBefore.runs) / calls
+	creddCPU := float64(creddAfter.cpu-creddBefore.cpu) / float64(calls)
+	creddWakeups := float64(creddAfter.runs-creddBefore.runs) / float64(calls)
 	fmt.Printf("credd per call: CPU %.2fx the empty Go program's median time, %.1f thread wake-ups\n",
 		creddCPU/float64(floor), creddWakeups)
 	b.ReportMetric(creddCPU/1000, "credd-cpu-µs/call")
 	b.ReportMetric(creddWakeups, "credd-wakeups/call")
-	med := percentile(times[3], 50)
+	med := median("process-median-µs")
 	b.ReportMetric(float64(med)/float64(base), "process/true-median-ratio")
-	b.ReportMetric(float64(med)/float64(percentile(times[1], 50)), "process/cat-median-ratio")
-	b.ReportMetric(float64(med)/float64(percentile(times[2], 50)), "process/emptygo-median-ratio")
-	execRatio := float64(percentile(times[6], 50)) / float64(percentile(times[5], 50))
+	b.ReportMetric(float64(med)/float64(median("cat-median-µs")), "process/cat-median-ratio")
+	b.ReportMetric(float64(med)/float64(floor), "process/emptygo-median-ratio")
+	execRatio := float64(median("process-exec-median-µs")) / float64(median("emptygo-exec-median-µs"))
 	fmt.Printf("loaded by exec, as after a boot: credhelper process %.2fx the empty Go program loaded the same way\n", execRatio)
 	b.ReportMetric(execRatio, "process/emptygo-exec-median-ratio")
+	ttyRatio := float64(median("process-tty-median-µs")) / float64(median("emptygo-tty-median-µs"))
+	fmt.Printf("on a terminal: credhelper process %.2fx the empty Go program run the same way\n", ttyRatio)
+	b.ReportMetric(ttyRatio, "process/emptygo-tty-median-ratio")
 
 	stripped := filepath.Join(b.TempDir(), "credhelper")
 	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", stripped, "../cmd/credhelper")

@@ -3,30 +3,10 @@ package prompt
 import (
 	"os"
 	"path/filepath"
-	"strconv"
-	"syscall"
 	"testing"
-	"unsafe"
-)
 
-// openPTY opens a pseudo-terminal pair and returns the terminal's path.
-func openPTY(t *testing.T) string {
-	t.Helper()
-	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
-	if err != nil {
-		t.Fatalf("no pseudo-terminals here: %v", err)
-	}
-	t.Cleanup(func() { ptmx.Close() })
-	var unlock int32
-	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, ptmx.Fd(), syscall.TIOCSPTLCK, uintptr(unsafe.Pointer(&unlock))); e != 0 {
-		t.Fatalf("unlocking the pty: %v", e)
-	}
-	var n uint32
-	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, ptmx.Fd(), syscall.TIOCGPTN, uintptr(unsafe.Pointer(&n))); e != 0 {
-		t.Fatalf("naming the pty: %v", e)
-	}
-	return "/dev/pts/" + strconv.Itoa(int(n))
-}
+	"github.com/credhelper/credhelper/internal/testenv"
+)
 
 func openFDs(t *testing.T) int {
 	t.Helper()
@@ -48,7 +28,7 @@ func TestAvailable(t *testing.T) {
 		path string
 		want bool
 	}{
-		{"a terminal", openPTY(t), true},
+		{"a terminal", testenv.PTY(t).Name(), true},
 		{"nothing there", filepath.Join(dir, "no-tty"), false},
 		{"a directory", dir, false},
 	} {

@@ -148,6 +148,8 @@ var latencyRows = []struct{ label, unit, short string }{
 	{"bare Go client of credd: one request, its answer's body printed, nothing checked", "bareclient-median-µs", "bare client"},
 	{"empty Go program, loaded by exec (page cache as after a boot)", "emptygo-exec-median-µs", "empty Go (exec)"},
 	{"`credhelper process`, loaded by exec", "process-exec-median-µs", "credhelper (exec)"},
+	{"empty Go program, on a terminal (its controlling terminal, a session of its own)", "emptygo-tty-median-µs", "empty Go (tty)"},
+	{"`credhelper process`, on a terminal", "process-tty-median-µs", "credhelper (tty)"},
 	{"baseline `credhelper process` (BENCH_BASELINE)", "baseline-median-µs", "baseline"},
 }
 
@@ -168,7 +170,8 @@ func markdown(r results, machine, command, svg string) string {
 	const lat = "BenchmarkProcessLatency"
 	b.WriteString("## Whole-process latency\n\nOne call as an SDK makes it, median of interleaved runs. Each binary is held in the page cache " +
 		"as credd leaves credhelper when it starts (read back in large folios), except the two loaded by exec: copies dropped from the " +
-		"page cache before the runs, which their first run loads one page at a time, as after a boot.\n\n")
+		"page cache before the runs, which their first run loads one page at a time, as after a boot. The two on a terminal run " +
+		"as from a person's shell: in a session of their own, with a terminal as stdin and controlling terminal.\n\n")
 	b.WriteString("| command | median | × `/bin/true` | × floor |\n|---|---:|---:|---:|\n")
 	trueMed, _ := r.get(lat, "true-median-µs")
 	floor, _ := r.get(lat, "emptygo-median-µs")
@@ -188,6 +191,9 @@ func markdown(r results, machine, command, svg string) string {
 	}
 	if v, ok := r.get(lat, "process/emptygo-exec-median-ratio"); ok {
 		fmt.Fprintf(&b, "\nLoaded by exec, `credhelper process` is %.2f× the floor loaded the same way.\n", v)
+	}
+	if v, ok := r.get(lat, "process/emptygo-tty-median-ratio"); ok {
+		fmt.Fprintf(&b, "\nOn a terminal, `credhelper process` is %.2f× the floor run the same way.\n", v)
 	}
 	if cpu, ok := r.get(lat, "credd-cpu-µs/call"); ok {
 		wake, _ := r.get(lat, "credd-wakeups/call")

@@ -37,6 +37,8 @@ func TestFiguresFromBenchmarkOutput(t *testing.T) {
 		"| 100 | 1.00 | 0 | 19.9 MiB | 120 | 153.7 ms |",
 		"| `credhelper process`, loaded by exec | 1.60 ms | 2.53× | 1.44× |",
 		"Loaded by exec, `credhelper process` is 1.35× the floor loaded the same way.",
+		"| `credhelper process`, on a terminal | 1.72 ms | 2.72× | 1.54× |",
+		"On a terminal, `credhelper process` is 1.48× the floor run the same way.",
 	} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("the Markdown lacks %q:\n%s", want, b)
@@ -46,7 +48,7 @@ func TestFiguresFromBenchmarkOutput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"<svg", "credhelper process, one call", "credhelper (exec)", "calls per second", "credd by number of profiles"} {
+	for _, want := range []string{"<svg", "credhelper process, one call", "credhelper (exec)", "credhelper (tty)", "calls per second", "credd by number of profiles"} {
 		if !strings.Contains(string(s), want) {
 			t.Errorf("the SVG lacks %q", want)
 		}

@@ -69,17 +69,18 @@ func latencyPlot(r results) (*plot.Plot, error) {
 	p.Title.Text = "credhelper process, one call"
 	p.Y.Label.Text = "median time (ms)"
 	p.Y.Min = 0
-	bars, err := plotter.NewBarChart(vals, vg.Points(22))
+	// Bars narrow as rows are added, with a gap between each two.
+	bars, err := plotter.NewBarChart(vals, min(vg.Points(22), vg.Points(150)/vg.Length(len(vals))))
 	if err != nil {
 		return nil, err
 	}
 	bars.Color, bars.LineStyle.Width = blue, 0
 	p.Add(bars, plotter.NewGrid())
 	p.NominalX(names...)
-	// Slanted, so that the names (up to eight) fit under a panel a third of
+	// Slanted, so that the names (ten at most) fit under a panel a third of
 	// the width.
-	p.X.Tick.Label.Rotation = math.Pi / 6
-	p.X.Tick.Label.XAlign, p.X.Tick.Label.YAlign = draw.XRight, draw.YCenter
+	p.X.Tick.Label.Rotation = math.Pi / 4
+	p.X.Tick.Label.XAlign, p.X.Tick.Label.YAlign = draw.XRight, draw.YTop
 	return p, nil
 }
 
