@@ -127,7 +127,8 @@ func throughputPlot(r results) (*plot.Plot, error) {
 	}
 	p.Add(plotter.NewGrid())
 	p.Legend.Top, p.Legend.Left = true, true
-	p.Y.Max = 1.45 * max(maxOf(proc), maxOf(floor), maxOf(bare)) // room for the legend
+	// Room for the legend, up to a round 500 that the axis labels whole.
+	p.Y.Max = math.Ceil(1.45*max(maxOf(proc), maxOf(floor), maxOf(bare))/500) * 500
 	p.NominalX(names...)
 	return p, nil
 }
