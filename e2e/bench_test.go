@@ -63,8 +63,9 @@ func BenchmarkProcessLatency(b *testing.B) {
 	bare := buildBareClient(b, w)
 
 	// The terminal of the "on a terminal" rows: each run's controlling
-	// terminal and stdin, as for a command a person types in a shell (an SDK
-	// passes its stdin on to credential_process and pipes the rest).
+	// terminal, as for a command run from a person's shell (it is the
+	// child's stdin too: the controlling terminal must be one of its
+	// descriptors).
 	tty := testenv.PTY(b)
 
 	type benchCmd struct {
