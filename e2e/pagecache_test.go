@@ -34,7 +34,7 @@ func copyBinary(t testing.TB, src, dir string) string {
 // (BenchmarkProcessLatency's "loaded by exec" rows show by how much).
 func TestCreddWarmsTheCredhelperBesideItInThePageCache(t *testing.T) {
 	w := newWorld(t, roleConfig, "")
-	dir := t.TempDir()
+	dir := testenv.DiskDir(t) // where Evict can drop credhelper's pages
 	credd := copyBinary(t, bins.credd, dir)
 	client := copyBinary(t, bins.credhelper, dir)
 	if err := pagecache.Evict(client); err != nil {

@@ -16,15 +16,7 @@ import (
 // on tmpfs, whose pages are the file.
 func diskFile(t *testing.T, n int) string {
 	t.Helper()
-	dir := t.TempDir()
-	var st unix.Statfs_t
-	if err := unix.Statfs(dir, &st); err != nil {
-		t.Fatal(err)
-	}
-	if st.Type == unix.TMPFS_MAGIC || st.Type == unix.RAMFS_MAGIC {
-		testenv.Missing(t, "a disk file system for the test's temporary directory (%s is tmpfs)", dir)
-	}
-	p := filepath.Join(dir, "bin")
+	p := filepath.Join(testenv.DiskDir(t), "bin")
 	if err := os.WriteFile(p, bytes.Repeat([]byte("credhelper"), n/10), 0o755); err != nil {
 		t.Fatal(err)
 	}
