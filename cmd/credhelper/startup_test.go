@@ -1,12 +1,27 @@
 package main
 
 import (
+	"debug/buildinfo"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
+
+// buildCredhelper builds this command as a user would, into a temporary
+// directory, and returns its path.
+func buildCredhelper(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "credhelper")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Env = append(os.Environ(), "GOFLAGS=")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
 
 // TestStartupInitsNothing: every `credhelper process` run pays for the
 // init work of every package linked in, doctor's and setup's included, and
@@ -16,12 +31,7 @@ import (
 // static list or a literal instead). The runtime's own init trace
 // (GODEBUG=inittrace=1) shows each package whose init allocates.
 func TestStartupInitsNothing(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "credhelper")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Env = append(os.Environ(), "GOFLAGS=")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildCredhelper(t)
 	cmd := exec.Command(bin, "version")
 	cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1")
 	out, err := cmd.CombinedOutput()
@@ -42,5 +52,28 @@ func TestStartupInitsNothing(t *testing.T) {
 	}
 	if seen == 0 {
 		t.Fatalf("no init trace in the output:\n%s", out)
+	}
+}
+
+// TestStartupRuntimeDefaults: the binary a user builds carries main.go's
+// //go:debug lines, so no run starts the runtime's GOMAXPROCS updater (a
+// goroutine, and a cgroup read in the monitor thread's first round) or
+// names its memory mappings one prctl at a time: work for long-running
+// programs that every millisecond-long run would pay for.
+func TestStartupRuntimeDefaults(t *testing.T) {
+	info, err := buildinfo.ReadFile(buildCredhelper(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var godebug []string
+	for _, s := range info.Settings {
+		if s.Key == "DefaultGODEBUG" {
+			godebug = strings.Split(s.Value, ",")
+		}
+	}
+	for _, want := range []string{"updatemaxprocs=0", "decoratemappings=0"} {
+		if !slices.Contains(godebug, want) {
+			t.Errorf("credhelper is built without %s (its DefaultGODEBUG is %q): see main.go", want, strings.Join(godebug, ","))
+		}
 	}
 }
