@@ -315,7 +315,14 @@ func serveOn(ctx context.Context, socket string, kcfg cache.KeyringConfig, l net
 		defer close(engineDone)
 		eng.Run(ctx)
 	}()
-	go func() { warmClient(ctx, log, clientPaths()) }()
+	warmCtx, stopWarm := context.WithCancel(ctx)
+	warmDone := make(chan struct{})
+	go func() {
+		defer close(warmDone)
+		selfDir, find := clientSpots()
+		keepClientWarm(warmCtx, log, selfDir, find)
+	}()
+	defer func() { stopWarm(); <-warmDone }()
 	log.Info("credd started", "version", buildinfo.String(), "pid", os.Getpid(), "socket", socket,
 		"keyring", backend, "config", files.Config, "credentials", files.Credentials, "container_endpoint", strings.Join(container.Addrs(), ","))
 	err = srv.Serve(ctx, l)

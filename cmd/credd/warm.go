@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -19,9 +20,10 @@ var (
 )
 
 // warmClient puts credhelper's binary in the page cache in large folios
-// (internal/pagecache), as credd starts: the SDKs run it for every call,
-// and after a boot or `go install` the page cache holds it one
-// page at a time, which makes every run 14–22% slower. The pages a running
+// (internal/pagecache), as credd starts and after a new install (see
+// keepClientWarm): the SDKs run it for every call, and after a boot or `go
+// install` the page cache holds it one page at a time, which makes every run
+// 14–22% slower. The pages a running
 // credhelper maps cannot be dropped (a credhelper that started credd maps
 // nearly all of its own), so it tries again, a few times, while any stayed.
 // It only reads the files; where it cannot, nothing changes but the speed.
@@ -56,18 +58,31 @@ func warmClient(ctx context.Context, log *slog.Logger, paths []string) {
 	}
 }
 
-// clientPaths are the credhelper binaries worth warming, after their
-// symbolic links, each once: the one beside credd and the one on credd's
-// PATH (the one `credential_process = credhelper ...` runs when the SDKs
-// have the same PATH).
-func clientPaths() []string {
-	var found []string
-	if p, ok := proc.Beside("credhelper"); ok {
-		found = append(found, p)
+// clientSpots are where credd looks for the credhelper binaries worth
+// warming: the directory of credd's own executable, where credhelper is
+// looked for beside it (watched even while credhelper is not there), and
+// find, which lists the binaries there are now, before their symbolic links:
+// the one beside credd and the one on credd's PATH (the one
+// `credential_process = credhelper ...` runs when the SDKs have the same
+// PATH).
+func clientSpots() (selfDir string, find func() []string) {
+	if self, err := os.Executable(); err == nil {
+		selfDir = filepath.Dir(self)
 	}
-	if p, err := proc.LookPath("credhelper"); err == nil {
-		found = append(found, p)
+	return selfDir, func() []string {
+		var found []string
+		if p, ok := proc.Beside("credhelper"); ok {
+			found = append(found, p)
+		}
+		if p, err := proc.LookPath("credhelper"); err == nil {
+			found = append(found, p)
+		}
+		return found
 	}
+}
+
+// resolveClients is found after the symbolic links, each file once.
+func resolveClients(found []string) []string {
 	var paths []string
 	seen := map[string]bool{}
 	for _, p := range found {
