@@ -23,9 +23,9 @@ var (
 // (internal/pagecache), as credd starts and after a new install (see
 // keepClientWarm): the SDKs run it for every call, and after a boot or `go
 // install` the page cache holds it one page at a time, which makes every run
-// 14–22% slower. The pages a running
-// credhelper maps cannot be dropped (a credhelper that started credd maps
-// nearly all of its own), so it tries again, a few times, while any stayed.
+// 14–22% slower. The pages a running credhelper maps cannot be dropped (a
+// credhelper that started credd maps nearly all of its own), so it tries
+// again, a few times, while any stayed.
 // It only reads the files; where it cannot, nothing changes but the speed.
 func warmClient(ctx context.Context, log *slog.Logger, paths []string) {
 	for try := 1; len(paths) > 0; try++ {

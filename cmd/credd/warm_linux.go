@@ -120,5 +120,6 @@ func identify(path string) (fileID, bool) {
 	if err := unix.Stat(path, &st); err != nil {
 		return fileID{}, false
 	}
-	return fileID{dev: st.Dev, ino: st.Ino, size: st.Size, mtime: st.Mtim.Nano()}, true
+	// Conversions: the fields' types differ between architectures.
+	return fileID{dev: uint64(st.Dev), ino: uint64(st.Ino), size: int64(st.Size), mtime: st.Mtim.Nano()}, true
 }

@@ -5,7 +5,7 @@
 // Two runtime defaults of Go 1.25 are turned off: they serve long-running
 // programs and cost every run of a program that lives a millisecond.
 // updatemaxprocs starts a goroutine that watches the CPU limit and makes the
-// runtime's monitor thread read the cgroup in its first round (about 3% of a
+// runtime's monitor thread read the cgroup in its first round (1.5–2% of a
 // `process` run here, issue 15); decoratemappings names each memory mapping
 // of the runtime with one prctl(2) per mapping, on kernels that can.
 //
