@@ -17,7 +17,9 @@ func DiskDir(t testing.TB) string {
 	if err := unix.Statfs(dir, &st); err != nil {
 		t.Fatal(err)
 	}
-	if st.Type == unix.TMPFS_MAGIC || st.Type == unix.RAMFS_MAGIC {
+	// Compared as 32 bits: the field is int32 on 32-bit architectures, and
+	// RAMFS_MAGIC does not fit in one.
+	if fs := uint32(st.Type); fs == unix.TMPFS_MAGIC || fs == unix.RAMFS_MAGIC {
 		Missing(t, "a disk file system for the test's temporary directory (%s is tmpfs or ramfs)", dir)
 	}
 	return dir
