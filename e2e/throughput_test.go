@@ -148,8 +148,11 @@ func buildEmptyGo(tb testing.TB, dir string) string {
 	return buildGoSource(tb, dir, "hello", "package main\n\nimport \"os\"\n\nfunc main() { os.Stdout.WriteString(\"{}\\n\") }\n")
 }
 
-// buildGoSource builds the one-file program source as dir/name, the way
-// credhelper is built (a plain go build), and returns its path.
+// buildGoSource builds the one-file program source as dir/name with a plain
+// go build, as credhelper is built, and returns its path. Outside any module,
+// it gets the runtime's older defaults (`go version -m` shows its
+// DefaultGODEBUG): no GOMAXPROCS updater and no named mappings, which
+// credhelper turns off too (its main.go).
 func buildGoSource(tb testing.TB, dir, name, source string) string {
 	tb.Helper()
 	bin := filepath.Join(dir, name)

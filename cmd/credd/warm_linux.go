@@ -64,8 +64,6 @@ func keepClientWarm(ctx context.Context, log *slog.Logger, selfDir string, find 
 		}
 		watched[dir] = true
 	}
-	// Watched before anything is read, so that a change while credd warms
-	// is seen too.
 	known := map[string]fileID{}
 	look := func() (changedPaths []string) {
 		found := find()
@@ -82,6 +80,8 @@ func keepClientWarm(ctx context.Context, log *slog.Logger, selfDir string, find 
 		}
 		return changedPaths
 	}
+	// The directories are watched before anything is read (look), so that a
+	// change while credd warms is seen too.
 	warmClient(ctx, log, look())
 	for {
 		select {
