@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"debug/buildinfo"
 	"fmt"
 	"os"
 	"os/exec"
@@ -149,14 +150,17 @@ func buildEmptyGo(tb testing.TB, dir string) string {
 }
 
 // buildGoSource builds the one-file program source as dir/name with a plain
-// go build, as credhelper is built, and returns its path. Outside any module,
-// it gets the runtime's older defaults (`go version -m` shows its
-// DefaultGODEBUG): no GOMAXPROCS updater and no named mappings, which
-// credhelper turns off too (its main.go).
+// go build, as credhelper is built, and with credhelper's runtime settings
+// (runtimeSettings), and returns its path.
 func buildGoSource(tb testing.TB, dir, name, source string) string {
 	tb.Helper()
+	settings := runtimeSettings(tb, bins.credhelper)
+	var directives strings.Builder
+	for _, s := range settings {
+		directives.WriteString("//go:debug " + s + "\n")
+	}
 	bin := filepath.Join(dir, name)
-	if err := os.WriteFile(bin+".go", []byte(source), 0o600); err != nil {
+	if err := os.WriteFile(bin+".go", []byte(directives.String()+source), 0o600); err != nil {
 		tb.Fatal(err)
 	}
 	build := exec.Command("go", "build", "-o", bin, bin+".go")
@@ -164,7 +168,34 @@ func buildGoSource(tb testing.TB, dir, name, source string) string {
 	if out, err := build.CombinedOutput(); err != nil {
 		tb.Fatalf("building %s: %v: %s", name, err, out)
 	}
+	if got := runtimeSettings(tb, bin); !slices.Equal(got, settings) {
+		tb.Fatalf("%s runs with the runtime settings %q, credhelper with %q: the comparison would not be fair", name, got, settings)
+	}
 	return bin
+}
+
+// runtimeSettings returns the GODEBUG defaults built into the Go binary at
+// path, sorted: what its main package's //go:debug lines and its go.mod set.
+// The programs the benchmarks compare credhelper with get credhelper's: the
+// floor is the least any Go helper can do, and any helper can turn off the
+// runtime work credhelper turns off (cmd/credhelper/main.go). Built as
+// credhelper is but without them, the floor would pay on every run for the
+// GOMAXPROCS updater and the naming of its memory mappings (Go 1.25's
+// defaults), which credhelper does not.
+func runtimeSettings(tb testing.TB, path string) []string {
+	tb.Helper()
+	info, err := buildinfo.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var settings []string
+	for _, s := range info.Settings {
+		if s.Key == "DefaultGODEBUG" && s.Value != "" {
+			settings = strings.Split(s.Value, ",")
+		}
+	}
+	slices.Sort(settings)
+	return settings
 }
 
 // bareClientSource is the least a Go client of credd can do for one
