@@ -218,21 +218,24 @@ func childEnv(env []string, profile string, g protocol.GrantResponse) []string {
 // the container provider; JS skips keys for it), web identity (before the
 // container provider in every chain), another container endpoint or token
 // file (the relative URI and the token file win over the full URI and the
-// token in every SDK), and credhelper's secrets. The region goes too when
-// the profile has one (childEnv sets it).
-var childDrops = append([]string{
+// token in every SDK), and credhelper's secrets (protocol.SecretEnv). The
+// region goes too when the profile has one (childEnv sets it). An array,
+// not a slice appended to at init: every run of credhelper would build it.
+var childDrops = [...]string{
 	"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
 	"AWS_CREDENTIAL_EXPIRATION", "AWS_ACCOUNT_ID", "AWS_CREDENTIAL_SCOPE",
 	"AWS_PROFILE", "AWS_DEFAULT_PROFILE",
 	"AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME",
 	protocol.EnvContainerFullURI, protocol.EnvContainerRelativeURI, protocol.EnvContainerToken, protocol.EnvContainerTokenFile,
 	protocol.EnvExecProfile,
-}, protocol.SecretEnv...)
+}
 
 func dropFromChild(k string) bool {
-	for _, d := range childDrops {
-		if k == d || (runtime.GOOS == "windows" && strings.EqualFold(k, d)) {
-			return true
+	for _, list := range [][]string{childDrops[:], protocol.SecretEnv} {
+		for _, d := range list {
+			if k == d || (runtime.GOOS == "windows" && strings.EqualFold(k, d)) {
+				return true
+			}
 		}
 	}
 	return false
