@@ -218,7 +218,7 @@ func childEnv(env []string, profile string, g protocol.GrantResponse) []string {
 // the container provider; JS skips keys for it), web identity (before the
 // container provider in every chain), another container endpoint or token
 // file (the relative URI and the token file win over the full URI and the
-// token in every SDK), and credhelper's secrets (protocol.SecretEnv). The
+// token in every SDK), and credhelper's secrets (proc.IsSecretVar). The
 // region goes too when the profile has one (childEnv sets it). An array,
 // not a slice appended to at init: every run of credhelper would build it.
 var childDrops = [...]string{
@@ -231,12 +231,10 @@ var childDrops = [...]string{
 }
 
 func dropFromChild(k string) bool {
-	for _, list := range [][]string{childDrops[:], protocol.SecretEnv} {
-		for _, d := range list {
-			if k == d || (runtime.GOOS == "windows" && strings.EqualFold(k, d)) {
-				return true
-			}
+	for _, d := range childDrops {
+		if k == d || (runtime.GOOS == "windows" && strings.EqualFold(k, d)) {
+			return true
 		}
 	}
-	return false
+	return proc.IsSecretVar(k)
 }

@@ -91,15 +91,17 @@ func Environ() []string {
 	env := os.Environ()
 	out := env[:0]
 	for _, kv := range env {
-		if !isSecret(kv) {
+		if k, _, _ := strings.Cut(kv, "="); !IsSecretVar(k) {
 			out = append(out, kv)
 		}
 	}
 	return out
 }
 
-func isSecret(kv string) bool {
-	k, _, _ := strings.Cut(kv, "=")
+// IsSecretVar reports whether the environment variable named k holds a
+// secret of credhelper's (protocol.SecretEnv); on Windows names match in any
+// case, as the environment does.
+func IsSecretVar(k string) bool {
 	for _, s := range protocol.SecretEnv {
 		if k == s || (runtime.GOOS == "windows" && strings.EqualFold(k, s)) {
 			return true
