@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"debug/buildinfo"
 	"fmt"
 	"os"
 	"os/exec"
@@ -150,11 +149,16 @@ func buildEmptyGo(tb testing.TB, dir string) string {
 }
 
 // buildGoSource builds the one-file program source as dir/name with a plain
-// go build, as credhelper is built, and with credhelper's runtime settings
-// (runtimeSettings), and returns its path.
+// go build, as credhelper is built, and with credhelper's runtime settings,
+// and returns its path. The programs the benchmarks compare credhelper with
+// get credhelper's GODEBUG defaults: the floor is the least any Go helper can
+// do, and any helper can turn off the runtime work credhelper turns off
+// (cmd/credhelper/main.go). Built as credhelper is but without them, the
+// floor would pay on every run for the GOMAXPROCS updater and the naming of
+// its memory mappings (Go 1.25's defaults), which credhelper does not.
 func buildGoSource(tb testing.TB, dir, name, source string) string {
 	tb.Helper()
-	settings := runtimeSettings(tb, bins.credhelper)
+	settings := testenv.GoDebugDefaults(tb, bins.credhelper)
 	var directives strings.Builder
 	for _, s := range settings {
 		directives.WriteString("//go:debug " + s + "\n")
@@ -168,34 +172,10 @@ func buildGoSource(tb testing.TB, dir, name, source string) string {
 	if out, err := build.CombinedOutput(); err != nil {
 		tb.Fatalf("building %s: %v: %s", name, err, out)
 	}
-	if got := runtimeSettings(tb, bin); !slices.Equal(got, settings) {
+	if got := testenv.GoDebugDefaults(tb, bin); !slices.Equal(got, settings) {
 		tb.Fatalf("%s runs with the runtime settings %q, credhelper with %q: the comparison would not be fair", name, got, settings)
 	}
 	return bin
-}
-
-// runtimeSettings returns the GODEBUG defaults built into the Go binary at
-// path, sorted: what its main package's //go:debug lines and its go.mod set.
-// The programs the benchmarks compare credhelper with get credhelper's: the
-// floor is the least any Go helper can do, and any helper can turn off the
-// runtime work credhelper turns off (cmd/credhelper/main.go). Built as
-// credhelper is but without them, the floor would pay on every run for the
-// GOMAXPROCS updater and the naming of its memory mappings (Go 1.25's
-// defaults), which credhelper does not.
-func runtimeSettings(tb testing.TB, path string) []string {
-	tb.Helper()
-	info, err := buildinfo.ReadFile(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var settings []string
-	for _, s := range info.Settings {
-		if s.Key == "DefaultGODEBUG" && s.Value != "" {
-			settings = strings.Split(s.Value, ",")
-		}
-	}
-	slices.Sort(settings)
-	return settings
 }
 
 // bareClientSource is the least a Go client of credd can do for one

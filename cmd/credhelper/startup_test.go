@@ -1,13 +1,14 @@
 package main
 
 import (
-	"debug/buildinfo"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/credhelper/credhelper/internal/testenv"
 )
 
 // buildCredhelper builds this command as a user would, into a temporary
@@ -62,16 +63,7 @@ func TestStartupInitsNothing(t *testing.T) {
 // names its memory mappings one prctl at a time: work for long-running
 // programs that every millisecond-long run would pay for.
 func TestStartupRuntimeDefaults(t *testing.T) {
-	info, err := buildinfo.ReadFile(buildCredhelper(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var godebug []string
-	for _, s := range info.Settings {
-		if s.Key == "DefaultGODEBUG" {
-			godebug = strings.Split(s.Value, ",")
-		}
-	}
+	godebug := testenv.GoDebugDefaults(t, buildCredhelper(t))
 	for _, want := range []string{"updatemaxprocs=0", "decoratemappings=0"} {
 		if !slices.Contains(godebug, want) {
 			t.Errorf("credhelper is built without %s (its DefaultGODEBUG is %q): see main.go", want, strings.Join(godebug, ","))
