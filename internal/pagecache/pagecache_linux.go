@@ -74,14 +74,15 @@ func open(path string) (*os.File, int64, error) {
 		return nil, 0, err
 	}
 	// Checked before the open too: opening some devices does something.
-	if st, err := os.Stat(real); fit(path, st, err) != nil {
-		return nil, 0, fit(path, st, err)
+	st, err := os.Stat(real)
+	if err := fit(path, st, err); err != nil {
+		return nil, 0, err
 	}
 	f, err := os.OpenFile(real, os.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return nil, 0, err
 	}
-	st, err := f.Stat()
+	st, err = f.Stat()
 	if err := fit(path, st, err); err != nil {
 		f.Close()
 		return nil, 0, err
