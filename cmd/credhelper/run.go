@@ -5,6 +5,7 @@ import (
 	"errors"
 	"github.com/credhelper/credhelper/internal/fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/credhelper/credhelper/internal/safetext"
@@ -58,7 +59,15 @@ type env struct {
 	client         *client.Client
 }
 
+// run is credhelper with args, as the tests run it: the socket is found
+// through os.Getenv.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runIn(os.Getenv, args, stdin, stdout, stderr)
+}
+
+// runIn is run with the environment read through getenv to find credd's
+// socket (main: the environment the process started with, proc.StartGetenv).
+func runIn(getenv func(string) string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// Everything credhelper prints for people goes through safetext: text
 	// from outside (config, arguments, credd's and AWS's messages) loses its
 	// control characters and the values of secret-bearing keys. Output for
@@ -68,7 +77,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, usage)
 		return protocol.ExitUsage
 	}
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, client: client.New(protocol.DefaultSocketPath())}
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, client: client.New(protocol.SocketPathFrom(getenv, os.Getuid()))}
 	cmd, rest := args[0], args[1:]
 	var err error
 	switch cmd {
