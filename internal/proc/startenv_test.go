@@ -14,10 +14,11 @@ import (
 // twice, a prefix and an extension of set names, and unset.
 var startEnvNames = []string{"CH_A", "CH_EMPTY", "CH_TWICE", "CH_AB", "CH_ABC", "CH_UNSET", "CH", "NOEQUALS", ""}
 
-// The child of TestStartGetenv: it prints, for each of startEnvNames,
-// what StartGetenv answers and what os.Getenv answers, then what
-// StartGetenv answers for CH_A after os.Setenv changed it.
-func TestStartGetenvChild(t *testing.T) {
+// TestStartGetenvHelperProcess is not a test: TestStartGetenv runs the test
+// binary as its child with it. It prints, for each of startEnvNames, what
+// StartGetenv answers and what os.Getenv answers, then what StartGetenv
+// answers for CH_A after os.Setenv changed it.
+func TestStartGetenvHelperProcess(t *testing.T) {
 	if os.Getenv("CH_CHILD") != "1" {
 		return // run by TestStartGetenv only
 	}
@@ -38,7 +39,7 @@ func TestStartGetenvChild(t *testing.T) {
 // match it, an entry without '=' names nothing.
 func TestStartGetenv(t *testing.T) {
 	// Cmd passes Env as it is (os/exec would keep the last of two entries).
-	cmd := &Cmd{Path: os.Args[0], Args: []string{os.Args[0], "-test.run=^TestStartGetenvChild$"},
+	cmd := &Cmd{Path: os.Args[0], Args: []string{os.Args[0], "-test.run=^TestStartGetenvHelperProcess$"},
 		Env: []string{"CH_CHILD=1", "CH_A=a=1", "CH_EMPTY=", "CH_TWICE=first", "CH_TWICE=second",
 			"CH_ABC=abc", "NOEQUALS", "=nameless"}}
 	res, err := cmd.Output(context.Background(), 1<<16, time.Second)
