@@ -19,7 +19,10 @@ const EnvSocket = "CREDHELPER_SOCKET"
 func DefaultSocketPath() string { return SocketPathFrom(os.Getenv, os.Getuid()) }
 
 // SocketPathFrom is DefaultSocketPath for an environment read through getenv
-// and a user id, for code that inspects another environment (doctor).
+// and a user id, for code that inspects another environment (doctor). Every
+// variable it depends on is read through getenv, $TMPDIR too, except
+// Windows' temp dir, which only the system answers (GetTempPath), and then
+// only when %LOCALAPPDATA% is unset.
 func SocketPathFrom(getenv func(string) string, uid int) string {
 	return socketPath(runtime.GOOS, getenv, uid)
 }
@@ -38,7 +41,18 @@ func socketPath(goos string, getenv func(string) string, uid int) string {
 	if d := getenv("XDG_RUNTIME_DIR"); d != "" {
 		return filepath.Join(d, "credhelper", "credd.sock")
 	}
-	return filepath.Join(os.TempDir(), fmt.Sprintf("credhelper-%d", uid), "credd.sock")
+	return filepath.Join(unixTempDir(goos, getenv), fmt.Sprintf("credhelper-%d", uid), "credd.sock")
+}
+
+// unixTempDir is os.TempDir on unix for the environment read through getenv.
+func unixTempDir(goos string, getenv func(string) string) string {
+	if d := getenv("TMPDIR"); d != "" {
+		return d
+	}
+	if goos == "android" {
+		return "/data/local/tmp"
+	}
+	return "/tmp"
 }
 
 // StopCreddCommand is the command that stops a credd started on demand
