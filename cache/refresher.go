@@ -40,6 +40,11 @@ type Options struct {
 	// every flight derives from it, so cancelling it ends their upstream
 	// calls. Their keyring writes are not cut: Wait waits for them.
 	Context context.Context
+	// OnChange, when set, is told of every change to the entries in memory
+	// (one put there, replaced or dropped), with the entry's kind and
+	// profile. It runs under the refresher's lock, so no Holding can come
+	// between the change and it; it must not call the refresher.
+	OnChange func(kind Kind, profile string)
 }
 
 // writeTimeout bounds a keyring write that shutdown waits for.
@@ -341,6 +346,39 @@ func (r *Refresher) profile(req Request) *servedProfile {
 // remember puts e in memory with its refresh time. Callers hold r.mu.
 func (r *Refresher) remember(e Entry) {
 	r.memory[slot{e.Kind, e.Profile}] = &cachedEntry{entry: e, refreshAt: r.policy(e.Kind).RefreshAt(e, r.opts.Rand())}
+	r.changed(e.Kind, e.Profile)
+}
+
+// changed tells OnChange of a change to the entry of kind and profile.
+// Callers hold r.mu.
+func (r *Refresher) changed(kind Kind, profile string) {
+	if r.opts.OnChange != nil {
+		r.opts.OnChange(kind, profile)
+	}
+}
+
+// Holding calls fn with req's entry and its refresh time when Cached would
+// serve it and no refresh is due yet, and says whether it did. fn runs under
+// the refresher's lock: the entry cannot change (nor OnChange run) before fn
+// returns, so what fn hands out is never older than what OnChange last
+// undid. served marks the profile served now, as Cached does. fn must not
+// call the refresher.
+func (r *Refresher) Holding(req Request, served bool, fn func(e Entry, refreshAt time.Time)) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.memory[slot{req.Kind, req.Profile}]
+	if !ok || c.entry.Fingerprint != req.Fingerprint {
+		return false
+	}
+	now := r.opts.Clock.Now()
+	if r.policy(c.entry.Kind).State(c.entry, now, c.refreshAt) != Fresh {
+		return false
+	}
+	if served {
+		r.profile(req).lastServed = now
+	}
+	fn(c.entry, c.refreshAt)
+	return true
 }
 
 // startFlight starts p's one upstream call. Callers hold r.mu and have checked
@@ -486,7 +524,10 @@ func (r *Refresher) Forget(ctx context.Context, profile string) error {
 	r.mu.Lock()
 	r.gens[profile]++
 	for _, k := range Kinds {
-		delete(r.memory, slot{k, profile})
+		if _, ok := r.memory[slot{k, profile}]; ok {
+			delete(r.memory, slot{k, profile})
+			r.changed(k, profile)
+		}
 	}
 	delete(r.profiles, profile)
 	w := r.writer(profile)
