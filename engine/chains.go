@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/credhelper/credhelper/cache"
@@ -32,6 +33,9 @@ type roleChains struct {
 	// changes only with the config.
 	memoConfig *sources.Config
 	served     map[string]cache.Request
+	// changed is told of each change to refresh's entries
+	// (OnCredentialsChange).
+	changed atomic.Pointer[func(cache.Kind, string)]
 }
 
 // resolve loads the config and resolves profile into its chain.
@@ -181,22 +185,28 @@ func (eng *Engine) CachedCredentials(req protocol.CredentialsRequest) (resp prot
 // a config that changes is loaded again, and everything worked out from
 // the old one is dropped.
 func (eng *Engine) servedRequest(profile string) (cache.Request, bool) {
+	_, r, ok := eng.servedRequestIn(profile)
+	return r, ok
+}
+
+// servedRequestIn is servedRequest with the config it was worked out from.
+func (eng *Engine) servedRequestIn(profile string) (*sources.Config, cache.Request, bool) {
 	cfg, err := eng.config.Load()
 	if err != nil {
-		return cache.Request{}, false
+		return nil, cache.Request{}, false
 	}
 	c := &eng.chains
 	c.mu.Lock()
 	if c.memoConfig == cfg {
 		if r, ok := c.served[profile]; ok {
 			c.mu.Unlock()
-			return r, true
+			return cfg, r, true
 		}
 	}
 	c.mu.Unlock()
 	chain, err := cfg.Resolve(profile)
 	if err != nil {
-		return cache.Request{}, false
+		return nil, cache.Request{}, false
 	}
 	eng.logNotes(chain)
 	r := eng.request(chain)
@@ -206,7 +216,7 @@ func (eng *Engine) servedRequest(profile string) (cache.Request, bool) {
 	}
 	c.served[profile] = r
 	c.mu.Unlock()
-	return r, true
+	return cfg, r, true
 }
 
 // AnswerWithin bounds how long a caller waits for AWS: under credhelper's own
