@@ -297,7 +297,7 @@ func serveOn(ctx context.Context, socket string, kcfg cache.KeyringConfig, l net
 	} else {
 		container.ListenContainerNetwork()
 	}
-	srv := &localapi.Server{Engine: eng, Log: log, Container: container, Status: func() protocol.StatusResponse {
+	srv := &localapi.Server{Engine: eng, Log: log, Container: container, Socket: socket, Status: func() protocol.StatusResponse {
 		return protocol.StatusResponse{Version: buildinfo.String(), PID: os.Getpid(), Started: started, Socket: socket,
 			KeyringBackend: backend, ConfigFile: files.Config, CredsFile: files.Credentials}
 	}}

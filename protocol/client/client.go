@@ -167,6 +167,14 @@ func (c *Client) Credentials(ctx context.Context, req protocol.CredentialsReques
 
 // CredentialsAnswer is Credentials with the whole answer (its serve rule).
 func (c *Client) CredentialsAnswer(ctx context.Context, req protocol.CredentialsRequest) (protocol.CredentialsResponse, error) {
+	// A request that only asks takes credd's answer from the profile's
+	// answer pool when it has one that holds (pool_linux.go), without
+	// waking credd; anything else is credd's to answer.
+	if req.MFACode == "" && req.ProcessOutput == "" {
+		if resp, ok := c.pooled(req.Profile, time.Now()); ok {
+			return resp, nil
+		}
+	}
 	var resp protocol.CredentialsResponse
 	err := c.Do(ctx, protocol.PathCredentials, req, &resp)
 	return resp, err

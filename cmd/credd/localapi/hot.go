@@ -109,6 +109,7 @@ func (s *Server) hotAnswer(body []byte) []byte {
 	if !ok {
 		return nil
 	}
+	s.pools.want(cr.Profile)
 	enc, ok := m.answers[cr.Profile]
 	if !ok || enc.resp != resp {
 		b, err := json.Marshal(resp)

@@ -34,11 +34,17 @@ type Server struct {
 	// BodyTimeout bounds the reading of a request's body; 0 is
 	// DefaultBodyTimeout.
 	BodyTimeout time.Duration
+	// Socket, when set, is the socket's path: Serve keeps answer pools
+	// beside it (pools_linux.go).
+	Socket string
 
 	http *http.Server
 	// hotServed counts the requests the hot path answered (hot.go).
 	hotServed atomic.Uint64
 	hot       hotMemo
+	// pools are the answer pools beside the socket; nil when there are
+	// none.
+	pools *pools
 }
 
 // Limits on what a caller may send: credhelper's requests are a few hundred
@@ -59,7 +65,7 @@ func (s *Server) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, s.Status())
 	})
 	mux.HandleFunc("GET "+protocol.PathState, s.handleState)
-	mux.HandleFunc("POST "+protocol.PathCredentials, handle(s, s.Engine.Credentials))
+	mux.HandleFunc("POST "+protocol.PathCredentials, handle(s, s.credentials))
 	mux.HandleFunc("POST "+protocol.PathMFA, handle(s, s.Engine.StartMFA))
 	mux.HandleFunc("POST "+protocol.PathKeys, handle(s, s.Engine.AddKeys))
 	mux.HandleFunc("POST "+protocol.PathRemoveKeys, handle(s, s.Engine.RemoveKeys))
@@ -86,6 +92,8 @@ const stateTimeout = 10 * time.Second
 func (s *Server) handleState(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), stateTimeout)
 	defer cancel()
+	// Calls served from the pools since credd last looked count as served.
+	s.pools.observe()
 	st, err := s.Engine.State(ctx)
 	if err != nil {
 		writeError(w, engine.AsProtocolError(err))
@@ -232,9 +240,31 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Write(b)
 }
 
+// credentials answers POST /v1/credentials, and asks for the profile's
+// answer pool to be stocked when it answered.
+func (s *Server) credentials(ctx context.Context, req protocol.CredentialsRequest) (protocol.CredentialsResponse, error) {
+	resp, err := s.Engine.Credentials(ctx, req)
+	if err == nil {
+		s.pools.want(req.Profile)
+	}
+	return resp, err
+}
+
 // Serve serves on l until ctx is done, then stops taking requests and gives
-// the ones in flight a few seconds.
+// the ones in flight a few seconds. With Socket set, it keeps answer pools
+// beside it, except at debug level, where every request is logged (as the
+// hot path is off then); it removes them before it returns.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	if s.Socket != "" && !s.Log.Enabled(ctx, slog.LevelDebug) {
+		s.pools = newPools(s.Socket, s.Engine, s.Log)
+		poolCtx, stopPools := context.WithCancel(context.Background())
+		poolsDone := make(chan struct{})
+		go func() {
+			defer close(poolsDone)
+			s.pools.run(poolCtx)
+		}()
+		defer func() { stopPools(); <-poolsDone }()
+	}
 	s.http = &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: headerTimeout,

@@ -1,0 +1,361 @@
+package localapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/credhelper/credhelper/cache"
+	"github.com/credhelper/credhelper/engine"
+	"github.com/credhelper/credhelper/protocol"
+)
+
+// pools keeps the answer pools beside the socket (see protocol.PoolRecord):
+// for each profile credd answered from memory lately, a FIFO that credd
+// alone holds open, stocked with copies of that answer, from which a
+// `process` call takes one with one read(2) and credd is not woken.
+//
+// What a pool holds never outlives the answer it copies: each record says
+// until when it holds (the refresh time) and for which state of the config
+// files; credd empties a pool whenever the entry its answer came from
+// changes (engine.OnCredentialsChange, which runs before the change can be
+// served or the request that made it has its answer), and it stocks a pool
+// only while that entry cannot change (engine.PoolAnswer). When credd
+// exits, the kernel drops what the pools held: a pipe's contents live only
+// while someone holds it open.
+type pools struct {
+	socket string
+	eng    *engine.Engine
+	log    *slog.Logger
+	kick   chan string // profiles whose pool wants stocking
+
+	mu        sync.Mutex
+	byProfile map[string]*pool
+	closed    bool
+}
+
+// pool is one profile's FIFO.
+type pool struct {
+	profile, path string
+	fd            int
+	// kind and entry name the entry the records' answer came from.
+	kind  cache.Kind
+	entry string
+	// record is the record the pool holds copies of (nil: none), level how
+	// many bytes it held after it was last stocked.
+	record []byte
+	level  int
+	used   time.Time // last stocked, or found taken from
+	// size is the pipe's room, stocked when it was last stocked.
+	size    int
+	stocked time.Time
+}
+
+const (
+	// A pool starts with a pipe's default room (16 records). One found
+	// empty within poolGrowWithin of being stocked has four times the room
+	// from then on, up to poolBytesMax (256 records, the most an
+	// unprivileged user's pipe may have by default, fs.pipe-max-size): a
+	// pool that runs dry sends its callers to the socket until it is
+	// stocked again, and a profile called that often is worth the room.
+	poolBytesMax   = 256 * protocol.PoolRecordSize
+	poolGrowWithin = time.Second
+	// poolsMax bounds the pools: the least recently used goes first.
+	poolsMax = 32
+	// poolTick is how often credd looks at its pools while it has any: a
+	// pool taken from is stocked again and its profile marked served (what
+	// keeps it fresh and shows in status); one not used for poolIdle is
+	// removed.
+	poolTick = 15 * time.Second
+	poolIdle = 10 * time.Minute
+)
+
+// newPools returns the pools beside socket, after removing the FIFOs an
+// earlier credd left there (a pipe no one holds is empty).
+func newPools(socket string, eng *engine.Engine, log *slog.Logger) *pools {
+	p := &pools{socket: socket, eng: eng, log: log, kick: make(chan string, 64), byProfile: map[string]*pool{}}
+	stale, _ := filepath.Glob(globEscape(socket) + ".pool.*")
+	for _, path := range stale {
+		removeFIFO(path)
+	}
+	eng.OnCredentialsChange(p.changed)
+	return p
+}
+
+// globEscape escapes the glob metacharacters of a literal path.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// removeFIFO removes path when it is a FIFO of credd's own user, and
+// nothing else.
+func removeFIFO(path string) {
+	var st unix.Stat_t
+	if unix.Lstat(path, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFIFO && int(st.Uid) == os.Getuid() {
+		os.Remove(path)
+	}
+}
+
+// want asks for profile's pool to be stocked, after an answer from memory
+// went out through the socket: when it has no pool yet, or callers have
+// taken from it since it was stocked (so one of them found it empty, or
+// what it held no longer held). A caller that only uses the socket leaves
+// a full pool alone.
+func (p *pools) want(profile string) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	pl := p.byProfile[profile]
+	full := pl != nil && pl.record != nil && fionread(pl.fd) >= pl.level
+	p.mu.Unlock()
+	if full {
+		return
+	}
+	select {
+	case p.kick <- profile:
+	default: // the stocker has plenty to do; a later call asks again
+	}
+}
+
+// run stocks the pools asked for and looks after them until ctx is done,
+// then closes and removes them all.
+func (p *pools) run(ctx context.Context) {
+	tick := time.NewTimer(poolTick)
+	tick.Stop()
+	armed := false
+	defer p.closeAll()
+	for {
+		select {
+		case <-ctx.Done():
+			tick.Stop()
+			return
+		case profile := <-p.kick:
+			p.stock(profile, false)
+		case <-tick.C:
+			armed = false
+			p.observe()
+		}
+		if !armed && p.count() > 0 {
+			tick.Reset(poolTick)
+			armed = true
+		}
+	}
+}
+
+func (p *pools) count() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.byProfile)
+}
+
+// stock fills profile's pool (creating it) with its answer from memory, or
+// empties it when there is none; served marks the profile served.
+func (p *pools) stock(profile string, served bool) {
+	pl := p.open(profile)
+	if pl == nil {
+		return
+	}
+	ok := p.eng.PoolAnswer(profile, served, func(a engine.PoolAnswer) {
+		// Under the engine's lock: the entry cannot change until this
+		// returns, and changed, which empties the pool, runs after.
+		var rec []byte
+		if body, err := json.Marshal(a.Response); err == nil && a.NotAfter.After(time.Now()) {
+			// nil when too long for a record: this profile's calls then
+			// always go through the socket.
+			rec, _ = protocol.AppendPoolRecord(nil, protocol.PoolRecord{Profile: profile, NotAfter: a.NotAfter, Files: a.Files, Body: body})
+		}
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.closed || p.byProfile[profile] != pl {
+			return
+		}
+		if pl.record != nil && fionread(pl.fd) == 0 && time.Since(pl.stocked) < poolGrowWithin && pl.size < poolBytesMax {
+			// More room, when the user's pipe budget allows
+			// (fs.pipe-user-pages-soft).
+			if size, err := unix.FcntlInt(uintptr(pl.fd), unix.F_SETPIPE_SZ, min(4*pl.size, poolBytesMax)); err == nil {
+				pl.size = size
+			}
+		}
+		if !bytes.Equal(rec, pl.record) {
+			drain(pl.fd)
+		}
+		pl.kind, pl.entry, pl.record, pl.level = a.Kind, a.Entry, rec, 0
+		if rec != nil {
+			fill(pl.fd, rec)
+			pl.level, pl.used, pl.stocked = fionread(pl.fd), time.Now(), time.Now()
+		}
+	})
+	if !ok {
+		p.mu.Lock()
+		if p.byProfile[profile] == pl {
+			drain(pl.fd)
+			pl.record, pl.level = nil, 0
+		}
+		p.mu.Unlock()
+	}
+}
+
+// open returns profile's pool, creating its FIFO when it has none: mode
+// 0600 in the socket's private directory, held open for reading and writing
+// (so that it never reads as closed, and its contents stay while credd
+// runs) without blocking either way.
+func (p *pools) open(profile string) *pool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil
+	}
+	if pl := p.byProfile[profile]; pl != nil {
+		return pl
+	}
+	path := protocol.PoolPath(p.socket, profile)
+	if path == "" {
+		return nil
+	}
+	removeFIFO(path)
+	if err := unix.Mkfifo(path, 0o600); err != nil {
+		p.log.Warn("creating an answer pool failed: the profile's calls go through the socket", "profile", profile, "err", err)
+		return nil
+	}
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	var st unix.Stat_t
+	if err == nil {
+		if err = unix.Fstat(fd, &st); err == nil && st.Mode&unix.S_IFMT != unix.S_IFIFO {
+			err = errors.New("not the FIFO credd made")
+		}
+		if err != nil {
+			unix.Close(fd)
+		}
+	}
+	if err != nil {
+		os.Remove(path)
+		p.log.Warn("opening an answer pool failed: the profile's calls go through the socket", "profile", profile, "err", err)
+		return nil
+	}
+	size, err := unix.FcntlInt(uintptr(fd), unix.F_GETPIPE_SZ, 0)
+	if err != nil {
+		size = 0
+	}
+	if len(p.byProfile) >= poolsMax {
+		var oldest *pool
+		for _, o := range p.byProfile {
+			if oldest == nil || o.used.Before(oldest.used) {
+				oldest = o
+			}
+		}
+		p.removeLocked(oldest)
+	}
+	pl := &pool{profile: profile, path: path, fd: fd, used: time.Now(), size: size}
+	p.byProfile[profile] = pl
+	return pl
+}
+
+// changed empties every pool whose answer came from the entry of kind and
+// profile (engine.OnCredentialsChange). It runs under the engine's lock.
+func (p *pools) changed(kind cache.Kind, profile string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, pl := range p.byProfile {
+		if pl.record != nil && pl.kind == kind && pl.entry == profile {
+			drain(pl.fd)
+			pl.record, pl.level = nil, 0
+		}
+	}
+}
+
+// observe stocks again every pool callers took from since it was stocked,
+// marking its profile served, and removes the pools no one used for
+// poolIdle.
+func (p *pools) observe() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	var taken []string
+	for _, pl := range p.byProfile {
+		switch {
+		case pl.record != nil && fionread(pl.fd) < pl.level:
+			taken = append(taken, pl.profile)
+		case time.Since(pl.used) > poolIdle:
+			p.removeLocked(pl)
+		}
+	}
+	p.mu.Unlock()
+	for _, profile := range taken {
+		p.stock(profile, true)
+	}
+}
+
+// closeAll closes and removes every pool; none is made after.
+func (p *pools) closeAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
+	for _, pl := range p.byProfile {
+		p.removeLocked(pl)
+	}
+}
+
+// removeLocked drops pl: what it held goes as its FIFO is removed and
+// closed. Callers hold p.mu.
+func (p *pools) removeLocked(pl *pool) {
+	os.Remove(pl.path)
+	drain(pl.fd)
+	unix.Close(pl.fd)
+	delete(p.byProfile, pl.profile)
+}
+
+// fill writes rec into the pipe until it is full, one record per write: a
+// write of at most PIPE_BUF bytes goes in whole or not at all.
+func fill(fd int, rec []byte) {
+	for {
+		n, err := unix.Write(fd, rec)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil || n != len(rec) {
+			return
+		}
+	}
+}
+
+// drain reads the pipe empty.
+func drain(fd int) {
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := unix.Read(fd, buf)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil || n <= 0 {
+			return
+		}
+	}
+}
+
+// fionread is how many bytes the pipe holds.
+func fionread(fd int) int {
+	n, err := unix.IoctlGetInt(fd, unix.TIOCINQ) // FIONREAD
+	if err != nil {
+		return 0
+	}
+	return n
+}

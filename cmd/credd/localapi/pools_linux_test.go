@@ -1,0 +1,179 @@
+package localapi
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/credhelper/credhelper/internal/testenv"
+	"github.com/credhelper/credhelper/protocol"
+	"github.com/credhelper/credhelper/protocol/client"
+)
+
+// pooledDaemon is credd with its answer pools, serving roleConfig (prod's
+// role assumed with base's keys) on Listen's socket.
+type pooledDaemon struct {
+	*engineEnv
+	socket string
+	srv    *Server
+	c      *client.Client
+	stop   func() // stops credd, as its end does, once
+}
+
+func startPooledDaemon(t *testing.T) *pooledDaemon { return startPooledDaemonAt(t, slog.LevelInfo) }
+
+func startPooledDaemonAt(t *testing.T, level slog.Level) *pooledDaemon {
+	t.Helper()
+	e := newEngineEnv(t, roleConfig)
+	e.addKeys("base", baseKeyID, baseSecret)
+	socket := filepath.Join(socketDir(t), "run", "credd.sock")
+	log := slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: level}))
+	l, release, err := Listen(socket, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &pooledDaemon{engineEnv: e, socket: socket, c: client.New(socket)}
+	d.srv = &Server{Engine: e.engine, Log: log, Socket: socket, Status: func() protocol.StatusResponse { return protocol.StatusResponse{} }}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.srv.Serve(ctx, l) }()
+	stopped := false
+	d.stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+		release()
+	}
+	t.Cleanup(d.stop)
+	return d
+}
+
+// pooled is how many records profile's pool holds (0 when it has none),
+// looked at without taking any.
+func (d *pooledDaemon) pooled(t *testing.T, profile string) int {
+	t.Helper()
+	fd, err := unix.Open(protocol.PoolPath(d.socket, profile), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 0
+	}
+	defer unix.Close(fd)
+	return fionread(fd) / protocol.PoolRecordSize
+}
+
+func (d *pooledDaemon) ask(t *testing.T, profile string) (protocol.CredentialsResponse, error) {
+	t.Helper()
+	return d.c.CredentialsAnswer(clientCtx(t), protocol.CredentialsRequest{Profile: profile})
+}
+
+// TestPoolsAnswerWithoutCredd: after one call through the socket, calls take
+// credd's answer from the pool: the same answer, and credd serves nothing.
+// What they took counts as served once credd looks (status asks it to).
+func TestPoolsAnswerWithoutCredd(t *testing.T) {
+	d := startPooledDaemon(t)
+	first, err := d.ask(t, "prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 10*time.Second, "prod's pool is stocked", func() bool { return d.pooled(t, "prod") > 0 })
+	stocked, hot := d.pooled(t, "prod"), d.srv.hotServed.Load()
+	for i := range 5 {
+		got, err := d.ask(t, "prod")
+		if err != nil || got != first {
+			t.Fatalf("call %d: %v %v, want credd's answer %v", i, got.Credentials, err, first.Credentials)
+		}
+	}
+	if n := d.pooled(t, "prod"); n != stocked-5 {
+		t.Errorf("the pool holds %d records after 5 calls, want %d", n, stocked-5)
+	}
+	if n := d.srv.hotServed.Load(); n != hot {
+		t.Errorf("credd answered %d of the calls itself", n-hot)
+	}
+	d.clock.Advance(time.Minute)
+	var st protocol.StateResponse
+	if err := d.c.Do(clientCtx(t), protocol.PathState, nil, &st); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range st.Profiles {
+		if p.Definition == "prod" && !p.LastServed.Equal(d.clock.Now()) {
+			t.Errorf("prod last served %v, want now (%v): calls from the pool count", p.LastServed, d.clock.Now())
+		}
+	}
+	if n := d.pooled(t, "prod"); n != stocked {
+		t.Errorf("after credd looked, the pool holds %d records, want it stocked again (%d)", n, stocked)
+	}
+}
+
+// TestPoolsAreEmptiedWhenTheAnswerGoes: removing the keys the role is
+// assumed with empties the role's pool before the request that removed them
+// has its answer, so no later call gets the old credentials.
+func TestPoolsAreEmptiedWhenTheAnswerGoes(t *testing.T) {
+	d := startPooledDaemon(t)
+	if _, err := d.ask(t, "prod"); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 10*time.Second, "prod's pool is stocked", func() bool { return d.pooled(t, "prod") > 0 })
+	if err := d.c.Do(clientCtx(t), protocol.PathRemoveKeys, protocol.RemoveKeysRequest{Profile: "base"}, &protocol.OKResponse{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := d.pooled(t, "prod"); n != 0 {
+		t.Fatalf("the pool holds %d records after the keys were removed", n)
+	}
+	if got, err := d.ask(t, "prod"); err == nil {
+		t.Fatalf("got %v after the keys were removed", got.Credentials)
+	}
+}
+
+// TestPoolsGoWithCredd: credd removes its pools as it stops, and the pools an
+// earlier credd left (a crash) as it starts.
+func TestPoolsGoWithCredd(t *testing.T) {
+	d := startPooledDaemon(t)
+	if _, err := d.ask(t, "prod"); err != nil {
+		t.Fatal(err)
+	}
+	path := protocol.PoolPath(d.socket, "prod")
+	testenv.Eventually(t, 10*time.Second, "prod's pool is stocked", func() bool { return d.pooled(t, "prod") > 0 })
+	d.stop()
+	if _, err := os.Lstat(path); !os.IsNotExist(err) {
+		t.Fatalf("the pool is still there after credd stopped: %v", err)
+	}
+	// A FIFO an earlier credd left behind, and a file of another kind
+	// with a pool's name, which is not credd's to remove.
+	if err := unix.Mkfifo(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	other := protocol.PoolPath(d.socket, "other")
+	if err := os.WriteFile(other, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	newPools(d.socket, d.engine, d.logger)
+	if _, err := os.Lstat(path); !os.IsNotExist(err) {
+		t.Errorf("the FIFO left behind is still there: %v", err)
+	}
+	if _, err := os.Lstat(other); err != nil {
+		t.Errorf("removed a regular file with a pool's name: %v", err)
+	}
+}
+
+// TestPoolsAreOffAtDebugLevel: at debug level every request reaches credd
+// and is logged: no pool is made.
+func TestPoolsAreOffAtDebugLevel(t *testing.T) {
+	d := startPooledDaemonAt(t, slog.LevelDebug)
+	for range 2 {
+		if _, err := d.ask(t, "prod"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := os.Lstat(protocol.PoolPath(d.socket, "prod")); !os.IsNotExist(err) {
+		t.Fatalf("a pool at debug level: %v", err)
+	}
+}
