@@ -59,6 +59,10 @@ type pool struct {
 	// size is the pipe's room, stocked when it was last stocked.
 	size    int
 	stocked time.Time
+	// quiet: the last stocking put nothing in (credentials that are not
+	// pooled, or too long for a record; a refresh due): calls through the
+	// socket do not ask again before then, or before the entry changes.
+	quiet time.Time
 }
 
 const (
@@ -78,6 +82,9 @@ const (
 	// removed.
 	poolTick = 15 * time.Second
 	poolIdle = 10 * time.Minute
+	// poolQuiet is how long a pool that could not be stocked is not asked
+	// for again (pool.quiet).
+	poolQuiet = time.Second
 )
 
 // newPools returns the pools beside socket, after removing the FIFOs an
@@ -125,8 +132,9 @@ func (p *pools) want(profile string) {
 	p.mu.Lock()
 	pl := p.byProfile[profile]
 	full := pl != nil && pl.record != nil && fionread(pl.fd) >= pl.level
+	quiet := pl != nil && time.Now().Before(pl.quiet)
 	p.mu.Unlock()
-	if full {
+	if full || quiet {
 		return
 	}
 	select {
@@ -198,16 +206,18 @@ func (p *pools) stock(profile string, served bool) {
 			drain(pl.fd)
 		}
 		pl.kind, pl.entry, pl.record, pl.level = a.Kind, a.Entry, rec, 0
-		if rec != nil {
-			fill(pl.fd, rec)
-			pl.level, pl.used, pl.stocked = fionread(pl.fd), time.Now(), time.Now()
+		if rec == nil {
+			pl.quiet = time.Now().Add(poolQuiet)
+			return
 		}
+		fill(pl.fd, rec)
+		pl.level, pl.used, pl.stocked, pl.quiet = fionread(pl.fd), time.Now(), time.Now(), time.Time{}
 	})
 	if !ok {
 		p.mu.Lock()
 		if p.byProfile[profile] == pl {
 			drain(pl.fd)
-			pl.record, pl.level = nil, 0
+			pl.record, pl.level, pl.quiet = nil, 0, time.Now().Add(poolQuiet)
 		}
 		p.mu.Unlock()
 	}
@@ -274,9 +284,9 @@ func (p *pools) changed(kind cache.Kind, profile string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, pl := range p.byProfile {
-		if pl.record != nil && pl.kind == kind && pl.entry == profile {
+		if pl.kind == kind && pl.entry == profile {
 			drain(pl.fd)
-			pl.record, pl.level = nil, 0
+			pl.record, pl.level, pl.quiet = nil, 0, time.Time{}
 		}
 	}
 }

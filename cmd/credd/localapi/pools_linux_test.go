@@ -177,3 +177,24 @@ func TestPoolsAreOffAtDebugLevel(t *testing.T) {
 		t.Fatalf("a pool at debug level: %v", err)
 	}
 }
+
+// TestPoolsHoldNoLongTermKeys: a profile served its long-term keys is never
+// pooled: only temporary credentials, which end, go in a pipe.
+func TestPoolsHoldNoLongTermKeys(t *testing.T) {
+	d := startPooledDaemon(t)
+	for range 3 {
+		got, err := d.ask(t, "base")
+		if err != nil || got.Credentials.AccessKeyID != baseKeyID {
+			t.Fatalf("got %v %v, want base's keys", got.Credentials, err)
+		}
+	}
+	// Stock prod's pool, after base's calls: the stocker has handled
+	// every request for base by the time it has stocked prod's.
+	if _, err := d.ask(t, "prod"); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 10*time.Second, "prod's pool is stocked", func() bool { return d.pooled(t, "prod") > 0 })
+	if n := d.pooled(t, "base"); n != 0 {
+		t.Fatalf("base's long-term keys are in a pool (%d records)", n)
+	}
+}
