@@ -140,3 +140,47 @@ func TestHolding(t *testing.T) {
 		}
 	})
 }
+
+// TestBeforePassCountsPooledCallsAsServed: a profile whose calls all came
+// from credd's answer pools is kept fresh when BeforePass marks it served
+// (Holding, as the pools do for what was taken from them), and only then:
+// RefreshDue looks at the marks BeforePass just made.
+func TestBeforePassCountsPooledCallsAsServed(t *testing.T) {
+	for _, marked := range []bool{true, false} {
+		synctest.Test(t, func(t *testing.T) {
+			clock := &fakeClock{now: t0}
+			f := &countingFetcher{clock: clock}
+			ctx, cancel := context.WithCancel(context.Background())
+			passes := make(chan struct{})
+			var r *Refresher
+			r = NewRefresher(NewMemoryStore(), f.fetch, Options{Clock: clock, Rand: func() float64 { return 0 },
+				KeepFreshFor: 10 * time.Minute,
+				BeforePass: func() {
+					clock.Advance(time.Minute)
+					if marked {
+						r.Holding(devReq, true, func(Entry, time.Time) {})
+					}
+					select {
+					case passes <- struct{}{}:
+					case <-ctx.Done():
+					}
+				}})
+			mustGet(t, r, devReq) // at t0: 1h credentials, refresh due at 40m
+			done := make(chan struct{})
+			go func() { r.Run(ctx); close(done) }()
+			for range 45 {
+				<-passes
+			}
+			synctest.Wait()
+			cancel()
+			<-done
+			want := int32(1)
+			if marked {
+				want = 2
+			}
+			if n := f.calls.Load(); n != want {
+				t.Errorf("marked served before each pass: %v; %d fetches, want %d", marked, n, want)
+			}
+		})
+	}
+}

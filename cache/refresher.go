@@ -45,6 +45,10 @@ type Options struct {
 	// profile. It runs under the refresher's lock, so no Holding can come
 	// between the change and it; it must not call the refresher.
 	OnChange func(kind Kind, profile string)
+	// BeforePass, when set, runs at the start of each of Run's keep-fresh
+	// passes, in Run's goroutine: work that has to be done every pass
+	// wakes credd once with it.
+	BeforePass func()
 }
 
 // writeTimeout bounds a keyring write that shutdown waits for.
@@ -597,11 +601,15 @@ func (r *Refresher) RefreshDue(ctx context.Context) {
 // a caller needs them and can ask.
 func refreshable(k Kind) bool { return k != KindMFASession && k != KindProcessInteractive }
 
-// Run calls RefreshDue every RefreshInterval until ctx is done.
+// Run calls RefreshDue (after BeforePass) every RefreshInterval until ctx is
+// done.
 func (r *Refresher) Run(ctx context.Context) {
 	t := time.NewTicker(RefreshInterval)
 	defer t.Stop()
 	for {
+		if r.opts.BeforePass != nil {
+			r.opts.BeforePass()
+		}
 		pass, cancel := context.WithTimeout(ctx, RefreshInterval)
 		r.RefreshDue(pass)
 		cancel()

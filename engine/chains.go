@@ -36,6 +36,9 @@ type roleChains struct {
 	// changed is told of each change to refresh's entries
 	// (OnCredentialsChange).
 	changed atomic.Pointer[func(cache.Kind, string)]
+	// beforePass runs at the start of each keep-fresh pass
+	// (OnRefreshPass).
+	beforePass atomic.Pointer[func()]
 }
 
 // resolve loads the config and resolves profile into its chain.

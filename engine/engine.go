@@ -152,12 +152,12 @@ func New(o Options) *Engine {
 	opts := cache.Options{Clock: o.Clock, Policy: o.Policy, KeepFreshFor: o.KeepFreshFor, Logger: o.Log, Context: eng.root,
 		KindPolicies: map[cache.Kind]cache.Policy{cache.KindLoginSession: LoginPolicy(o.Policy)}}
 	eng.awsLogins = awsLoginSessions{client: o.SignIn}
-	opts.OnChange = eng.chains.credentialsChanged
+	opts.OnChange, opts.BeforePass = eng.chains.credentialsChanged, eng.chains.refreshPass
 	eng.chains = roleChains{sts: o.STS, refresh: cache.NewRefresher(o.Store, eng.fetch, opts), notes: map[string]bool{}}
 	// An SSO access token only has to outlive the portal call it signs: it is
 	// used down to a minute before expiry, and refreshed well before that.
 	tokenOpts := opts
-	tokenOpts.OnChange = nil // tokens are never pooled
+	tokenOpts.OnChange, tokenOpts.BeforePass = nil, nil // tokens are never pooled
 	tokenOpts.Policy = cmp.Or(o.Policy, cache.DefaultPolicy())
 	tokenOpts.Policy.MinServe = time.Minute
 	// A token's Obtained is when credd came by it: one read from the AWS

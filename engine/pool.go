@@ -66,3 +66,18 @@ func (c *roleChains) credentialsChanged(kind cache.Kind, profile string) {
 		(*fn)(kind, profile)
 	}
 }
+
+// OnRefreshPass sets the function run at the start of each of the engine's
+// keep-fresh passes (every cache.RefreshInterval while Run runs), before it
+// decides which profiles to keep fresh: what counts calls as served belongs
+// there. It may call the engine.
+func (eng *Engine) OnRefreshPass(fn func()) {
+	eng.chains.beforePass.Store(&fn)
+}
+
+// refreshPass is the role chains' refresher's BeforePass.
+func (c *roleChains) refreshPass() {
+	if fn := c.beforePass.Load(); fn != nil {
+		(*fn)()
+	}
+}

@@ -33,6 +33,9 @@ func (d *dialError) Unwrap() error { return d.err }
 // net/http would pull crypto/tls into credhelper and triple its size.
 type Client struct {
 	Socket string
+	// SocketOnly makes every request go to credd, never to its answer
+	// pools: for measuring credd itself.
+	SocketOnly bool
 }
 
 // New returns a client for the socket at path.
@@ -170,7 +173,7 @@ func (c *Client) CredentialsAnswer(ctx context.Context, req protocol.Credentials
 	// A request that only asks takes credd's answer from the profile's
 	// answer pool when it has one that holds (pool_linux.go), without
 	// waking credd; anything else is credd's to answer.
-	if req.MFACode == "" && req.ProcessOutput == "" {
+	if req.MFACode == "" && req.ProcessOutput == "" && !c.SocketOnly {
 		if resp, ok := c.pooled(req.Profile, time.Now()); ok {
 			return resp, nil
 		}

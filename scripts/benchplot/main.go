@@ -197,7 +197,7 @@ func markdown(r results, machine, command, svg string) string {
 	}
 	if cpu, ok := r.get(lat, "credd-cpu-µs/call"); ok {
 		wake, _ := r.get(lat, "credd-wakeups/call")
-		fmt.Fprintf(&b, "\ncredd's side of each call, credhelper's or the bare client's (the same request; all its threads, from /proc): CPU %s of the floor's median time, %.1f thread wake-ups.\n",
+		fmt.Fprintf(&b, "\ncredd's side of each call, over the calls of credhelper (most of them taken from an answer pool, which credd does not see) and of the bare client (each a request to credd), all its threads, from /proc: CPU %s of the floor's median time, %.1f thread wake-ups.\n",
 			ratio(cpu, floor), wake)
 	}
 	if size, ok := r.get(lat, "stripped-bytes"); ok {
@@ -219,6 +219,10 @@ func markdown(r results, machine, command, svg string) string {
 		if v, ok := r.get(name, "request-median-µs"); ok {
 			p90, _ := r.get(name, "request-p90-µs")
 			fmt.Fprintf(&b, "| across processes: a caller's request to a running credd (p90 %s) | %s |\n", micros(p90), micros(v))
+		}
+		if v, ok := r.get(name, "pooled-median-µs"); ok {
+			p90, _ := r.get(name, "pooled-p90-µs")
+			fmt.Fprintf(&b, "| across processes: the same call taking credd's answer from its answer pool, credd not woken (p90 %s) | %s |\n", micros(p90), micros(v))
 		}
 	}
 

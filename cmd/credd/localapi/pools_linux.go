@@ -76,11 +76,7 @@ const (
 	poolGrowWithin = time.Second
 	// poolsMax bounds the pools: the least recently used goes first.
 	poolsMax = 32
-	// poolTick is how often credd looks at its pools while it has any: a
-	// pool taken from is stocked again and its profile marked served (what
-	// keeps it fresh and shows in status); one not used for poolIdle is
-	// removed.
-	poolTick = 15 * time.Second
+	// poolIdle: a pool not used for this long is removed (observe).
 	poolIdle = 10 * time.Minute
 	// poolQuiet is how long a pool that could not be stocked is not asked
 	// for again (pool.quiet).
@@ -96,6 +92,7 @@ func newPools(socket string, eng *engine.Engine, log *slog.Logger) *pools {
 		removeFIFO(path)
 	}
 	eng.OnCredentialsChange(p.changed)
+	eng.OnRefreshPass(p.observe)
 	return p
 }
 
@@ -143,35 +140,18 @@ func (p *pools) want(profile string) {
 	}
 }
 
-// run stocks the pools asked for and looks after them until ctx is done,
-// then closes and removes them all.
+// run stocks the pools asked for until ctx is done, then closes and removes
+// them all. The engine's keep-fresh pass looks after them (observe).
 func (p *pools) run(ctx context.Context) {
-	tick := time.NewTimer(poolTick)
-	tick.Stop()
-	armed := false
 	defer p.closeAll()
 	for {
 		select {
 		case <-ctx.Done():
-			tick.Stop()
 			return
 		case profile := <-p.kick:
 			p.stock(profile, false)
-		case <-tick.C:
-			armed = false
-			p.observe()
-		}
-		if !armed && p.count() > 0 {
-			tick.Reset(poolTick)
-			armed = true
 		}
 	}
-}
-
-func (p *pools) count() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.byProfile)
 }
 
 // stock fills profile's pool (creating it) with its answer from memory, or
@@ -292,8 +272,10 @@ func (p *pools) changed(kind cache.Kind, profile string) {
 }
 
 // observe stocks again every pool callers took from since it was stocked,
-// marking its profile served, and removes the pools no one used for
-// poolIdle.
+// marking its profile served (what keeps it fresh, and shows in status),
+// and removes the pools no one used for poolIdle. The engine runs it before
+// each keep-fresh pass (every 15 s: no wake-up of its own), and status
+// before it answers.
 func (p *pools) observe() {
 	if p == nil {
 		return
