@@ -90,11 +90,22 @@ func TestPoolIsClosedToOtherUsers(t *testing.T) {
 	if err == nil || strings.Contains(out, first.SecretAccessKey) || strings.Contains(out, first.AccessKeyID) {
 		t.Fatalf("another user read the pool through its private directory: %v %q", err, out)
 	}
-	// The FIFO's own mode holds too: 0600, the user's.
-	if err := os.Chmod(dir, 0o711); err != nil {
-		t.Fatal(err)
+	// The FIFO's own mode holds too: 0600, the user's. (The socket's
+	// directory and the test's directory above it, both 0700, opened for
+	// the second user to pass through.)
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		st, err := os.Stat(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(d, 0o711); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Chmod(d, st.Mode().Perm())
 	}
-	defer os.Chmod(dir, 0o700)
+	if r, err := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "test", "-p", pool).CombinedOutput(); err != nil {
+		t.Fatalf("the second user cannot see the FIFO, so the test shows nothing of its mode: %v %s", err, r)
+	}
 	out, err = read()
 	if err == nil || strings.Contains(out, first.SecretAccessKey) || strings.Contains(out, first.AccessKeyID) {
 		t.Fatalf("another user read the pool itself: %v %q", err, out)

@@ -53,9 +53,11 @@ type pool struct {
 	kind  cache.Kind
 	entry string
 	// record is the record the pool holds copies of (nil: none), level how
-	// many bytes it held after it was last stocked.
+	// many bytes it held after it was last stocked, seen how many when
+	// observe last looked.
 	record []byte
 	level  int
+	seen   int
 	used   time.Time // last stocked, or found taken from
 	// size is the pipe's room, stocked when it was last stocked.
 	size    int
@@ -169,7 +171,7 @@ func (p *pools) stock(profile string, served bool) {
 		if body, err := json.Marshal(a.Response); err == nil && a.NotAfter.After(time.Now()) {
 			// nil when too long for a record: this profile's calls then
 			// always go through the socket.
-			rec, _ = protocol.AppendPoolRecord(nil, protocol.PoolRecord{Profile: profile, NotAfter: a.NotAfter, Files: a.Files, Body: body})
+			rec, _ = protocol.AppendPoolRecord(make([]byte, 0, protocol.PoolRecordSize), protocol.PoolRecord{Profile: profile, NotAfter: a.NotAfter, Files: a.Files, Body: body})
 		}
 		p.mu.Lock()
 		defer p.mu.Unlock()
@@ -183,7 +185,9 @@ func (p *pools) stock(profile string, served bool) {
 				pl.size = size
 			}
 		}
-		if !bytes.Equal(rec, pl.record) {
+		// Another answer, or a pipe read out of step with its records
+		// (someone read part of one): start empty.
+		if !bytes.Equal(rec, pl.record) || fionread(pl.fd)%protocol.PoolRecordSize != 0 {
 			drain(pl.fd)
 		}
 		pl.kind, pl.entry, pl.record, pl.level = a.Kind, a.Entry, rec, 0
@@ -191,8 +195,13 @@ func (p *pools) stock(profile string, served bool) {
 			pl.quiet = time.Now().Add(poolQuiet)
 			return
 		}
-		fill(pl.fd, rec)
+		if !fill(pl.fd, rec) {
+			drain(pl.fd)
+			pl.record, pl.quiet = nil, time.Now().Add(poolQuiet)
+			return
+		}
 		pl.level, pl.used, pl.stocked, pl.quiet = fionread(pl.fd), time.Now(), time.Now(), time.Time{}
+		pl.seen = pl.level
 	})
 	if !ok {
 		p.mu.Lock()
@@ -272,11 +281,13 @@ func (p *pools) changed(kind cache.Kind, profile string) {
 	}
 }
 
-// observe stocks again every pool callers took from since it was stocked,
-// marking its profile served (what keeps it fresh, and shows in status),
-// and removes the pools no one used for poolIdle. The engine runs it before
-// each keep-fresh pass (every 15 s: no wake-up of its own), and status
-// before it answers.
+// observe marks served the profile of every pool calls took from since it
+// last looked (what keeps the profile fresh, and shows in status), empties
+// a pool whose answer no longer holds, and removes the pools no one used for
+// poolIdle. It does not stock them: a pool that runs dry is stocked when its
+// next call goes to the socket, while calls are being made, so that credd's
+// pass, idle or not, stays short. The engine runs it before each keep-fresh
+// pass (every 15 s: no wake-up of its own), and status before it answers.
 func (p *pools) observe() {
 	if p == nil {
 		return
@@ -284,16 +295,47 @@ func (p *pools) observe() {
 	p.mu.Lock()
 	var taken []string
 	for _, pl := range p.byProfile {
-		switch {
-		case pl.record != nil && fionread(pl.fd) < pl.level:
+		switch n := fionread(pl.fd); {
+		case pl.record != nil && n < pl.seen:
 			taken = append(taken, pl.profile)
+			pl.seen, pl.used = n, time.Now()
 		case time.Since(pl.used) > poolIdle:
 			p.removeLocked(pl)
 		}
 	}
 	p.mu.Unlock()
 	for _, profile := range taken {
-		p.stock(profile, true)
+		p.mark(profile)
+	}
+}
+
+// mark marks profile served, as a call credd answered would, and empties
+// its pool when what the pool holds is no longer the answer.
+func (p *pools) mark(profile string) {
+	p.mu.Lock()
+	pl := p.byProfile[profile]
+	p.mu.Unlock()
+	if pl == nil {
+		return
+	}
+	holds := false
+	p.eng.PoolAnswer(profile, true, func(a engine.PoolAnswer) {
+		body, err := json.Marshal(a.Response)
+		if err != nil || !a.NotAfter.After(time.Now()) {
+			return
+		}
+		rec, err := protocol.AppendPoolRecord(make([]byte, 0, protocol.PoolRecordSize), protocol.PoolRecord{Profile: profile, NotAfter: a.NotAfter, Files: a.Files, Body: body})
+		p.mu.Lock()
+		holds = err == nil && bytes.Equal(rec, pl.record)
+		p.mu.Unlock()
+	})
+	if !holds {
+		p.mu.Lock()
+		if p.byProfile[profile] == pl {
+			drain(pl.fd)
+			pl.record, pl.level, pl.seen = nil, 0, 0
+		}
+		p.mu.Unlock()
 	}
 }
 
@@ -316,29 +358,45 @@ func (p *pools) removeLocked(pl *pool) {
 	delete(p.byProfile, pl.profile)
 }
 
-// fill writes rec into the pipe until it is full, one record per write: a
-// write of at most PIPE_BUF bytes goes in whole or not at all.
-func fill(fd int, rec []byte) {
+// fill writes copies of rec into the pipe until it is full, 16 records a
+// writev(2) of the one record, and says whether the pipe holds whole records
+// only. The pipe never blocks (O_NONBLOCK), so the writes are raw system
+// calls, as the hot path's: few, short, allocating nothing, and not through
+// the runtime, whose monitor would tick for as long as they ran. Linux fills
+// a pipe a page at a time, so a write the pipe cannot take whole stops at a
+// record's end; one that did not leaves part of a record, and the caller
+// empties the pipe.
+func fill(fd int, rec []byte) bool {
+	const batch = 16
+	var iov [batch]unix.Iovec
+	for i := range iov {
+		iov[i].Base = &rec[0]
+		iov[i].SetLen(len(rec))
+	}
 	for {
-		n, err := unix.Write(fd, rec)
-		if err == syscall.EINTR {
+		n, _, e := syscall.RawSyscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), batch)
+		switch {
+		case e == syscall.EINTR:
 			continue
-		}
-		if err != nil || n != len(rec) {
-			return
+		case e != 0:
+			return true // full (EAGAIN), or nothing more to be done
+		case int(n)%len(rec) != 0:
+			return false
+		case int(n) < batch*len(rec):
+			return true // full
 		}
 	}
 }
 
-// drain reads the pipe empty.
+// drain reads the pipe empty, as fill writes it.
 func drain(fd int) {
-	buf := make([]byte, 64<<10)
+	var buf [protocol.PoolRecordSize]byte
 	for {
-		n, err := unix.Read(fd, buf)
-		if err == syscall.EINTR {
+		n, _, e := syscall.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)))
+		if e == syscall.EINTR {
 			continue
 		}
-		if err != nil || n <= 0 {
+		if e != 0 || n == 0 {
 			return
 		}
 	}

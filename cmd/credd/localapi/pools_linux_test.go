@@ -77,7 +77,8 @@ func (d *pooledDaemon) ask(t *testing.T, profile string) (protocol.CredentialsRe
 
 // TestPoolsAnswerWithoutCredd: after one call through the socket, calls take
 // credd's answer from the pool: the same answer, and credd serves nothing.
-// What they took counts as served once credd looks (status asks it to).
+// What they took counts as served once credd looks (status asks it to), and
+// only once.
 func TestPoolsAnswerWithoutCredd(t *testing.T) {
 	d := startPooledDaemon(t)
 	first, err := d.ask(t, "prod")
@@ -108,8 +109,19 @@ func TestPoolsAnswerWithoutCredd(t *testing.T) {
 			t.Errorf("prod last served %v, want now (%v): calls from the pool count", p.LastServed, d.clock.Now())
 		}
 	}
-	if n := d.pooled(t, "prod"); n != stocked {
-		t.Errorf("after credd looked, the pool holds %d records, want it stocked again (%d)", n, stocked)
+	// Looking stocks nothing (a pool is stocked when a call finds it dry),
+	// and counts each call once.
+	if n := d.pooled(t, "prod"); n != stocked-5 {
+		t.Errorf("after credd looked, the pool holds %d records, want %d", n, stocked-5)
+	}
+	d.clock.Advance(time.Minute)
+	if err := d.c.Do(clientCtx(t), protocol.PathState, nil, &st); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range st.Profiles {
+		if p.Definition == "prod" && !p.LastServed.Equal(d.clock.Now().Add(-time.Minute)) {
+			t.Errorf("prod last served %v with no call since, want %v", p.LastServed, d.clock.Now().Add(-time.Minute))
+		}
 	}
 }
 
@@ -196,5 +208,87 @@ func TestPoolsHoldNoLongTermKeys(t *testing.T) {
 	testenv.Eventually(t, 10*time.Second, "prod's pool is stocked", func() bool { return d.pooled(t, "prod") > 0 })
 	if n := d.pooled(t, "base"); n != 0 {
 		t.Fatalf("base's long-term keys are in a pool (%d records)", n)
+	}
+}
+
+// TestFillWritesWholeRecords: fill fills a pipe of any room with whole
+// records only, and a pipe read out of step is emptied before it is
+// stocked again.
+func TestFillWritesWholeRecords(t *testing.T) {
+	rec := make([]byte, protocol.PoolRecordSize)
+	for i := range rec {
+		rec[i] = byte('a' + i%26)
+	}
+	for _, size := range []int{protocol.PoolRecordSize, 16 * protocol.PoolRecordSize, 40 * protocol.PoolRecordSize, poolBytesMax} {
+		var fds [2]int
+		if err := unix.Pipe2(fds[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+			t.Fatal(err)
+		}
+		got, err := unix.FcntlInt(uintptr(fds[1]), unix.F_SETPIPE_SZ, size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !fill(fds[1], rec) {
+			t.Fatalf("room %d: fill left part of a record", got)
+		}
+		if n := fionread(fds[0]); n != got {
+			t.Errorf("room %d: the pipe holds %d bytes, want it full", got, n)
+		}
+		buf := make([]byte, protocol.PoolRecordSize)
+		for k := 0; ; k++ {
+			n, err := unix.Read(fds[0], buf)
+			if err != nil || n == 0 {
+				if k != got/protocol.PoolRecordSize {
+					t.Errorf("room %d: read %d records back, want %d", got, k, got/protocol.PoolRecordSize)
+				}
+				break
+			}
+			if n != len(buf) || string(buf) != string(rec) {
+				t.Fatalf("room %d: record %d read back as %d bytes, not the record", got, k, n)
+			}
+		}
+		unix.Close(fds[0])
+		unix.Close(fds[1])
+	}
+}
+
+// TestPoolReadOutOfStepIsRepaired: a process of the user's that reads part
+// of a record puts the pool out of step; the next stocking starts it empty,
+// and calls take whole answers from it again.
+func TestPoolReadOutOfStepIsRepaired(t *testing.T) {
+	d := startPooledDaemon(t)
+	first, err := d.ask(t, "prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 10*time.Second, "prod's pool is stocked", func() bool { return d.pooled(t, "prod") > 0 })
+	fd, err := unix.Open(protocol.PoolPath(d.socket, "prod"), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := unix.Read(fd, make([]byte, 10)); err != nil {
+		t.Fatal(err)
+	}
+	unix.Close(fd)
+	// The next call reads across two records: it asks credd, which stocks
+	// the pool again, from empty.
+	if got, err := d.ask(t, "prod"); err != nil || got != first {
+		t.Fatalf("got %v %v, want %v", got.Credentials, err, first.Credentials)
+	}
+	testenv.Eventually(t, 10*time.Second, "prod's pool holds whole records again", func() bool {
+		fd, err := unix.Open(protocol.PoolPath(d.socket, "prod"), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return false
+		}
+		defer unix.Close(fd)
+		n := fionread(fd)
+		return n > 0 && n%protocol.PoolRecordSize == 0
+	})
+	hot := d.srv.hotServed.Load()
+	if got, err := d.ask(t, "prod"); err != nil || got != first {
+		t.Fatalf("got %v %v, want %v", got.Credentials, err, first.Credentials)
+	}
+	if n := d.srv.hotServed.Load(); n != hot {
+		t.Error("the call after the repair did not take its answer from the pool")
 	}
 }
