@@ -43,6 +43,10 @@ type pools struct {
 	mu        sync.Mutex
 	byProfile map[string]*pool
 	closed    bool
+	// failed: when a profile's pool could not be made (its FIFO's name too
+	// long for the file system, the user's pipe budget spent): not tried
+	// again for poolRetry, and said in the log once.
+	failed map[string]time.Time
 }
 
 // pool is one profile's FIFO.
@@ -84,12 +88,16 @@ const (
 	// poolQuiet is how long a pool that could not be stocked is not asked
 	// for again (pool.quiet).
 	poolQuiet = time.Second
+	// poolRetry is how long a pool that could not be made is not tried
+	// again (pools.failed).
+	poolRetry = time.Minute
 )
 
 // newPools returns the pools beside socket, after removing the FIFOs an
 // earlier credd left there (a pipe no one holds is empty).
 func newPools(socket string, eng *engine.Engine, log *slog.Logger) *pools {
-	p := &pools{socket: socket, eng: eng, log: log, kick: make(chan string, 64), byProfile: map[string]*pool{}}
+	p := &pools{socket: socket, eng: eng, log: log, kick: make(chan string, 64), byProfile: map[string]*pool{},
+		failed: map[string]time.Time{}}
 	stale, _ := filepath.Glob(globEscape(socket) + ".pool.*")
 	for _, path := range stale {
 		removeFIFO(path)
@@ -133,6 +141,9 @@ func (p *pools) want(profile string) {
 	pl := p.byProfile[profile]
 	full := pl != nil && pl.record != nil && fionread(pl.fd) >= pl.level
 	quiet := pl != nil && time.Now().Before(pl.quiet)
+	if t, ok := p.failed[profile]; ok && time.Since(t) < poolRetry {
+		quiet = true
+	}
 	p.mu.Unlock()
 	if full || quiet {
 		return
@@ -230,10 +241,16 @@ func (p *pools) open(profile string) *pool {
 	if path == "" {
 		return nil
 	}
+	fail := func(what string, err error) *pool {
+		if _, said := p.failed[profile]; !said {
+			p.log.Warn(what+" failed: the profile's calls go through the socket", "profile", profile, "err", err)
+		}
+		p.failed[profile] = time.Now()
+		return nil
+	}
 	removeFIFO(path)
 	if err := unix.Mkfifo(path, 0o600); err != nil {
-		p.log.Warn("creating an answer pool failed: the profile's calls go through the socket", "profile", profile, "err", err)
-		return nil
+		return fail("creating an answer pool", err)
 	}
 	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
 	var st unix.Stat_t
@@ -247,8 +264,7 @@ func (p *pools) open(profile string) *pool {
 	}
 	if err != nil {
 		os.Remove(path)
-		p.log.Warn("opening an answer pool failed: the profile's calls go through the socket", "profile", profile, "err", err)
-		return nil
+		return fail("opening an answer pool", err)
 	}
 	size, err := unix.FcntlInt(uintptr(fd), unix.F_GETPIPE_SZ, 0)
 	if err != nil {

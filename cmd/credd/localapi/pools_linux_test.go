@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,10 +29,14 @@ type pooledDaemon struct {
 func startPooledDaemon(t *testing.T) *pooledDaemon { return startPooledDaemonAt(t, slog.LevelInfo) }
 
 func startPooledDaemonAt(t *testing.T, level slog.Level) *pooledDaemon {
+	return startPooledDaemonWith(t, level, roleConfig, "credd.sock")
+}
+
+func startPooledDaemonWith(t *testing.T, level slog.Level, config, socketName string) *pooledDaemon {
 	t.Helper()
-	e := newEngineEnv(t, roleConfig)
+	e := newEngineEnv(t, config)
 	e.addKeys("base", baseKeyID, baseSecret)
-	socket := filepath.Join(socketDir(t), "run", "credd.sock")
+	socket := filepath.Join(socketDir(t), "run", socketName)
 	log := slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: level}))
 	l, release, err := Listen(socket, log)
 	if err != nil {
@@ -290,5 +295,27 @@ func TestPoolReadOutOfStepIsRepaired(t *testing.T) {
 	}
 	if n := d.srv.hotServed.Load(); n != hot {
 		t.Error("the call after the repair did not take its answer from the pool")
+	}
+}
+
+// TestPoolThatCannotBeMadeIsSaidOnce: a pool whose FIFO cannot be made (here
+// a name longer than the file system allows) leaves the profile's calls to
+// the socket, all answered, with one line in the log.
+func TestPoolThatCannotBeMadeIsSaidOnce(t *testing.T) {
+	long := strings.Repeat("p", 100)
+	config := roleConfig + "\n[profile " + long + "]\nrole_arn = " + deployARN + "\nsource_profile = base\n"
+	d := startPooledDaemonWith(t, slog.LevelInfo, config, strings.Repeat("s", 50)+".sock")
+	for i := range 5 {
+		if _, err := d.ask(t, long); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	// Stock another profile's pool after them: the stocker has handled
+	// every request for the long one by then.
+	if _, err := d.ask(t, "prod"); err == nil {
+		testenv.Eventually(t, 10*time.Second, "prod's pool is stocked", func() bool { return d.pooled(t, "prod") > 0 })
+	}
+	if n := strings.Count(d.log.String(), "creating an answer pool failed"); n != 1 {
+		t.Errorf("the log says %d times that the pool could not be made, want once:\n%s", n, d.log.String())
 	}
 }
