@@ -81,6 +81,11 @@ const (
 	// stocked again, and a profile called that often is worth the room.
 	poolBytesMax   = 256 * protocol.PoolRecordSize
 	poolGrowWithin = time.Second
+	// poolsBudget bounds the room of all the pools together (8 MiB, an
+	// eighth of an unprivileged user's default pipe budget,
+	// fs.pipe-user-pages-soft, beyond which every new pipe of the user's
+	// gets less room): past it, no pool grows.
+	poolsBudget = 8 << 20
 	// poolsMax bounds the pools: the least recently used goes first.
 	poolsMax = 32
 	// poolIdle: a pool not used for this long is removed (observe).
@@ -189,10 +194,11 @@ func (p *pools) stock(profile string, served bool) {
 		if p.closed || p.byProfile[profile] != pl {
 			return
 		}
-		if pl.record != nil && fionread(pl.fd) == 0 && time.Since(pl.stocked) < poolGrowWithin && pl.size < poolBytesMax {
+		if grow := min(4*pl.size, poolBytesMax); pl.record != nil && fionread(pl.fd) == 0 && time.Since(pl.stocked) < poolGrowWithin &&
+			grow > pl.size && p.roomLocked()+grow-pl.size <= poolsBudget {
 			// More room, when the user's pipe budget allows
 			// (fs.pipe-user-pages-soft).
-			if size, err := unix.FcntlInt(uintptr(pl.fd), unix.F_SETPIPE_SZ, min(4*pl.size, poolBytesMax)); err == nil {
+			if size, err := unix.FcntlInt(uintptr(pl.fd), unix.F_SETPIPE_SZ, grow); err == nil {
 				pl.size = size
 			}
 		}
@@ -282,6 +288,15 @@ func (p *pools) open(profile string) *pool {
 	pl := &pool{profile: profile, path: path, fd: fd, used: time.Now(), size: size}
 	p.byProfile[profile] = pl
 	return pl
+}
+
+// roomLocked is the room of all the pools. Callers hold p.mu.
+func (p *pools) roomLocked() int {
+	n := 0
+	for _, pl := range p.byProfile {
+		n += pl.size
+	}
+	return n
 }
 
 // changed empties every pool whose answer came from the entry of kind and
