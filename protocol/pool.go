@@ -2,7 +2,6 @@ package protocol
 
 import (
 	"bytes"
-	"encoding/hex"
 	"errors"
 	"strconv"
 	"strings"
@@ -40,7 +39,13 @@ func PoolPath(socket, profile string) string {
 	if profile == "" || len(profile) > poolProfileMax {
 		return ""
 	}
-	return socket + ".pool." + hex.EncodeToString([]byte(profile))
+	const digits = "0123456789abcdef" // encoding/hex would bring the standard fmt into credhelper
+	b := make([]byte, 0, len(socket)+len(".pool.")+2*len(profile))
+	b = append(append(b, socket...), ".pool."...)
+	for i := 0; i < len(profile); i++ {
+		b = append(b, digits[profile[i]>>4], digits[profile[i]&15])
+	}
+	return string(b)
 }
 
 // PoolFile is the state of one of credd's config files when it made the

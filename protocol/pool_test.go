@@ -127,6 +127,9 @@ func TestPoolPath(t *testing.T) {
 	if got, want := PoolPath("/run/user/1/credhelper/credd.sock", "dev/x"), "/run/user/1/credhelper/credd.sock.pool.6465762f78"; got != want {
 		t.Errorf("got %s, want %s", got, want)
 	}
+	if got, want := PoolPath("/s", "é\x00\xff"), "/s.pool.c3a900ff"; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
 	if got := PoolPath("/s", strings.Repeat("p", poolProfileMax+1)); got != "" {
 		t.Errorf("a profile too long for a file name got %s", got)
 	}
