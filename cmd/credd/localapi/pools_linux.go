@@ -183,12 +183,7 @@ func (p *pools) stock(profile string, served bool) {
 	ok := p.eng.PoolAnswer(profile, served, func(a engine.PoolAnswer) {
 		// Under the engine's lock: the entry cannot change until this
 		// returns, and changed, which empties the pool, runs after.
-		var rec []byte
-		if body, err := json.Marshal(a.Response); err == nil && a.NotAfter.After(time.Now()) {
-			// nil when too long for a record: this profile's calls then
-			// always go through the socket.
-			rec, _ = protocol.AppendPoolRecord(make([]byte, 0, protocol.PoolRecordSize), protocol.PoolRecord{Profile: profile, NotAfter: a.NotAfter, Files: a.Files, Body: body})
-		}
+		rec := poolRecord(profile, a)
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		if p.closed || p.byProfile[profile] != pl {
@@ -205,26 +200,23 @@ func (p *pools) stock(profile string, served bool) {
 		// Another answer, or a pipe read out of step with its records
 		// (someone read part of one): start empty.
 		if !bytes.Equal(rec, pl.record) || fionread(pl.fd)%protocol.PoolRecordSize != 0 {
-			drain(pl.fd)
+			pl.empty()
 		}
-		pl.kind, pl.entry, pl.record, pl.level = a.Kind, a.Entry, rec, 0
-		if rec == nil {
+		pl.kind, pl.entry = a.Kind, a.Entry
+		if rec == nil || !fill(pl.fd, rec) {
+			pl.empty()
 			pl.quiet = time.Now().Add(poolQuiet)
 			return
 		}
-		if !fill(pl.fd, rec) {
-			drain(pl.fd)
-			pl.record, pl.quiet = nil, time.Now().Add(poolQuiet)
-			return
-		}
+		pl.record = rec
 		pl.level, pl.used, pl.stocked, pl.quiet = fionread(pl.fd), time.Now(), time.Now(), time.Time{}
 		pl.seen = pl.level
 	})
 	if !ok {
 		p.mu.Lock()
 		if p.byProfile[profile] == pl {
-			drain(pl.fd)
-			pl.record, pl.level, pl.quiet = nil, 0, time.Now().Add(poolQuiet)
+			pl.empty()
+			pl.quiet = time.Now().Add(poolQuiet)
 		}
 		p.mu.Unlock()
 	}
@@ -290,6 +282,28 @@ func (p *pools) open(profile string) *pool {
 	return pl
 }
 
+// poolRecord is the record of profile's answer a; nil when a cannot be
+// pooled: its time has passed, or it is too long for a record (then the
+// profile's calls always go through the socket).
+func poolRecord(profile string, a engine.PoolAnswer) []byte {
+	body, err := json.Marshal(a.Response)
+	if err != nil || !a.NotAfter.After(time.Now()) {
+		return nil
+	}
+	rec, err := protocol.AppendPoolRecord(make([]byte, 0, protocol.PoolRecordSize),
+		protocol.PoolRecord{Profile: profile, NotAfter: a.NotAfter, Files: a.Files, Body: body})
+	if err != nil {
+		return nil // AppendPoolRecord gives back its (empty) input
+	}
+	return rec
+}
+
+// empty drains pl and forgets what it held. Callers hold p.mu.
+func (pl *pool) empty() {
+	drain(pl.fd)
+	pl.record, pl.level, pl.seen = nil, 0, 0
+}
+
 // roomLocked is the room of all the pools. Callers hold p.mu.
 func (p *pools) roomLocked() int {
 	n := 0
@@ -306,8 +320,8 @@ func (p *pools) changed(kind cache.Kind, profile string) {
 	defer p.mu.Unlock()
 	for _, pl := range p.byProfile {
 		if pl.kind == kind && pl.entry == profile {
-			drain(pl.fd)
-			pl.record, pl.level, pl.quiet = nil, 0, time.Time{}
+			pl.empty()
+			pl.quiet = time.Time{}
 		}
 	}
 }
@@ -351,20 +365,15 @@ func (p *pools) mark(profile string) {
 	}
 	holds := false
 	p.eng.PoolAnswer(profile, true, func(a engine.PoolAnswer) {
-		body, err := json.Marshal(a.Response)
-		if err != nil || !a.NotAfter.After(time.Now()) {
-			return
-		}
-		rec, err := protocol.AppendPoolRecord(make([]byte, 0, protocol.PoolRecordSize), protocol.PoolRecord{Profile: profile, NotAfter: a.NotAfter, Files: a.Files, Body: body})
+		rec := poolRecord(profile, a)
 		p.mu.Lock()
-		holds = err == nil && bytes.Equal(rec, pl.record)
+		holds = rec != nil && bytes.Equal(rec, pl.record)
 		p.mu.Unlock()
 	})
 	if !holds {
 		p.mu.Lock()
 		if p.byProfile[profile] == pl {
-			drain(pl.fd)
-			pl.record, pl.level, pl.seen = nil, 0, 0
+			pl.empty()
 		}
 		p.mu.Unlock()
 	}

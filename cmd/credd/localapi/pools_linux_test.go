@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/credhelper/credhelper/engine"
 	"github.com/credhelper/credhelper/internal/testenv"
 	"github.com/credhelper/credhelper/protocol"
 	"github.com/credhelper/credhelper/protocol/client"
@@ -307,5 +308,29 @@ func TestPoolThatCannotBeMadeIsSaidOnce(t *testing.T) {
 	}
 	if n := strings.Count(d.log.String(), "creating an answer pool failed"); n != 1 {
 		t.Errorf("the log says %d times that the pool could not be made, want once:\n%s", n, d.log.String())
+	}
+}
+
+// TestPoolRecordOfAnAnswer: an answer too long for a record, or past its
+// time, makes no record at all (nil, never an empty one, which fill would
+// take for a record).
+func TestPoolRecordOfAnAnswer(t *testing.T) {
+	a := engine.PoolAnswer{
+		Response: protocol.CredentialsResponse{Credentials: protocol.Credentials{AccessKeyID: "ASIAEXAMPLE", SecretAccessKey: "c2VjcmV0",
+			SessionToken: "dG9rZW4=", Expiration: time.Now().Add(time.Hour)}},
+		NotAfter: time.Now().Add(40 * time.Minute),
+		Files:    [2]protocol.PoolFile{{Path: "/home/ann/.aws/config"}, {Path: "/home/ann/.aws/credentials"}},
+	}
+	if rec := poolRecord("prod", a); len(rec) != protocol.PoolRecordSize {
+		t.Fatalf("a record of %d bytes, want %d", len(rec), protocol.PoolRecordSize)
+	}
+	long := a
+	long.Response.Credentials.SessionToken = strings.Repeat("t", protocol.PoolRecordSize)
+	late := a
+	late.NotAfter = time.Now().Add(-time.Second)
+	for name, a := range map[string]engine.PoolAnswer{"too long": long, "late": late} {
+		if rec := poolRecord("prod", a); rec != nil {
+			t.Errorf("%s: a record of %d bytes (cap %d), want none", name, len(rec), cap(rec))
+		}
 	}
 }
